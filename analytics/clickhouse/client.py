@@ -1,0 +1,226 @@
+"""One entry point to the ClickHouse target, with two backends behind the same clickhouse-connect API.
+
+* server: clickhouse-connect over HTTP(S) to a ClickHouse server (``TARGET_CLICKHOUSE_HOST`` set);
+* embedded: clickhouse-connect's chDB interface, an in-process ClickHouse engine under ``var/clickhouse``.
+
+The same ClickHouse SQL runs on both, always with bound ``{name:Type}`` parameters. chDB lets only one
+process at a time open a data path, so the embedded backend opens short-lived connections under an
+inter-process file lock; web, worker and beat processes then take turns instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
+from django.conf import settings
+from django.utils.translation import gettext as _
+from filelock import FileLock, Timeout
+
+logger = logging.getLogger(__name__)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ClickHouseError(Exception):
+    """A failure talking to ClickHouse, with a message fit to show a user (no traceback, no secrets)."""
+
+    def __init__(self, message: str, *, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+
+def quote_identifier(name: str) -> str:
+    """Backquote an identifier for ClickHouse SQL; values are never formatted in, only names."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _error_code(exc: Exception) -> int | None:
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    match = re.search(r"Code: (\d+)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+def _clean_message(exc: Exception) -> str:
+    """The first line of ClickHouse's message, without the stack trace some versions append."""
+    text = str(exc).strip()
+    text = re.sub(r"\s*Stack trace.*", "", text, flags=re.S)
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+class ClickHouseTarget:
+    """The target database. Create it with `get_target()`; it is cheap to call and cached per process."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        self.database: str = config["DATABASE"]
+        if not _IDENTIFIER.match(self.database):
+            raise ClickHouseError(_("Invalid ClickHouse database name: %(name)s") % {"name": self.database})
+        self.embedded = config["BACKEND"] == "embedded"
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._client: Client | None = None
+        self._server_clients: dict[str | None, Client] = {}
+        if self.embedded:
+            os.makedirs(os.path.dirname(config["PATH"]) or ".", exist_ok=True)
+            self._file_lock = FileLock(config["PATH"] + ".lock", timeout=config["LOCK_TIMEOUT"])
+
+    # --- connections ------------------------------------------------------------------------------
+    def _new_client(self, database: str | None) -> Client:
+        cfg = self.config
+        if self.embedded:
+            return clickhouse_connect.get_client(interface="chdb", path=cfg["PATH"], database=database)
+        return clickhouse_connect.get_client(
+            host=cfg["HOST"],
+            port=cfg["PORT"],
+            username=cfg["USER"],
+            password=cfg["PASSWORD"],
+            database=database or "",
+            secure=cfg["SECURE"],
+            compress=cfg["COMPRESS"],
+            connect_timeout=cfg["CONNECT_TIMEOUT"],
+            send_receive_timeout=cfg["SEND_RECEIVE_TIMEOUT"],
+            autogenerate_session_id=False,
+        )
+
+    @contextmanager
+    def connection(self, *, database: bool = True) -> Iterator[Client]:
+        """A clickhouse-connect client for the duration of the block.
+
+        Embedded: the outermost block takes the inter-process lock and opens the engine; nested blocks in
+        the same thread reuse it, so a multi-statement job pays the ~60 ms open once.
+        """
+        try:
+            if self.embedded:
+                with self._embedded_client(database) as client:
+                    yield client
+            else:
+                yield self._server_client(self.database if database else None)
+        except DriverError as exc:
+            raise self._wrap(exc) from exc
+
+    def _server_client(self, database: str | None) -> Client:
+        with self._lock:
+            client = self._server_clients.get(database)
+            if client is None:
+                client = self._new_client(database)
+                self._server_clients[database] = client
+            return client
+
+    @contextmanager
+    def _embedded_client(self, database: bool) -> Iterator[Client]:
+        with self._lock:
+            if self._depth == 0:
+                try:
+                    self._file_lock.acquire()
+                except Timeout as exc:
+                    raise ClickHouseError(
+                        _("The embedded ClickHouse is busy in another process; try again shortly.")
+                    ) from exc
+                try:
+                    self._client = self._new_client(self.database if database else None)
+                except BaseException:
+                    self._file_lock.release()
+                    raise
+            self._depth += 1
+            try:
+                yield self._client
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    try:
+                        self._client.close()
+                    finally:
+                        self._client = None
+                        self._file_lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._server_clients.values():
+                client.close()
+            self._server_clients.clear()
+
+    def _wrap(self, exc: Exception) -> ClickHouseError:
+        code = _error_code(exc)
+        if code == 81:  # UNKNOWN_DATABASE
+            return ClickHouseError(
+                _("ClickHouse database %(name)s does not exist yet: run `python manage.py migrate_all`.")
+                % {"name": self.database},
+                code=code,
+            )
+        return ClickHouseError(_clean_message(exc), code=code)
+
+    # --- the API everything else uses -------------------------------------------------------------
+    def query(self, sql: str, parameters: dict | None = None, *, settings: dict | None = None):
+        """Run a read query; returns clickhouse-connect's QueryResult (column_names, result_rows...)."""
+        with self.connection() as client:
+            return client.query(sql, parameters=parameters, settings=settings)
+
+    def rows(self, sql: str, parameters: dict | None = None) -> list[dict[str, Any]]:
+        result = self.query(sql, parameters)
+        return [dict(zip(result.column_names, row)) for row in result.result_rows]
+
+    def query_arrow(self, sql: str, parameters: dict | None = None):
+        with self.connection() as client:
+            return client.query_arrow(sql, parameters=parameters)
+
+    def command(self, sql: str, parameters: dict | None = None, *, database: bool = True,
+                settings: dict | None = None):
+        with self.connection(database=database) as client:
+            return client.command(sql, parameters=parameters, settings=settings)
+
+    def insert(self, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str]) -> int:
+        if not rows:
+            return 0
+        with self.connection() as client:
+            client.insert(table, rows, column_names=list(column_names))
+        return len(rows)
+
+    def insert_arrow(self, table: str, arrow_table) -> int:
+        with self.connection() as client:
+            client.insert_arrow(table, arrow_table)
+        return arrow_table.num_rows
+
+    def database_exists(self) -> bool:
+        return bool(self.command("SELECT count() FROM system.databases WHERE name = {db:String}",
+                                 {"db": self.database}, database=False))
+
+    def create_database(self) -> None:
+        self.command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.database)}", database=False)
+
+    def drop_database(self) -> None:
+        self.command(f"DROP DATABASE IF EXISTS {quote_identifier(self.database)} SYNC", database=False)
+
+    def describe(self) -> str:
+        """Where the target is, for messages and pages; never includes the password."""
+        if self.embedded:
+            return f"chDB (embedded) {self.config['PATH']} / {self.database}"
+        scheme = "https" if self.config["SECURE"] else "http"
+        return f"{scheme}://{self.config['HOST']}:{self.config['PORT']} / {self.database}"
+
+
+_targets: dict[tuple, ClickHouseTarget] = {}
+_targets_lock = threading.Lock()
+
+
+def get_target() -> ClickHouseTarget:
+    """The target for the current settings, one per process and configuration.
+
+    Keyed by process id too: a client created before a fork (Celery prefork) must not be shared.
+    """
+    config = settings.TARGET_CLICKHOUSE
+    key = (os.getpid(), tuple(sorted((k, str(v)) for k, v in config.items())))
+    with _targets_lock:
+        target = _targets.get(key)
+        if target is None:
+            target = _targets[key] = ClickHouseTarget(dict(config))
+        return target

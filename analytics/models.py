@@ -1,0 +1,1 @@
+"""ClickHouse lives outside the ORM: see analytics.clickhouse."""

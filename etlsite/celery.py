@@ -1,0 +1,11 @@
+"""The Celery application. Configuration comes from Django settings (CELERY_*), tasks from each app."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etlsite.settings")
+
+app = Celery("etlsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,127 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from etlsite.models import SoftDeleteModel, TimestampedModel
+from pipelines.validators import validate_configuration, validate_cron, validate_tags
+
+
+class PipelineStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    INACTIVE = "inactive", _("Inactive")
+    DEPRECATED = "deprecated", _("Deprecated")
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    SUCCESS = "success", _("Success")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class AnalysisType(models.TextChoices):
+    DATA_QUALITY = "data_quality", _("Data quality")
+    ANOMALY_DETECTION = "anomaly_detection", _("Anomaly detection")
+    SCHEMA_DRIFT = "schema_drift", _("Schema drift")
+    BUSINESS_METRICS = "business_metrics", _("Business metrics")
+
+
+class AlertLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+class Pipeline(SoftDeleteModel, TimestampedModel):
+    """What to do with a source's data and when (table `pipelines`)."""
+
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True, default="")
+    data_source = models.ForeignKey(
+        "sources.DataSource", on_delete=models.PROTECT, related_name="pipelines", verbose_name=_("data source")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=PipelineStatus.choices,
+                              default=PipelineStatus.DRAFT)
+    configuration = models.JSONField(_("configuration"), default=dict, blank=True,
+                                     validators=[validate_configuration])
+    schedule_cron = models.CharField(_("schedule (cron)"), max_length=100, blank=True, default="",
+                                     validators=[validate_cron],
+                                     help_text=_("minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\""))
+    max_retries = models.PositiveSmallIntegerField(_("max retries"), default=3)
+    timeout_seconds = models.PositiveIntegerField(_("timeout, seconds"), default=3600)
+    tags = models.JSONField(_("tags"), default=list, blank=True, validators=[validate_tags])
+
+    class Meta:
+        db_table = "pipelines"
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], condition=models.Q(is_deleted=False),
+                                    name="pipelines_name_alive_uniq"),
+        ]
+        indexes = [models.Index(fields=["status"], name="pipelines_status_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PipelineRun(TimestampedModel):
+    """One execution of a pipeline (table `pipeline_runs`)."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="runs",
+                                 verbose_name=_("pipeline"))
+    status = models.CharField(_("status"), max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    duration_seconds = models.FloatField(_("duration, seconds"), null=True, blank=True)
+    records_processed = models.BigIntegerField(_("records processed"), default=0)
+    records_failed = models.BigIntegerField(_("records failed"), default=0)
+    error_message = models.TextField(_("error message"), blank=True, default="")
+    execution_context = models.JSONField(_("execution context"), default=dict, blank=True)
+    retry_count = models.PositiveIntegerField(_("retry count"), default=0)
+    triggered_by = models.CharField(_("triggered by"), max_length=150, blank=True, default="")
+
+    class Meta:
+        db_table = "pipeline_runs"
+        verbose_name = _("pipeline run")
+        verbose_name_plural = _("pipeline runs")
+        ordering = ["-created_at"]
+        indexes = [
+            # "latest runs" (the specification's monitoring query) and the admin list, overall and per pipeline
+            models.Index(fields=["-created_at"], name="pipeline_runs_created_idx"),
+            models.Index(fields=["pipeline", "-created_at"], name="pipeline_runs_pipe_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="pipeline_runs_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id}#{self.pk} {self.status}"
+
+
+class AnalysisResult(TimestampedModel):
+    """What the analysis of a run found (table `analysis_results`)."""
+
+    pipeline_run = models.ForeignKey(PipelineRun, on_delete=models.CASCADE, related_name="analysis_results",
+                                     verbose_name=_("pipeline run"))
+    analysis_type = models.CharField(_("analysis type"), max_length=50, choices=AnalysisType.choices)
+    result_data = models.JSONField(_("result data"), default=dict, blank=True)
+    metrics = models.JSONField(_("metrics"), default=dict, blank=True)
+    recommendations = models.JSONField(_("recommendations"), default=list, blank=True)
+    is_alert = models.BooleanField(_("needs attention"), default=False)
+    alert_level = models.CharField(_("alert level"), max_length=20, choices=AlertLevel.choices, blank=True,
+                                   default="")
+
+    class Meta:
+        db_table = "analysis_results"
+        verbose_name = _("analysis result")
+        verbose_name_plural = _("analysis results")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["is_alert", "-created_at"], name="analysis_results_alert_idx"),
+            models.Index(fields=["analysis_type", "-created_at"], name="analysis_results_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_analysis_type_display()} / run {self.pipeline_run_id}"

@@ -1,0 +1,83 @@
+"""Validation of what people type into a pipeline: its cron schedule, tags and JSON configuration.
+
+Messages name the exact place that is wrong ("validation_rules.data_types.amount: ...") so the admin form,
+the API and the commands can show them where the user is.
+"""
+
+from celery.schedules import crontab
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+DATA_TYPES = ("date", "datetime", "integer", "float", "decimal", "string", "boolean")
+
+
+def validate_cron(value: str) -> None:
+    """Five fields: minute hour day-of-month month day-of-week, as cron and django-celery-beat read them."""
+    if not value:
+        return
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValidationError(
+            _("A cron schedule has five fields (minute hour day-of-month month day-of-week), e.g. \"0 2 * * *\"; "
+              "got %(count)d.") % {"count": len(fields)}
+        )
+    minute, hour, day_of_month, month_of_year, day_of_week = fields
+    try:
+        crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+                day_of_week=day_of_week)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(_("Invalid cron schedule \"%(value)s\": %(reason)s") % {"value": value, "reason": exc})
+
+
+def validate_tags(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
+        raise ValidationError(_("Tags must be a JSON list of non-empty strings, e.g. [\"sales\", \"monthly\"]."))
+
+
+def _string_list(value, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        return [_("%(where)s must be a list of column names.") % {"where": where}]
+    return []
+
+
+def configuration_errors(config) -> list[str]:
+    """Every problem in a pipeline configuration, in the order a reader meets them."""
+    if not isinstance(config, dict):
+        return [_("The configuration must be a JSON object.")]
+    errors: list[str] = []
+    rules = config.get("validation_rules", {})
+    if not isinstance(rules, dict):
+        errors.append(_("validation_rules must be a JSON object."))
+        rules = {}
+    if "required_columns" in rules:
+        errors += _string_list(rules["required_columns"], "validation_rules.required_columns")
+    data_types = rules.get("data_types", {})
+    if not isinstance(data_types, dict):
+        errors.append(_("validation_rules.data_types must map column names to types."))
+    else:
+        for column, type_name in data_types.items():
+            if type_name not in DATA_TYPES:
+                errors.append(
+                    _("validation_rules.data_types.%(column)s: unknown type \"%(type)s\"; use one of %(types)s.")
+                    % {"column": column, "type": type_name, "types": ", ".join(DATA_TYPES)}
+                )
+    steps = config.get("transformations", [])
+    if not isinstance(steps, list):
+        errors.append(_("transformations must be a list of step names or {\"name\": ..., \"params\": {...}} objects."))
+    else:
+        for index, step in enumerate(steps):
+            if isinstance(step, str) and step.strip():
+                continue
+            if isinstance(step, dict) and isinstance(step.get("name"), str) and isinstance(step.get("params", {}), dict):
+                continue
+            errors.append(
+                _("transformations[%(index)d]: expected a step name or {\"name\": ..., \"params\": {...}}.")
+                % {"index": index}
+            )
+    return errors
+
+
+def validate_configuration(config) -> None:
+    errors = configuration_errors(config)
+    if errors:
+        raise ValidationError(errors)

@@ -1,0 +1,42 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from etlsite.models import SoftDeleteModel, TimestampedModel
+from sources.validators import validate_connection_config
+
+
+class SourceType(models.TextChoices):
+    FILE = "file", _("File")
+    DATABASE = "database", _("Database")
+    API = "api", _("API")
+    KAFKA = "kafka", _("Kafka")
+    S3 = "s3", _("S3")
+    HDFS = "hdfs", _("HDFS")
+
+
+class DataSource(SoftDeleteModel, TimestampedModel):
+    """Where a pipeline reads from (table `data_sources` of the metadata database)."""
+
+    name = models.CharField(_("name"), max_length=255)
+    description = models.TextField(_("description"), blank=True, default="")
+    source_type = models.CharField(_("source type"), max_length=20, choices=SourceType.choices)
+    connection_config = models.JSONField(
+        _("connection configuration"), default=dict, blank=True, validators=[validate_connection_config],
+        help_text=_('JSON object, e.g. {"file_path": "/data/sales_2024.csv", "delimiter": ",", "encoding": "utf-8"}'),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        db_table = "data_sources"
+        verbose_name = _("data source")
+        verbose_name_plural = _("data sources")
+        ordering = ["name"]
+        constraints = [
+            # Names identify sources to people; a deleted source frees its name.
+            models.UniqueConstraint(fields=["name"], condition=models.Q(is_deleted=False),
+                                    name="data_sources_name_alive_uniq"),
+        ]
+        indexes = [models.Index(fields=["source_type", "is_active"], name="data_sources_type_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
