@@ -1,0 +1,58 @@
+"""`clickhouse_query "SQL"`: run a read query against the target, in either mode (dbshell for ClickHouse)."""
+
+import csv
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext as _
+
+from analytics.clickhouse import ClickHouseError, get_target
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CommandError(_("--param takes name=value, got %(pair)s") % {"pair": pair})
+        params[name] = value
+    return params
+
+
+class Command(BaseCommand):
+    help = _("Run a read-only SQL query against the ClickHouse target and print the result.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("sql", help=_("The query; bind values with {name:Type} and --param name=value."))
+        parser.add_argument("--format", choices=["pretty", "csv", "json"], default="pretty")
+        parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+
+    def handle(self, *args, sql, format, param, **options):
+        target = get_target()
+        try:
+            # readonly=1 makes the server refuse writes and DDL: this command is for looking, not changing.
+            result = target.query(sql, _parse_params(param), settings={"readonly": 1})
+        except ClickHouseError as exc:
+            raise CommandError(_("ClickHouse: %(error)s") % {"error": exc}) from exc
+        columns, rows = list(result.column_names), result.result_rows
+        getattr(self, f"_write_{format}")(columns, rows)
+
+    def _write_csv(self, columns, rows):
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+    def _write_json(self, columns, rows):
+        data = [dict(zip(columns, row)) for row in rows]
+        self.stdout.write(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
+
+    def _write_pretty(self, columns, rows):
+        cells = [[("NULL" if v is None else str(v)) for v in row] for row in rows]
+        widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+        line = "+".join("-" * (w + 2) for w in widths)
+        self.stdout.write(" | ".join(c.ljust(w) for c, w in zip(columns, widths)))
+        self.stdout.write(line)
+        for row in cells:
+            self.stdout.write(" | ".join(v.ljust(w) for v, w in zip(row, widths)))
+        self.stdout.write(_("(%(count)d rows)") % {"count": len(rows)})

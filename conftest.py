@@ -1,0 +1,93 @@
+"""Shared test fixtures.
+
+ClickHouse tests take the `clickhouse` fixture and run twice: once through chDB in this process
+("embedded") and once through clickhouse-connect over real HTTP ("http") — against a ClickHouse server when
+TEST_CLICKHOUSE_HOST is set, otherwise against chDB served by tests/support/clickhouse_http_bridge.py in a
+subprocess. Both use a database of their own, `<database>_test`, created and migrated once per session and
+emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from analytics.clickhouse import get_target
+from analytics.clickhouse.migrator import MIGRATIONS_TABLE, migrate
+
+ROOT = Path(__file__).resolve().parent
+BRIDGE = ROOT / "tests" / "support" / "clickhouse_http_bridge.py"
+CLICKHOUSE_BACKENDS = ["embedded", "http"]
+
+
+def _test_database() -> str:
+    return f"{django_settings.TARGET_CLICKHOUSE['DATABASE']}_test"
+
+
+@pytest.fixture(scope="session")
+def clickhouse_embedded_config(tmp_path_factory) -> dict:
+    config = dict(django_settings.TARGET_CLICKHOUSE)
+    config.update(BACKEND="embedded", PATH=str(tmp_path_factory.mktemp("chdb") / "data"), DATABASE=_test_database())
+    return config
+
+
+@pytest.fixture(scope="session")
+def clickhouse_http_config(tmp_path_factory):
+    config = dict(django_settings.TARGET_CLICKHOUSE)
+    config.update(BACKEND="server", DATABASE=_test_database())
+    if os.environ.get("TEST_CLICKHOUSE_HOST"):
+        config.update(
+            HOST=os.environ["TEST_CLICKHOUSE_HOST"],
+            PORT=int(os.environ.get("TEST_CLICKHOUSE_PORT", "8123")),
+            USER=os.environ.get("TEST_CLICKHOUSE_USER", "default"),
+            PASSWORD=os.environ.get("TEST_CLICKHOUSE_PASSWORD", ""),
+        )
+        yield config
+        return
+    data = tmp_path_factory.mktemp("chdb-http") / "data"
+    process = subprocess.Popen(
+        [sys.executable, str(BRIDGE), "--path", str(data), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = process.stdout.readline()
+    if not line.startswith("LISTENING"):
+        process.kill()
+        raise RuntimeError(f"ClickHouse HTTP bridge did not start: {line}{process.stderr.read()}")
+    config.update(HOST="127.0.0.1", PORT=int(line.split()[1]), USER="default", PASSWORD="", COMPRESS=False,
+                  SECURE=False)
+    yield config
+    process.terminate()
+    process.wait(timeout=30)
+
+
+_migrated: set[str] = set()
+
+
+def _empty_tables(target) -> None:
+    tables = target.query(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND name != {keep:String} "
+        "AND engine NOT IN ('View', 'MaterializedView')",
+        {"db": target.database, "keep": MIGRATIONS_TABLE},
+    ).result_rows
+    with target.connection() as client:
+        for (name,) in tables:
+            client.command(f"TRUNCATE TABLE IF EXISTS `{name}`")
+
+
+@pytest.fixture(params=CLICKHOUSE_BACKENDS)
+def clickhouse(request, settings):
+    """The ClickHouse target, migrated and empty; parametrized over both backends."""
+    config = request.getfixturevalue(f"clickhouse_{request.param}_config")
+    settings.TARGET_CLICKHOUSE = config
+    target = get_target()
+    if request.param not in _migrated:
+        target.drop_database()
+        migrate(target)
+        _migrated.add(request.param)
+    _empty_tables(target)
+    return target

@@ -1,0 +1,73 @@
+"""Settings follow the specification's environment variables: server when *_HOST is set, embedded when not."""
+
+from pathlib import Path
+
+from etlsite import databases
+
+SPEC_METADATA = {
+    "METADATA_POSTGRES_HOST": "localhost",
+    "METADATA_POSTGRES_PORT": "5432",
+    "METADATA_POSTGRES_USER": "metadata_user",
+    "METADATA_POSTGRES_PASSWORD": "metadata_password",
+    "METADATA_POSTGRES_DATABASE": "etl_metadata",
+}
+
+
+def _clear(monkeypatch, prefix):
+    for suffix in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"):
+        monkeypatch.delenv(f"{prefix}_{suffix}", raising=False)
+
+
+def test_postgres_when_host_is_set(monkeypatch, tmp_path):
+    _clear(monkeypatch, "METADATA_POSTGRES")
+    for name, value in SPEC_METADATA.items():
+        monkeypatch.setenv(name, value)
+    db = databases.relational("METADATA_POSTGRES", tmp_path / "m.sqlite3", default_port=5432,
+                              default_name="etl_metadata")
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["HOST"], db["PORT"], db["USER"], db["PASSWORD"], db["NAME"]) == (
+        "localhost", 5432, "metadata_user", "metadata_password", "etl_metadata")
+    assert not (tmp_path / "m.sqlite3").exists()
+
+
+def test_staging_defaults_follow_the_specification(monkeypatch, tmp_path):
+    _clear(monkeypatch, "STAGING_POSTGRES")
+    monkeypatch.setenv("STAGING_POSTGRES_HOST", "db.example")
+    db = databases.relational("STAGING_POSTGRES", tmp_path / "s.sqlite3", default_port=5433,
+                              default_name="etl_staging")
+    assert (db["PORT"], db["NAME"]) == (5433, "etl_staging")
+
+
+def test_sqlite_file_under_var_when_host_is_unset(monkeypatch, tmp_path):
+    _clear(monkeypatch, "STAGING_POSTGRES")
+    path = tmp_path / "var" / "staging.sqlite3"
+    db = databases.relational("STAGING_POSTGRES", path, default_port=5433, default_name="etl_staging")
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(db["NAME"]) == path
+    assert path.parent.is_dir()
+    assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+
+
+def test_clickhouse_server_or_embedded(monkeypatch, tmp_path):
+    for suffix in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"):
+        monkeypatch.delenv(f"TARGET_CLICKHOUSE_{suffix}", raising=False)
+    embedded = databases.clickhouse(tmp_path / "clickhouse")
+    assert embedded["BACKEND"] == "embedded"
+    assert embedded["PATH"] == str((tmp_path / "clickhouse").resolve())
+    assert embedded["DATABASE"] == "etl_target"
+
+    monkeypatch.setenv("TARGET_CLICKHOUSE_HOST", "ch.example")
+    monkeypatch.setenv("TARGET_CLICKHOUSE_PASSWORD", "s3cret")
+    server = databases.clickhouse(tmp_path / "clickhouse")
+    assert (server["BACKEND"], server["HOST"], server["PORT"], server["USER"]) == ("server", "ch.example", 8123,
+                                                                                    "default")
+
+
+def test_describe_never_shows_the_password(monkeypatch, tmp_path):
+    from analytics.clickhouse.client import ClickHouseTarget
+
+    monkeypatch.setenv("TARGET_CLICKHOUSE_HOST", "ch.example")
+    monkeypatch.setenv("TARGET_CLICKHOUSE_PASSWORD", "s3cret-value")
+    target = ClickHouseTarget(databases.clickhouse(tmp_path / "clickhouse"))
+    assert "s3cret-value" not in target.describe()
+    assert "ch.example:8123" in target.describe()
