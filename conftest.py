@@ -91,3 +91,12 @@ def clickhouse(request, settings):
         _migrated.add(request.param)
     _empty_tables(target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    """Pages render without `collectstatic` (the manifest storage is for deployments), and users are
+    created with a fast hasher (the production one costs ~0.8 s per `admin_client`)."""
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,3 +1,163 @@
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
-# Register your models here.
+from etlsite.admin_utils import (
+    KeepDeletedTargetsMixin,
+    SoftDeleteAdmin,
+    badge,
+    change_url,
+    changelist_url,
+    count_subquery,
+    format_duration,
+    link,
+    pretty_json,
+)
+from pipelines.models import AnalysisResult, Pipeline, PipelineRun
+from sources.secrets import mask_config
+from staging.models import FileMetadata, ProcessingLog, StagingTable
+
+admin.site.site_header = _("ETL system")
+admin.site.site_title = _("ETL system")
+admin.site.index_title = _("Administration")
+
+
+@admin.register(Pipeline)
+class PipelineAdmin(SoftDeleteAdmin):
+    list_display = ("name_with_state", "source_link", "status_badge", "schedule_cron", "runs_link", "tags",
+                    "updated_at")
+    list_display_links = ("name_with_state",)
+    list_filter = ("status", "is_deleted", "data_source", "data_source__source_type")
+    list_select_related = ("data_source",)
+    search_fields = ("name", "description", "data_source__name")
+    raw_id_fields = ("data_source",)
+    soft_deleted_fk_fields = ("data_source",)
+    restore_unique_field = "name"
+    readonly_fields = ("source_link", "runs_link", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "description", "data_source", "status", "tags")}),
+        (_("Processing"), {"fields": ("configuration", "schedule_cron", "max_retries", "timeout_seconds")}),
+        (_("State"), {"fields": ("runs_link", "is_deleted", "deleted_at", "created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(run_count=count_subquery(PipelineRun, "pipeline"))
+
+    @admin.display(description=_("data source"), ordering="data_source__name")
+    def source_link(self, obj):
+        if obj.data_source_id is None:
+            return "-"
+        return link(change_url("sources", "datasource", obj.data_source_id), obj.data_source)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description=_("runs"), ordering="run_count")
+    def runs_link(self, obj):
+        if obj.pk is None:
+            return "-"
+        count = getattr(obj, "run_count", None)
+        if count is None:
+            count = obj.runs.count()
+        text = ngettext("%(count)d run", "%(count)d runs", count) % {"count": count}
+        return link(changelist_url(PipelineRun, pipeline__id__exact=obj.pk), text)
+
+
+@admin.register(PipelineRun)
+class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
+    list_display = ("id", "pipeline_link", "status_badge", "started_at", "duration", "records_processed",
+                    "records_failed_display", "triggered_by", "retry_count", "results_link")
+    list_filter = ("status", "pipeline", "started_at")
+    list_select_related = ("pipeline",)
+    search_fields = ("pipeline__name", "triggered_by", "error_message")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("pipeline",)
+    soft_deleted_fk_fields = ("pipeline",)
+    show_full_result_count = False
+    readonly_fields = ("results_link", "staging_links", "masked_execution_context", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("pipeline", "status", "triggered_by", "retry_count")}),
+        (_("Timing"), {"fields": ("started_at", "finished_at", "duration_seconds")}),
+        (_("Records"), {"fields": ("records_processed", "records_failed", "error_message")}),
+        (_("Details"), {"fields": ("results_link", "staging_links", "masked_execution_context", "created_at",
+                                   "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(result_count=count_subquery(AnalysisResult, "pipeline_run"))
+
+    @admin.display(description=_("pipeline"), ordering="pipeline__name")
+    def pipeline_link(self, obj):
+        if obj.pipeline_id is None:
+            return "-"
+        return link(change_url("pipelines", "pipeline", obj.pipeline_id), obj.pipeline)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description=_("duration"), ordering="duration_seconds")
+    def duration(self, obj):
+        return format_duration(obj.duration_seconds)
+
+    @admin.display(description=_("records failed"), ordering="records_failed")
+    def records_failed_display(self, obj):
+        if obj.records_failed:
+            return format_html('<strong style="color:#dc3545">{}</strong>', obj.records_failed)
+        return obj.records_failed
+
+    @admin.display(description=_("analysis results"), ordering="result_count")
+    def results_link(self, obj):
+        if obj.pk is None:
+            return "-"
+        count = getattr(obj, "result_count", None)
+        if count is None:
+            count = obj.analysis_results.count()
+        text = ngettext("%(count)d analysis result", "%(count)d analysis results", count) % {"count": count}
+        return link(changelist_url(AnalysisResult, pipeline_run__id__exact=obj.pk), text)
+
+    @admin.display(description=_("staging"))
+    def staging_links(self, obj):
+        if obj.pk is None:
+            return "-"
+        # Another database: link to the filtered lists without counting there.
+        models = ((ProcessingLog, gettext("processing logs")), (FileMetadata, gettext("files")),
+                  (StagingTable, gettext("staging tables")))
+        return format_html_join(" | ", '<a href="{}">{}</a>',
+                                ((changelist_url(model, pipeline_run_id__exact=obj.pk), text)
+                                 for model, text in models))
+
+    @admin.display(description=_("execution context"))
+    def masked_execution_context(self, obj):
+        return pretty_json(mask_config(obj.execution_context))
+
+
+@admin.register(AnalysisResult)
+class AnalysisResultAdmin(admin.ModelAdmin):
+    list_display = ("id", "analysis_type", "run_link", "is_alert", "alert_badge", "created_at")
+    list_filter = ("analysis_type", "is_alert", "alert_level")
+    list_select_related = ("pipeline_run__pipeline",)
+    search_fields = ("pipeline_run__pipeline__name",)
+    date_hierarchy = "created_at"
+    raw_id_fields = ("pipeline_run",)
+    show_full_result_count = False
+    readonly_fields = ("run_link", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("pipeline_run", "run_link", "analysis_type", "is_alert", "alert_level")}),
+        (_("Findings"), {"fields": ("result_data", "metrics", "recommendations")}),
+        (_("State"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("pipeline run"), ordering="pipeline_run_id")
+    def run_link(self, obj):
+        if obj.pipeline_run_id is None:
+            return "-"
+        run = obj.pipeline_run
+        return link(change_url("pipelines", "pipelinerun", run.pk),
+                    gettext("%(pipeline)s, run #%(id)d") % {"pipeline": run.pipeline, "id": run.pk})
+
+    @admin.display(description=_("alert level"), ordering="alert_level")
+    def alert_badge(self, obj):
+        return badge(obj.alert_level, obj.get_alert_level_display())

@@ -26,7 +26,9 @@ def validate_cron(value: str) -> None:
         crontab(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
                 day_of_week=day_of_week)
     except (ValueError, TypeError) as exc:
-        raise ValidationError(_("Invalid cron schedule \"%(value)s\": %(reason)s") % {"value": value, "reason": exc})
+        raise ValidationError(
+            _("Invalid cron schedule \"%(value)s\": %(reason)s") % {"value": value, "reason": exc}
+        ) from exc
 
 
 def validate_tags(value) -> None:
@@ -68,7 +70,8 @@ def configuration_errors(config) -> list[str]:
         for index, step in enumerate(steps):
             if isinstance(step, str) and step.strip():
                 continue
-            if isinstance(step, dict) and isinstance(step.get("name"), str) and isinstance(step.get("params", {}), dict):
+            named = isinstance(step, dict) and isinstance(step.get("name"), str)
+            if named and isinstance(step.get("params", {}), dict):
                 continue
             errors.append(
                 _("transformations[%(index)d]: expected a step name or {\"name\": ..., \"params\": {...}}.")

@@ -1,3 +1,97 @@
-from django.contrib import admin
+import json
 
-# Register your models here.
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from etlsite.admin_utils import (
+    SoftDeleteAdmin,
+    changelist_url,
+    count_subquery,
+    link,
+    pretty_json,
+)
+from pipelines.models import Pipeline
+from sources.models import DataSource
+from sources.secrets import mask_config, merge_secrets, placeholder_paths
+
+
+class DataSourceForm(forms.ModelForm):
+    """Shows connection_config with its secrets masked and keeps the stored secret where the mask comes back."""
+
+    class Meta:
+        model = DataSource
+        fields = "__all__"  # noqa: DJ007 - the ModelAdmin's fieldsets decide what is shown
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and "connection_config" in self.fields:
+            self.initial["connection_config"] = mask_config(self.instance.connection_config)
+            self.fields["connection_config"].help_text = _(
+                "Secrets (passwords, tokens, keys) are shown as ******** and kept as stored unless you type a "
+                "new value in their place."
+            )
+
+    def clean_connection_config(self):
+        # self.instance still holds the stored values here: the form copies cleaned data onto it later.
+        stored = self.instance.connection_config if self.instance.pk else {}
+        config = merge_secrets(self.cleaned_data["connection_config"], stored)
+        unresolved = placeholder_paths(config)
+        if unresolved:
+            raise forms.ValidationError(
+                gettext("No stored secret matches the placeholder ******** at %(paths)s: type the value.")
+                % {"paths": ", ".join(unresolved)}
+            )
+        return config
+
+
+@admin.register(DataSource)
+class DataSourceAdmin(SoftDeleteAdmin):
+    form = DataSourceForm
+    list_display = ("name_with_state", "source_type", "is_active", "pipelines_link", "config_summary", "updated_at")
+    list_display_links = ("name_with_state",)
+    list_filter = ("source_type", "is_active", "is_deleted")
+    search_fields = ("name", "description")
+    readonly_fields = ("pipelines_link", "masked_connection_config", "created_at", "updated_at")
+    restore_unique_field = "name"
+    fieldsets = (
+        (None, {"fields": ("name", "description", "source_type", "is_active")}),
+        (_("Connection"), {"fields": ("connection_config",)}),
+        (_("State"), {"fields": ("pipelines_link", "is_deleted", "deleted_at", "created_at", "updated_at")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            pipeline_count=count_subquery(Pipeline, "data_source", is_deleted=False)
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # A view-only page renders every field as text: show the masked copy instead of the raw JSON.
+            return [(name, {**opts, "fields": tuple("masked_connection_config" if f == "connection_config" else f
+                                                    for f in opts["fields"])})
+                    for name, opts in fieldsets]
+        return fieldsets
+
+    @admin.display(description=_("pipelines"), ordering="pipeline_count")
+    def pipelines_link(self, obj):
+        if obj.pk is None:
+            return "-"
+        count = getattr(obj, "pipeline_count", None)
+        if count is None:
+            count = obj.pipelines.count()
+        text = ngettext("%(count)d pipeline", "%(count)d pipelines", count) % {"count": count}
+        return link(changelist_url(Pipeline, data_source__id__exact=obj.pk, is_deleted__exact=0), text)
+
+    @admin.display(description=_("connection configuration"))
+    def config_summary(self, obj):
+        text = json.dumps(mask_config(obj.connection_config), ensure_ascii=False)
+        return format_html("<code>{}</code>", Truncator(text).chars(80))
+
+    @admin.display(description=_("connection configuration"))
+    def masked_connection_config(self, obj):
+        return pretty_json(mask_config(obj.connection_config))

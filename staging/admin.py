@@ -1,3 +1,91 @@
-from django.contrib import admin
+"""Staging rows are written by the run engine: the admin shows them read-only (they can still be deleted).
 
-# Register your models here.
+`pipeline_run_id` points into the metadata database; it is shown as a link built from the id, without a query.
+"""
+
+from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from etlsite.admin_utils import (
+    ReadOnlyAdmin,
+    badge,
+    change_url,
+    format_duration,
+    link,
+    pretty_json,
+)
+from sources.secrets import mask_config
+from staging.models import FileMetadata, ProcessingLog, StagingTable
+
+
+class StagingAdmin(ReadOnlyAdmin):
+    show_full_result_count = False
+
+    @admin.display(description=_("pipeline run"), ordering="pipeline_run_id")
+    def run_link(self, obj):
+        if obj.pipeline_run_id is None:
+            return "-"
+        return link(change_url("pipelines", "pipelinerun", obj.pipeline_run_id), f"#{obj.pipeline_run_id}")
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+
+@admin.register(StagingTable)
+class StagingTableAdmin(StagingAdmin):
+    list_display = ("__str__", "source_type", "row_count", "column_count", "size", "is_active", "expires_at",
+                    "run_link", "created_at")
+    list_filter = ("source_type", "is_active", "expires_at", "created_at")
+    search_fields = ("table_name", "schema_name")
+    fields = ("table_name", "schema_name", "source_type", "masked_source_config", "row_count", "column_count",
+              "size", "is_active", "expires_at", "run_link", "created_at", "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("size"), ordering="file_size_bytes")
+    def size(self, obj):
+        return filesizeformat(obj.file_size_bytes)
+
+    @admin.display(description=_("source configuration"))
+    def masked_source_config(self, obj):
+        # It may be a copy of a source's connection_config.
+        return pretty_json(mask_config(obj.source_config))
+
+
+@admin.register(FileMetadata)
+class FileMetadataAdmin(StagingAdmin):
+    list_display = ("original_filename", "status_badge", "size", "mime_type", "encoding", "uploaded_by", "run_link",
+                    "created_at")
+    list_filter = ("status", "mime_type", "encoding", "created_at")
+    search_fields = ("original_filename", "filename", "=file_hash", "uploaded_by")
+    date_hierarchy = "created_at"
+    fields = ("original_filename", "filename", "file_path", "size", "file_hash", "mime_type", "encoding", "status",
+              "uploaded_by", "processing_started_at", "processing_finished_at", "error_message", "metadata",
+              "run_link", "created_at", "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("file size"), ordering="file_size")
+    def size(self, obj):
+        return filesizeformat(obj.file_size)
+
+
+@admin.register(ProcessingLog)
+class ProcessingLogAdmin(StagingAdmin):
+    list_display = ("id", "table_name", "operation_type", "status_badge", "records_processed", "records_success",
+                    "records_failed", "processing_time", "started_at", "run_link")
+    list_filter = ("operation_type", "status", "created_at")
+    search_fields = ("table_name", "error_message")
+    date_hierarchy = "created_at"
+    fields = ("table_name", "operation_type", "status", "records_processed", "records_success", "records_failed",
+              "processing_time", "started_at", "finished_at", "error_message", "masked_execution_context",
+              "run_link", "created_at", "updated_at")
+    readonly_fields = fields
+
+    @admin.display(description=_("processing time"), ordering="processing_time_seconds")
+    def processing_time(self, obj):
+        return format_duration(obj.processing_time_seconds)
+
+    @admin.display(description=_("execution context"))
+    def masked_execution_context(self, obj):
+        return pretty_json(mask_config(obj.execution_context))

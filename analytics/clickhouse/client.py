@@ -14,8 +14,9 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -167,7 +168,7 @@ class ClickHouseTarget:
 
     def rows(self, sql: str, parameters: dict | None = None) -> list[dict[str, Any]]:
         result = self.query(sql, parameters)
-        return [dict(zip(result.column_names, row)) for row in result.result_rows]
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
     def query_arrow(self, sql: str, parameters: dict | None = None):
         with self.connection() as client:

@@ -11,9 +11,9 @@ import hashlib
 import importlib
 import pkgutil
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
 
 from django.utils.translation import gettext as _
 

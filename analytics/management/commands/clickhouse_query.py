@@ -44,15 +44,15 @@ class Command(BaseCommand):
         writer.writerows(rows)
 
     def _write_json(self, columns, rows):
-        data = [dict(zip(columns, row)) for row in rows]
+        data = [dict(zip(columns, row, strict=True)) for row in rows]
         self.stdout.write(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
 
     def _write_pretty(self, columns, rows):
         cells = [[("NULL" if v is None else str(v)) for v in row] for row in rows]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-        line = "+".join("-" * (w + 2) for w in widths)
-        self.stdout.write(" | ".join(c.ljust(w) for c, w in zip(columns, widths)))
+        line = "-+-".join("-" * w for w in widths)
+        self.stdout.write(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
         self.stdout.write(line)
         for row in cells:
-            self.stdout.write(" | ".join(v.ljust(w) for v, w in zip(row, widths)))
+            self.stdout.write(" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
         self.stdout.write(_("(%(count)d rows)") % {"count": len(rows)})

@@ -3,8 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from analytics.clickhouse import ClickHouseError, get_target
-from analytics.clickhouse import migrator
+from analytics.clickhouse import ClickHouseError, get_target, migrator
 
 
 class Command(BaseCommand):

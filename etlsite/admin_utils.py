@@ -1,0 +1,202 @@
+"""Small pieces the admin classes of all apps share: links between rows, badges, soft delete, read-only rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import quote
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override as translation_override
+
+# Badge colours by status value; values of several enumerations share the same meaning.
+STATUS_COLORS = {
+    "pending": "#6c757d", "draft": "#6c757d", "uploaded": "#6c757d",
+    "running": "#0d6efd", "in_progress": "#0d6efd", "processing": "#0d6efd",
+    "success": "#198754", "completed": "#198754", "processed": "#198754", "active": "#198754",
+    "failed": "#dc3545", "critical": "#dc3545", "high": "#fd7e14",
+    "cancelled": "#fd7e14", "inactive": "#adb5bd", "deprecated": "#795548", "deleted": "#795548",
+    "medium": "#ffc107", "low": "#0dcaf0",
+}
+
+
+def changelist_url(model, **filters) -> str:
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+def change_url(app_label: str, model_name: str, pk) -> str:
+    """The change page of a row, built from its id alone (also for rows of another database)."""
+    return reverse(f"admin:{app_label}_{model_name}_change", args=[quote(pk)])
+
+
+def link(url: str, text) -> str:
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def badge(value: str, label) -> str:
+    if not value:
+        return "-"
+    color = STATUS_COLORS.get(value, "#6c757d")
+    return format_html(
+        '<span style="background:{};color:#fff;padding:1px 7px;border-radius:9px;white-space:nowrap">{}</span>',
+        color, label,
+    )
+
+
+def pretty_json(value) -> str:
+    return format_html('<pre style="margin:0;white-space:pre-wrap">{}</pre>',
+                       json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str))
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return gettext("%(seconds).1f s") % {"seconds": seconds}
+    return str(timedelta(seconds=round(seconds)))
+
+
+def count_subquery(model, fk_field: str, **filters) -> Coalesce:
+    """COUNT of `model` rows pointing at the outer row, as a correlated subquery.
+
+    Unlike Count() over a join it needs no GROUP BY over the whole outer table, so a changelist page of a
+    huge table only counts for the rows it shows (each count uses the index on the foreign key).
+    """
+    counts = (
+        model._base_manager.filter(**{fk_field: OuterRef("pk")}, **filters)
+        .order_by().values(fk_field).annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+class KeepDeletedTargetsMixin:
+    """For foreign keys to soft-deletable models: the form offers live rows only (their default manager),
+    which would make a row whose target was deleted meanwhile impossible to save; keep that target valid."""
+
+    soft_deleted_fk_fields: tuple[str, ...] = ()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        for name in self.soft_deleted_fk_fields:
+            field = form.base_fields.get(name)
+            current = getattr(obj, f"{name}_id", None) if obj is not None else None
+            if field is not None and current is not None:
+                field.queryset = field.queryset.model.all_objects.filter(Q(is_deleted=False) | Q(pk=current))
+        return form
+
+
+class SoftDeleteAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
+    """Admin of a SoftDeleteModel: lists deleted rows too, and deleting only marks rows as deleted.
+
+    Subclasses set `restore_unique_field` to the field a conditional unique constraint covers among live rows
+    (e.g. "name"), so restoring a row whose name was taken meanwhile is refused instead of failing.
+    """
+
+    restore_unique_field: str | None = None
+    actions = ("soft_delete_selected", "restore_selected")
+
+    def get_queryset(self, request):
+        qs = self.model.all_objects.get_queryset()
+        ordering = self.get_ordering(request)
+        if ordering:
+            qs = qs.order_by(*ordering)
+        if IS_POPUP_VAR in request.GET:
+            # Raw-id pickers must not offer deleted rows.
+            qs = qs.filter(is_deleted=False)
+        return qs
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "is_deleted", "deleted_at")
+
+    @admin.display(description=_("name"), ordering="name")
+    def name_with_state(self, obj):
+        if obj.is_deleted:
+            return format_html('<del>{}</del> {}', str(obj), badge("deleted", gettext("deleted")))
+        return str(obj)
+
+    # --- the built-in delete (delete view and "Delete selected") soft-deletes -------------------------
+    def delete_model(self, request, obj):
+        if not obj.is_deleted:
+            obj.soft_delete()
+
+    def delete_queryset(self, request, queryset):
+        self.model.all_objects.filter(pk__in=list(queryset.values_list("pk", flat=True)), is_deleted=False) \
+            .soft_delete()
+
+    def get_deleted_objects(self, objs, request):
+        # Nothing cascades and nothing is protected: only the selected rows are marked.
+        objs = list(objs)
+        opts = self.model._meta
+        perms_needed = set() if self.has_delete_permission(request) else {opts.verbose_name}
+        to_delete = [
+            format_html('{}: <a href="{}">{}</a>', capfirst(opts.verbose_name),
+                        change_url(opts.app_label, opts.model_name, obj.pk), obj)
+            for obj in objs
+        ]
+        return to_delete, {opts.verbose_name_plural: len(objs)}, perms_needed, []
+
+    # --- actions ------------------------------------------------------------------------------------
+    @admin.action(permissions=["delete"], description=_("Soft-delete selected %(verbose_name_plural)s"))
+    def soft_delete_selected(self, request, queryset):
+        rows = list(queryset.filter(is_deleted=False))
+        self.model.all_objects.filter(pk__in=[row.pk for row in rows]).soft_delete()
+        self._log_state_change(request, rows)
+        self.message_user(request, ngettext("%(count)d row was soft-deleted.", "%(count)d rows were soft-deleted.",
+                                            len(rows)) % {"count": len(rows)}, messages.SUCCESS)
+
+    @admin.action(permissions=["delete"], description=_("Restore selected %(verbose_name_plural)s"))
+    def restore_selected(self, request, queryset):
+        rows = list(queryset.filter(is_deleted=True).order_by("-deleted_at", "pk"))
+        restorable, conflicts = rows, []
+        if self.restore_unique_field:
+            restorable, conflicts = self._split_unique_conflicts(rows)
+        self.model.all_objects.filter(pk__in=[row.pk for row in restorable]).restore()
+        self._log_state_change(request, restorable)
+        self.message_user(request, ngettext("%(count)d row was restored.", "%(count)d rows were restored.",
+                                            len(restorable)) % {"count": len(restorable)}, messages.SUCCESS)
+        if conflicts:
+            self.message_user(
+                request,
+                gettext("Not restored, the name is used by a live row: %(names)s. Rename one of them first.")
+                % {"names": ", ".join(str(row) for row in conflicts)},
+                messages.ERROR,
+            )
+
+    def _split_unique_conflicts(self, rows):
+        field = self.restore_unique_field
+        taken = set(self.model.objects.filter(**{f"{field}__in": [getattr(r, field) for r in rows]})
+                    .values_list(field, flat=True))
+        restorable, conflicts = [], []
+        for row in rows:  # most recently deleted first: that one wins among deleted namesakes
+            value = getattr(row, field)
+            (conflicts if value in taken else restorable).append(row)
+            taken.add(value)
+        return restorable, conflicts
+
+    def _log_state_change(self, request, rows):
+        # Stored like Django's own change messages: field names in the default language, translated on display.
+        with translation_override(None):
+            fields = [str(self.model._meta.get_field(name).verbose_name) for name in ("is_deleted", "deleted_at")]
+            message = [{"changed": {"fields": fields}}]
+        for row in rows:
+            self.log_change(request, row, message)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the run engine writes: people look at them (and may delete them) but never add or edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
