@@ -73,7 +73,9 @@ class TargetLoad:
     """Load one run into `table`: begin(schema), append(batch)..., then commit() or abort()."""
 
     def __init__(self, target: ClickHouseTarget, *, table: str, pipeline_run_id: int,
-                 loaded_at: datetime | None = None):
+                 loaded_at: datetime | None = None, replace_rows: list[int] | None = None):
+        """`replace_rows`: commit replaces only these source rows of the run (a quarantine replay), not
+        the whole run."""
         if not _TABLE_NAME.match(table):
             raise ClickHouseError(_("Invalid target table name: %(name)s") % {"name": table})
         self.target = target
@@ -82,6 +84,7 @@ class TargetLoad:
         self.loaded_at = (loaded_at or datetime.now(timezone.utc)).replace(microsecond=0)
         self.temp_table = f"_load_{table}_{self.run_id}"[:200]
         self.rows_appended = 0
+        self.replace_rows = sorted(set(replace_rows)) if replace_rows is not None else None
         self._columns: list[str] | None = None
 
     def begin(self, schema: pa.Schema) -> list[str]:
@@ -154,17 +157,25 @@ class TargetLoad:
                                     "%(want)d.") % {"have": loaded, "run": self.run_id, "want": expected})
         return loaded
 
+    def _scope(self) -> tuple[str, dict]:
+        where = f"{RUN_ID_COLUMN} = {{run:UInt64}}"
+        params: dict = {"run": self.run_id}
+        if self.replace_rows is not None:
+            where += f" AND {ROW_NUMBER_COLUMN} IN {{rows:Array(Int64)}}"
+            params["rows"] = self.replace_rows
+        return where, params
+
     def committed_count(self) -> int:
-        return int(self.target.command(
-            f"SELECT count() FROM {quote_identifier(self.table)} WHERE {RUN_ID_COLUMN} = {{run:UInt64}}",
-            {"run": self.run_id}))
+        """Rows of this run (or of its replayed rows) in the target."""
+        where, params = self._scope()
+        return int(self.target.command(f"SELECT count() FROM {quote_identifier(self.table)} WHERE {where}", params))
 
     def _delete_committed(self, client) -> None:
         if self.committed_count():
+            where, params = self._scope()
             # Synchronous, so the attach below cannot race the deletion of the earlier attempt's rows.
-            client.command(
-                f"ALTER TABLE {quote_identifier(self.table)} DELETE WHERE {RUN_ID_COLUMN} = {{run:UInt64}} "
-                "SETTINGS mutations_sync = 2", parameters={"run": self.run_id})
+            client.command(f"ALTER TABLE {quote_identifier(self.table)} DELETE WHERE {where} "
+                           "SETTINGS mutations_sync = 2", parameters=params)
 
     def abort(self) -> None:
         """Drop the temporary table: nothing of this attempt reaches the target."""

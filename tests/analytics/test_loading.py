@@ -115,3 +115,16 @@ def test_new_source_columns_are_added_and_retyped_ones_refused(clickhouse):
 def test_hostile_table_names_are_refused(clickhouse):
     with pytest.raises(ClickHouseError, match="Invalid target table name"):
         TargetLoad(clickhouse, table="x`; DROP TABLE sales", pipeline_run_id=1)
+
+
+def test_a_replay_replaces_only_its_rows_and_is_idempotent(clickhouse):
+    _load(clickhouse, 5, [_batch(1, 10)]).commit()  # rows 1..10 loaded by the run
+    for _ in range(2):  # replaying the corrected rows 3 and 7 twice leaves one copy of each
+        replay = TargetLoad(clickhouse, table="sales", pipeline_run_id=5, replace_rows=[3, 7])
+        replay.begin(SCHEMA)
+        fixed = _batch(3, 1).set_column(2, "amount", pa.array([999.0]))
+        replay.append(pa.concat_tables([fixed, _batch(7, 1)]))
+        assert replay.commit() == 2
+    rows = clickhouse.query("SELECT _row_number, amount FROM sales ORDER BY _row_number").result_rows
+    assert [r[0] for r in rows] == list(range(1, 11))
+    assert dict(rows)[3] == 999.0
