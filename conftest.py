@@ -50,14 +50,16 @@ def clickhouse_http_config(tmp_path_factory):
         yield config
         return
     data = tmp_path_factory.mktemp("chdb-http") / "data"
-    process = subprocess.Popen(
-        [sys.executable, str(BRIDGE), "--path", str(data), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    log = data.parent / "bridge.log"
+    with open(log, "w") as stderr:  # a file, not a pipe: nobody reads it while the bridge runs
+        process = subprocess.Popen(
+            [sys.executable, str(BRIDGE), "--path", str(data), "--port", "0"],
+            stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )
     line = process.stdout.readline()
     if not line.startswith("LISTENING"):
         process.kill()
-        raise RuntimeError(f"ClickHouse HTTP bridge did not start: {line}{process.stderr.read()}")
+        raise RuntimeError(f"ClickHouse HTTP bridge did not start: {line}{log.read_text()}")
     config.update(HOST="127.0.0.1", PORT=int(line.split()[1]), USER="default", PASSWORD="", COMPRESS=False,
                   SECURE=False)
     yield config
@@ -91,6 +93,16 @@ def clickhouse(request, settings):
         _migrated.add(request.param)
     _empty_tables(target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Every test starts in the default language: a request in Russian must not leak into the next test."""
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
