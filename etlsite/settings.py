@@ -77,6 +77,8 @@ DATABASES = {
     "staging": databases.relational("STAGING_POSTGRES", VAR_DIR / "staging.sqlite3", default_port=5433,
                                     default_name="etl_staging"),
 }
+# Staging does not depend on `default` for test database creation: a test may ask for staging alone.
+DATABASES["staging"]["TEST"]["DEPENDENCIES"] = []
 DATABASE_ROUTERS = ["etlsite.routers.AppDatabaseRouter"]
 # app_label -> alias. Apps not listed live in `default`.
 DATABASE_APPS_MAPPING = {"staging": "staging"}

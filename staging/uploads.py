@@ -1,0 +1,101 @@
+"""Files people upload (or point a run at): stored once under MEDIA_ROOT, recorded in file_metadata.
+
+The same content uploaded twice is recognised by its SHA-256: the second upload is recorded too (who sent
+what, when) with ``metadata.duplicate_of`` naming the first, so a page can warn before loading it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from staging.models import FileMetadata, FileStatus
+
+CHUNK = 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class Registered:
+    file: FileMetadata
+    duplicate_of: FileMetadata | None
+
+
+def safe_filename(name: str) -> str:
+    """A name for the disk: no directories (``../``), no control or odd characters, at most 120 long."""
+    base = Path(name.replace("\\", "/")).name
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem or len(ext) > 10:
+        stem, ext = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._") or "upload"
+    ext = _UNSAFE.sub("", ext)
+    return f"{stem[:100]}.{ext}" if ext else stem[:120]
+
+
+def uploads_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "uploads"
+
+
+def file_register(*, stream: BinaryIO, original_filename: str, uploaded_by: str = "",
+                  max_bytes: int | None = None) -> Registered:
+    """Copy `stream` into the upload store while hashing it, then record it in file_metadata."""
+    uploads_dir().mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.NamedTemporaryFile(dir=uploads_dir(), prefix=".incoming-", delete=False) as tmp:
+        try:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise ValueError(_("The file is larger than the limit of %(mb)d MB.")
+                                     % {"mb": max_bytes // (1024 * 1024)})
+                digest.update(chunk)
+                tmp.write(chunk)
+        except BaseException:
+            Path(tmp.name).unlink(missing_ok=True)
+            raise
+    sha = digest.hexdigest()
+    filename = f"{sha[:16]}_{safe_filename(original_filename)}"
+    final = uploads_dir() / sha[:2] / filename
+    final.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(tmp.name, final)
+    duplicate = (FileMetadata.objects.filter(file_hash=sha).exclude(status=FileStatus.DELETED)
+                 .order_by("created_at").first())
+    mime, _encoding = mimetypes.guess_type(original_filename)
+    record = FileMetadata.objects.create(
+        filename=filename, original_filename=original_filename[:255], file_path=str(final), file_size=size,
+        file_hash=sha, mime_type=mime or "application/octet-stream", encoding=_detect_encoding(final),
+        status=FileStatus.UPLOADED, uploaded_by=uploaded_by[:150],
+        metadata={"duplicate_of": duplicate.pk} if duplicate else {},
+    )
+    return Registered(record, duplicate)
+
+
+def file_register_path(*, path: Path, uploaded_by: str = "") -> Registered:
+    with open(path, "rb") as fh:
+        return file_register(stream=fh, original_filename=path.name, uploaded_by=uploaded_by)
+
+
+def _detect_encoding(path: Path) -> str:
+    """The text encoding of a text file's first megabyte, '' for binary formats."""
+    if path.suffix.lower() in {".parquet", ".xlsx", ".gz", ".zip"}:
+        return ""
+    from charset_normalizer import from_bytes
+
+    with open(path, "rb") as fh:
+        sample = fh.read(CHUNK)
+    if not sample:
+        return ""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    best = from_bytes(sample).best()
+    return best.encoding if best else ""
