@@ -67,18 +67,22 @@ def clickhouse_http_config(tmp_path_factory):
     process.wait(timeout=30)
 
 
-_migrated: set[str] = set()
+_schema_tables: dict[str, set[str]] = {}
 
 
-def _empty_tables(target) -> None:
-    tables = target.query(
-        "SELECT name FROM system.tables WHERE database = {db:String} AND name != {keep:String} "
-        "AND engine NOT IN ('View', 'MaterializedView')",
-        {"db": target.database, "keep": MIGRATIONS_TABLE},
-    ).result_rows
+def _table_names(target) -> set[str]:
+    return {name for (name,) in target.query("SELECT name FROM system.tables WHERE database = {db:String}",
+                                             {"db": target.database}).result_rows}
+
+
+def _empty_tables(target, keep: set[str]) -> None:
+    """Empty the migrated tables; drop the ones tests made (load targets), so each test starts clean."""
     with target.connection() as client:
-        for (name,) in tables:
-            client.command(f"TRUNCATE TABLE IF EXISTS `{name}`")
+        for name in _table_names(target):
+            if name == MIGRATIONS_TABLE:
+                continue
+            verb = "TRUNCATE TABLE" if name in keep else "DROP TABLE"
+            client.command(f"{verb} IF EXISTS `{name}`")
 
 
 @pytest.fixture(params=CLICKHOUSE_BACKENDS)
@@ -87,11 +91,11 @@ def clickhouse(request, settings):
     config = request.getfixturevalue(f"clickhouse_{request.param}_config")
     settings.TARGET_CLICKHOUSE = config
     target = get_target()
-    if request.param not in _migrated:
+    if request.param not in _schema_tables:
         target.drop_database()
         migrate(target)
-        _migrated.add(request.param)
-    _empty_tables(target)
+        _schema_tables[request.param] = _table_names(target)
+    _empty_tables(target, _schema_tables[request.param])
     return target
 
 

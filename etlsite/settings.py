@@ -147,6 +147,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# --- Runs: retries, heartbeats, limits ----------------------------------------------------------------
+ETL_RETRY_BACKOFF_SECONDS = env.int("ETL_RETRY_BACKOFF_SECONDS", default=30)
+ETL_RETRY_BACKOFF_MAX_SECONDS = env.int("ETL_RETRY_BACKOFF_MAX_SECONDS", default=3600)
+ETL_HEARTBEAT_SECONDS = env.int("ETL_HEARTBEAT_SECONDS", default=30)
+ETL_RUN_STALE_SECONDS = env.int("ETL_RUN_STALE_SECONDS", default=300)
+ETL_BACKFILL_MAX_DAYS = env.int("ETL_BACKFILL_MAX_DAYS", default=366)
+# Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
+# unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".
+ETL_ALLOWED_NETWORKS = env.list("ETL_ALLOWED_NETWORKS", default=[])
+
 # --- Logging: to stderr, never secrets (connection_config is never logged) ---------------------------
 LOGGING = {
     "version": 1,

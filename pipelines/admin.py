@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,10 @@ from etlsite.admin_utils import (
     link,
     pretty_json,
 )
-from pipelines.models import AnalysisResult, Pipeline, PipelineRun
+from pipelines.engine.drift import describe as describe_diff
+from pipelines.engine.drift import schema_change_decide
+from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStatus, SchemaChange
+from pipelines.services import run_enqueue
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
 
@@ -35,6 +38,7 @@ class PipelineAdmin(SoftDeleteAdmin):
     soft_deleted_fk_fields = ("data_source",)
     restore_unique_field = "name"
     readonly_fields = ("source_link", "runs_link", "created_at", "updated_at")
+    actions = [*SoftDeleteAdmin.actions, "run_now"]
     fieldsets = (
         (None, {"fields": ("name", "description", "data_source", "status", "tags")}),
         (_("Processing"), {"fields": ("configuration", "schedule_cron", "max_retries", "timeout_seconds")}),
@@ -43,6 +47,20 @@ class PipelineAdmin(SoftDeleteAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(run_count=count_subquery(PipelineRun, "pipeline"))
+
+    @admin.action(description=_("Run selected pipelines now"), permissions=["change"])
+    def run_now(self, request, queryset):
+        runnable = [p for p in queryset if not p.is_deleted and p.status != PipelineStatus.DEPRECATED]
+        for pipeline in runnable:
+            run_enqueue(pipeline=pipeline, triggered_by=request.user.get_username())
+        skipped = len(queryset) - len(runnable)
+        self.message_user(request, ngettext("%(count)d run queued.", "%(count)d runs queued.", len(runnable))
+                          % {"count": len(runnable)}, messages.SUCCESS)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(count)d deleted or deprecated pipeline was not run.",
+                "%(count)d deleted or deprecated pipelines were not run.", skipped) % {"count": skipped},
+                messages.WARNING)
 
     @admin.display(description=_("data source"), ordering="data_source__name")
     def source_link(self, obj):
@@ -161,3 +179,45 @@ class AnalysisResultAdmin(admin.ModelAdmin):
     @admin.display(description=_("alert level"), ordering="alert_level")
     def alert_badge(self, obj):
         return badge(obj.alert_level, obj.get_alert_level_display())
+
+
+@admin.register(SchemaChange)
+class SchemaChangeAdmin(admin.ModelAdmin):
+    list_display = ("pipeline", "summary", "status_badge", "pipeline_run", "decided_by", "decided_at", "created_at")
+    list_filter = ("status", "pipeline")
+    list_select_related = ("pipeline",)
+    search_fields = ("pipeline__name",)
+    raw_id_fields = ("pipeline", "pipeline_run")
+    readonly_fields = ("pipeline", "pipeline_run", "summary", "diff", "fingerprint", "status", "decided_by",
+                       "decided_at", "created_at", "updated_at")
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request):
+        return False  # changes are detected by runs, never typed in
+
+    @admin.display(description=_("change"))
+    def summary(self, obj):
+        return describe_diff(obj.diff)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    def _decide(self, request, queryset, approve: bool):
+        done = sum(schema_change_decide(change=c, approve=approve, by=request.user.get_username())
+                   for c in queryset)
+        text = (ngettext("%(count)d schema change approved.", "%(count)d schema changes approved.", done)
+                if approve else
+                ngettext("%(count)d schema change rejected.", "%(count)d schema changes rejected.", done))
+        self.message_user(request, text % {"count": done}, messages.SUCCESS)
+        if done < len(queryset):
+            self.message_user(request, gettext("Changes already decided were left as they were."),
+                              messages.WARNING)
+
+    @admin.action(description=_("Approve selected schema changes"), permissions=["change"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(description=_("Reject selected schema changes"), permissions=["change"])
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)

@@ -6,3 +6,8 @@ class PipelinesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "pipelines"
     verbose_name = _("Pipelines")
+
+    def ready(self) -> None:
+        from pipelines import signals
+
+        signals.connect(self)

@@ -19,6 +19,7 @@ from sources.models import DataSource, SourceType
 
 SOURCE_NAME = "Sales CSV file"
 PIPELINE_NAME = "Sales processing"
+PRODUCTS_SOURCE_NAME = "Product reference"
 
 PRODUCTS = [
     (1, "Coffee beans 1 kg", "grocery", 1290.0),
@@ -83,6 +84,15 @@ def demo_load(*, data_dir: Path, rows: int = 10_000) -> Pipeline:
     products_path = data_dir / "products.csv"
     write_sales_csv(sales_path, rows=rows)
     write_products_csv(products_path)
+    DataSource.objects.update_or_create(
+        name=PRODUCTS_SOURCE_NAME,
+        defaults={
+            "description": "Product reference for enrich_product_data",
+            "source_type": SourceType.FILE,
+            "connection_config": {"file_path": str(products_path), "delimiter": ",", "encoding": "utf-8"},
+            "is_active": True,
+        },
+    )
     source, _ = DataSource.objects.update_or_create(
         name=SOURCE_NAME,
         defaults={
@@ -98,7 +108,9 @@ def demo_load(*, data_dir: Path, rows: int = 10_000) -> Pipeline:
             "description": "Load and process sales data",
             "data_source": source,
             "status": PipelineStatus.ACTIVE,
-            "configuration": PIPELINE_CONFIGURATION,
+            # The specification's configuration, plus where enrich_product_data finds its products.
+            "configuration": {**PIPELINE_CONFIGURATION,
+                              "references": {"products": {"source": PRODUCTS_SOURCE_NAME}}},
             "schedule_cron": "0 2 * * *",
             "max_retries": 3,
             "tags": ["sales", "monthly", "critical"],

@@ -125,3 +125,36 @@ class AnalysisResult(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_analysis_type_display()} / run {self.pipeline_run_id}"
+
+
+class SchemaChangeStatus(models.TextChoices):
+    PENDING = "pending", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class SchemaChange(TimestampedModel):
+    """A change of a source's columns that the pipeline's policy ("approve") holds until a person decides."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="schema_changes",
+                                 verbose_name=_("pipeline"))
+    pipeline_run = models.ForeignKey(PipelineRun, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="schema_changes", verbose_name=_("detected in run"))
+    diff = models.JSONField(_("column diff"), default=dict)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64, db_index=True)
+    status = models.CharField(_("status"), max_length=20, choices=SchemaChangeStatus.choices,
+                              default=SchemaChangeStatus.PENDING)
+    decided_by = models.CharField(_("decided by"), max_length=150, blank=True, default="")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        db_table = "schema_changes"
+        verbose_name = _("schema change")
+        verbose_name_plural = _("schema changes")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "fingerprint"], name="schema_changes_pipeline_fp_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id}: {self.get_status_display()}"

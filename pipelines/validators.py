@@ -8,7 +8,10 @@ from celery.schedules import crontab
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-DATA_TYPES = ("date", "datetime", "integer", "float", "decimal", "string", "boolean")
+from pipelines.config_schema import DATA_TYPES, validation_rules_errors
+from pipelines.transformations import steps_errors
+
+__all__ = ["DATA_TYPES", "configuration_errors", "validate_configuration", "validate_cron", "validate_tags"]
 
 
 def validate_cron(value: str) -> None:
@@ -36,12 +39,6 @@ def validate_tags(value) -> None:
         raise ValidationError(_("Tags must be a JSON list of non-empty strings, e.g. [\"sales\", \"monthly\"]."))
 
 
-def _string_list(value, where: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        return [_("%(where)s must be a list of column names.") % {"where": where}]
-    return []
-
-
 def configuration_errors(config) -> list[str]:
     """Every problem in a pipeline configuration, in the order a reader meets them."""
     if not isinstance(config, dict):
@@ -51,18 +48,7 @@ def configuration_errors(config) -> list[str]:
     if not isinstance(rules, dict):
         errors.append(_("validation_rules must be a JSON object."))
         rules = {}
-    if "required_columns" in rules:
-        errors += _string_list(rules["required_columns"], "validation_rules.required_columns")
-    data_types = rules.get("data_types", {})
-    if not isinstance(data_types, dict):
-        errors.append(_("validation_rules.data_types must map column names to types."))
-    else:
-        for column, type_name in data_types.items():
-            if type_name not in DATA_TYPES:
-                errors.append(
-                    _("validation_rules.data_types.%(column)s: unknown type \"%(type)s\"; use one of %(types)s.")
-                    % {"column": column, "type": type_name, "types": ", ".join(DATA_TYPES)}
-                )
+    errors += validation_rules_errors(rules)
     steps = config.get("transformations", [])
     if not isinstance(steps, list):
         errors.append(_("transformations must be a list of step names or {\"name\": ..., \"params\": {...}} objects."))
@@ -77,6 +63,7 @@ def configuration_errors(config) -> list[str]:
                 _("transformations[%(index)d]: expected a step name or {\"name\": ..., \"params\": {...}}.")
                 % {"index": index}
             )
+        errors += steps_errors(steps)
     return errors
 
 

@@ -40,3 +40,15 @@ class DataSource(SoftDeleteModel, TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The connector of this source type checks its configuration, key by key (admin, API, forms)."""
+        from django.core.exceptions import ValidationError
+
+        from sources.connectors import CONNECTORS, connector_config_errors
+
+        super().clean()
+        if isinstance(self.connection_config, dict) and self.source_type in CONNECTORS:
+            errors = connector_config_errors(self.source_type, self.connection_config)
+            if errors:
+                raise ValidationError({"connection_config": errors})

@@ -3,8 +3,9 @@
 `pipeline_run_id` points into the metadata database; it is shown as a link built from the id, without a query.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from etlsite.admin_utils import (
@@ -16,7 +17,7 @@ from etlsite.admin_utils import (
     pretty_json,
 )
 from sources.secrets import mask_config
-from staging.models import FileMetadata, ProcessingLog, StagingTable
+from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, QuarantineStatus, StagingTable
 
 
 class StagingAdmin(ReadOnlyAdmin):
@@ -89,3 +90,55 @@ class ProcessingLogAdmin(StagingAdmin):
     @admin.display(description=_("execution context"))
     def masked_execution_context(self, obj):
         return pretty_json(mask_config(obj.execution_context))
+
+
+@admin.register(QuarantinedRow)
+class QuarantinedRowAdmin(admin.ModelAdmin):
+    """People correct values in place (list_editable) and replay the corrected rows into the target."""
+
+    list_display = ("id", "run_link", "row_number", "column_name", "short_value", "rule", "reason", "status",
+                    "corrected_value")
+    list_editable = ("status", "corrected_value")
+    list_filter = ("status", "rule", "created_at")
+    search_fields = ("column_name", "value", "reason")
+    show_full_result_count = False
+    readonly_fields = ("pipeline_run_id", "staging_table", "row_number", "column_name", "value", "reason", "rule",
+                       "created_at", "updated_at")
+    actions = ["replay", "dismiss"]
+
+    def has_add_permission(self, request):
+        return False
+
+    run_link = StagingAdmin.run_link
+
+    @admin.display(description=_("value"))
+    def short_value(self, obj):
+        return "NULL" if obj.value is None else (obj.value[:80] + "…" if len(obj.value) > 80 else obj.value)
+
+    @admin.action(description=_("Dismiss selected rows (they stay out of the target)"), permissions=["change"])
+    def dismiss(self, request, queryset):
+        count = queryset.update(status=QuarantineStatus.DISMISSED)
+        self.message_user(request, ngettext("%(count)d row dismissed.", "%(count)d rows dismissed.", count)
+                          % {"count": count}, messages.SUCCESS)
+
+    @admin.action(description=_("Replay corrected rows of the selected rows' runs into the target"),
+                  permissions=["change"])
+    def replay(self, request, queryset):
+        from pipelines.engine.errors import RunError
+        from pipelines.engine.replay import quarantine_replay
+        from pipelines.models import PipelineRun
+
+        for run_id in sorted(set(queryset.values_list("pipeline_run_id", flat=True))):
+            run = PipelineRun.objects.filter(pk=run_id).first()
+            if run is None:
+                continue
+            try:
+                result = quarantine_replay(run=run)
+            except (RunError, ValueError) as exc:
+                self.message_user(request, gettext("Run #%(id)d: %(error)s") % {"id": run_id, "error": exc},
+                                  messages.ERROR)
+                continue
+            self.message_user(request, gettext(
+                "Run #%(id)d: %(replayed)d rows loaded, %(failing)d still failing, %(removed)d removed by "
+                "transformations.") % {"id": run_id, "replayed": result.replayed, "failing": result.still_failing,
+                                       "removed": result.removed}, messages.SUCCESS)

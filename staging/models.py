@@ -121,3 +121,7 @@ class ProcessingLog(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_operation_type_display()} {self.table_name}"
+
+
+# The quarantine model lives beside its store; importing it here registers it with the app.
+from staging.quarantine import QuarantinedRow, QuarantineStatus  # noqa: E402, F401

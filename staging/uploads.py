@@ -68,21 +68,33 @@ def file_register(*, stream: BinaryIO, original_filename: str, uploaded_by: str 
     final = uploads_dir() / sha[:2] / filename
     final.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(tmp.name, final)
+    return _record(path=final, original_filename=original_filename, size=size, sha=sha, uploaded_by=uploaded_by)
+
+
+def file_register_path(*, path: Path, uploaded_by: str = "") -> Registered:
+    """Record a file that stays where it is (a command's --file): hashed in place, not copied."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ValueError(_("No such file: %(path)s") % {"path": path})
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return _record(path=path, original_filename=path.name, size=path.stat().st_size, sha=digest.hexdigest(),
+                   uploaded_by=uploaded_by)
+
+
+def _record(*, path: Path, original_filename: str, size: int, sha: str, uploaded_by: str) -> Registered:
     duplicate = (FileMetadata.objects.filter(file_hash=sha).exclude(status=FileStatus.DELETED)
                  .order_by("created_at").first())
     mime, _encoding = mimetypes.guess_type(original_filename)
     record = FileMetadata.objects.create(
-        filename=filename, original_filename=original_filename[:255], file_path=str(final), file_size=size,
-        file_hash=sha, mime_type=mime or "application/octet-stream", encoding=_detect_encoding(final),
+        filename=path.name, original_filename=original_filename[:255], file_path=str(path), file_size=size,
+        file_hash=sha, mime_type=mime or "application/octet-stream", encoding=_detect_encoding(path),
         status=FileStatus.UPLOADED, uploaded_by=uploaded_by[:150],
         metadata={"duplicate_of": duplicate.pk} if duplicate else {},
     )
     return Registered(record, duplicate)
-
-
-def file_register_path(*, path: Path, uploaded_by: str = "") -> Registered:
-    with open(path, "rb") as fh:
-        return file_register(stream=fh, original_filename=path.name, uploaded_by=uploaded_by)
 
 
 def _detect_encoding(path: Path) -> str:

@@ -23,7 +23,7 @@ def _tables(alias: str) -> set[str]:
 
 def test_current_and_history_name_only_the_databases_own_apps():
     current = _run("migrate_db", "staging", "current")
-    assert "staging: 0001_initial" in current
+    assert "staging: 0002_quarantined_rows" in current
     assert "pipelines" not in current
     history = _run("migrate_db", "metadata", "history")
     assert "pipelines.0001_initial" in history and "sources.0001_initial" in history
@@ -51,11 +51,12 @@ def test_downgrade_staging_drops_only_staging_tables():
     metadata_before = _tables("default")
     try:
         _run("migrate_db", "staging", "downgrade", "--noinput")
-        assert "staging_tables" not in _tables("staging")
+        assert "quarantined_rows" not in _tables("staging")
+        assert "staging_tables" in _tables("staging")
         assert _tables("default") == metadata_before
     finally:
         _run("migrate_db", "staging", "upgrade", "--noinput")
-    assert "staging_tables" in _tables("staging")
+    assert "quarantined_rows" in _tables("staging")
 
 
 def test_unknown_step_is_refused_with_a_clear_message():

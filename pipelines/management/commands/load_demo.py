@@ -1,8 +1,9 @@
-"""`load_demo`: create the specification's example source and pipeline on generated sales data."""
+"""`load_demo`: create the specification's example source and pipeline on generated sales data, and run it."""
 
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
@@ -10,15 +11,20 @@ from pipelines.demo import demo_load
 
 
 class Command(BaseCommand):
-    help = _("Create the specification's example: the 'Sales CSV file' source and the 'Sales processing' pipeline.")
+    help = _("Create the specification's example: the 'Sales CSV file' source and the 'Sales processing' pipeline, "
+             "then run it once.")
 
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=10_000, help=_("Sales lines to generate."))
         parser.add_argument("--data-dir", type=Path, default=None,
                             help=_("Where to write the demo files (default: var/demo)."))
+        parser.add_argument("--no-run", action="store_true", help=_("Only create the source and pipeline."))
 
-    def handle(self, *args, rows, data_dir, **options):
+    def handle(self, *args, rows, data_dir, no_run, verbosity, **options):
         pipeline = demo_load(data_dir=data_dir or Path(settings.VAR_DIR) / "demo", rows=rows)
         self.stdout.write(self.style.SUCCESS(
             _("Demo ready: pipeline \"%(pipeline)s\" reading %(path)s")
             % {"pipeline": pipeline.name, "path": pipeline.data_source.connection_config["file_path"]}))
+        if not no_run:
+            call_command("run_pipeline", str(pipeline.pk), "--sync", verbosity=verbosity, stdout=self.stdout,
+                         stderr=self.stderr)

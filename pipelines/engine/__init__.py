@@ -1,0 +1,1 @@
+"""The run engine: one pipeline run from its source to ClickHouse. See docs/ENGINE.md."""

@@ -1,0 +1,310 @@
+"""One pipeline run, streamed batch by batch: extract -> stage -> validate -> transform -> load -> commit.
+
+Memory holds one batch at a time (plus the small per-run state of `unique` and `clean_duplicates`). Every
+operation writes a processing_logs row; progress goes to pipeline_runs.execution_context as the run moves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pyarrow as pa
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils.translation import gettext as _
+
+from analytics.clickhouse import ClickHouseError, get_target
+from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
+from etlsite.identifiers import sanitize_columns, sanitize_identifier
+from pipelines import services
+from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
+from pipelines.engine.drift import columns_of as drift_columns_of
+from pipelines.engine.errors import RunError
+from pipelines.engine.references import reference_loader_for
+from pipelines.models import PipelineRun
+from pipelines.transformations import TransformContext, get_step
+from pipelines.validation import ValidationRules, Validator, missing_required_columns
+from sources.connectors import get_connector
+from sources.connectors.base import ConnectorError
+from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus
+from staging.quarantine import QuarantineStore
+from staging.services import file_status_set, processing_log_finish, processing_log_start
+from staging.writer import StagingWriter
+
+logger = logging.getLogger(__name__)
+
+STAGING_SOURCE_TYPES = {"file": "csv", "database": "database", "api": "api"}
+# Sources read incrementally: nothing new since the last run is a normal, successful, empty run.
+EMPTY_READ_IS_NORMAL = {"kafka", "database", "api"}
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+@dataclass
+class Operation:
+    """Counts and time of one kind of operation over the whole run (one processing_logs row)."""
+
+    kind: str
+    processed: int = 0
+    success: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+    def timed(self):
+        return _Timer(self)
+
+
+class _Timer:
+    def __init__(self, op: Operation):
+        self.op = op
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self.op
+
+    def __exit__(self, *exc):
+        self.op.seconds += time.perf_counter() - self.start
+
+
+@dataclass
+class RunTotals:
+    rows_read: int = 0
+    rows_quarantined: int = 0
+    rows_loaded: int = 0
+    removed: dict[str, int] = field(default_factory=dict)
+
+    def reconciles(self) -> bool:
+        return self.rows_read == self.rows_loaded + self.rows_quarantined + sum(self.removed.values())
+
+    def as_dict(self) -> dict:
+        return {"rows_read": self.rows_read, "rows_loaded": self.rows_loaded,
+                "rows_quarantined": self.rows_quarantined, "rows_removed": dict(self.removed)}
+
+
+def target_table_name(pipeline) -> str:
+    configured = (pipeline.configuration or {}).get("target", {}).get("table")
+    return sanitize_identifier(configured or pipeline.name)
+
+
+def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | None = None) -> PipelineRun:
+    """Execute a claimed (running) run to success or failure; never raises for a data or source problem."""
+    pipeline = run.pipeline
+    source = pipeline.data_source
+    config = pipeline.configuration or {}
+    attempt = int((run.execution_context or {}).get("attempt", 0)) + 1
+    connection_config = dict(source.connection_config or {})
+    file_path = file_path or (run.execution_context or {}).get("file_path")
+    file_record = file_for_run(run)
+    if file_path:
+        connection_config["file_path"] = file_path
+
+    staging_table = f"stg_run_{run.pk}"
+    ops = {kind: Operation(kind) for kind in (OperationType.LOAD, OperationType.VALIDATE, OperationType.TRANSFORM,
+                                             OperationType.EXPORT)}
+    totals = RunTotals()
+    load = TargetLoad(get_target(), table=target_table_name(pipeline), pipeline_run_id=run.pk)
+    writer: StagingWriter | None = None
+    started = time.monotonic()
+    try:
+        services.run_progress(run=run, step="extract", attempt=attempt)
+        if file_record:
+            file_status_set(file_record, FileStatus.PROCESSING)
+        connector = get_connector(source.source_type, connection_config)
+        rules = ValidationRules.from_config(config)
+        validator = Validator(rules)
+        steps = _resolve_steps(config)
+        ctx = TransformContext(reference_loader=reference_loader_for(config))
+        columns: list[str] | None = None
+        drift: dict | None = None
+        load_started = False
+        last_progress = 0.0
+        for raw in connector.read_batches(batch_rows=batch_rows):
+            if columns is None:
+                columns = sanitize_columns(raw.schema.names)
+                missing = missing_required_columns(rules, columns)
+                if missing:
+                    raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
+                                   % {"cols": ", ".join(missing), "have": ", ".join(columns)})
+            batch = _numbered(raw.rename_columns(columns), first=totals.rows_read + 1)
+            totals.rows_read += batch.num_rows
+            if drift is None:
+                drift = _drift_check(run, batch.schema)
+            if drift["policy"] == "quarantine" and drift["diff"]["added"]:
+                batch_for_checks, entries, set_aside = quarantine_new_columns(batch, drift["diff"]["added"])
+                if entries:
+                    QuarantineStore().add(pipeline_run_id=run.pk, staging_table=staging_table, rows=entries)
+                totals.rows_quarantined += set_aside
+            else:
+                batch_for_checks = batch
+            with ops[OperationType.LOAD].timed() as op:
+                if writer is None:
+                    writer = StagingWriter.create(
+                        table_name=staging_table, schema=batch.schema, pipeline_run_id=run.pk,
+                        source_type=STAGING_SOURCE_TYPES.get(source.source_type, "csv"),
+                        source_config=connection_config, expires_in=timedelta(days=7))
+                writer.append(batch)
+                op.processed += batch.num_rows
+                op.success += batch.num_rows
+            with ops[OperationType.VALIDATE].timed() as op:
+                outcome = validator.check(batch_for_checks)
+                if outcome.quarantined:
+                    QuarantineStore().add(pipeline_run_id=run.pk, staging_table=staging_table,
+                                          rows=outcome.quarantined)
+                op.processed += batch_for_checks.num_rows
+                op.failed += outcome.failed_rows
+                op.success += batch_for_checks.num_rows - outcome.failed_rows
+                totals.rows_quarantined += outcome.failed_rows
+            with ops[OperationType.TRANSFORM].timed() as op:
+                table = outcome.valid
+                for step, params in steps:
+                    table = step.apply(table, ctx, params)
+                op.processed += outcome.valid.num_rows
+                op.success += table.num_rows
+            with ops[OperationType.EXPORT].timed() as op:
+                if not load_started:
+                    load.begin(table.schema)
+                    load_started = True
+                load.append(table)
+                op.processed += table.num_rows
+                op.success += table.num_rows
+            if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
+                last_progress = time.monotonic()
+                services.run_progress(run=run, step="load", **totals.as_dict())
+        if writer is None:
+            if source.source_type not in EMPTY_READ_IS_NORMAL:
+                raise RunError(_("The source delivered no rows (an empty file, or a header without rows)."))
+            _write_logs(ops, staging_table, run, status=ProcessingStatus.COMPLETED)
+            return services.run_succeed(run=run, records_processed=0, records_failed=0,
+                                        context={**totals.as_dict(), "empty": True})
+
+        services.run_progress(run=run, step="commit", **totals.as_dict())
+        totals.removed = dict(ctx.removed)
+        totals.rows_loaded = load.staged_count()
+        _check_failed_ratio(rules, totals)
+        if not totals.reconciles():
+            raise RunError(
+                _("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "
+                  "%(removed)d.") % {"read": totals.rows_read, "loaded": totals.rows_loaded,
+                                      "q": totals.rows_quarantined, "removed": sum(totals.removed.values())})
+        committed = load.commit()
+        if committed != totals.rows_loaded:
+            raise RunError(_("ClickHouse holds %(have)d rows of this run, expected %(want)d.")
+                           % {"have": committed, "want": totals.rows_loaded})
+        _acknowledge_source(connector, run)
+        staged = writer.finish()
+        if file_record:
+            file_status_set(file_record, FileStatus.PROCESSED)
+        _write_logs(ops, staging_table, run, status=ProcessingStatus.COMPLETED)
+        return services.run_succeed(
+            run=run, records_processed=totals.rows_read, records_failed=totals.rows_quarantined,
+            context={**totals.as_dict(), "staging_table": staged.table_name, "target_table": load.table,
+                     "source_columns": drift["source_columns"], "schema_diff": drift["diff"],
+                     "lineage": [edge.as_dict() for edge in ctx.lineage],
+                     "seconds": round(time.monotonic() - started, 3)})
+    except (RunError, ConnectorError, ClickHouseError, ValueError, DatabaseError) as exc:
+        message = str(exc)
+        transient = _is_transient(exc)
+    except services.RunCancelled:
+        _cleanup_after_failure(load, writer)
+        _write_logs(ops, staging_table, run, status=ProcessingStatus.CANCELLED)
+        run.refresh_from_db()
+        return run
+    except SoftTimeLimitExceeded:
+        message = _("The run exceeded its timeout of %(seconds)d seconds.") % {"seconds": pipeline.timeout_seconds}
+        transient = False
+    except Exception as exc:  # an unexpected bug still ends the run as failed with a message, logged in full
+        logger.exception("pipeline run %s failed unexpectedly", run.pk)
+        message = _("Internal error: %(error)s") % {"error": exc.__class__.__name__}
+        transient = False
+    _cleanup_after_failure(load, writer)
+    if file_record and file_record.status == FileStatus.PROCESSING:
+        file_status_set(file_record, FileStatus.FAILED, error_message=message)
+    _write_logs(ops, staging_table, run, status=ProcessingStatus.FAILED, error_message=message)
+    return services.run_fail(run=run, error_message=message, context={**totals.as_dict(), "transient": transient})
+
+
+def _is_transient(exc: Exception) -> bool:
+    """Worth retrying: the network or a server failed, not the data or the configuration."""
+    if isinstance(exc, ConnectorError):
+        return not exc.permanent
+    if isinstance(exc, ClickHouseError):
+        return exc.code is None  # no ClickHouse error code: the server was not reached or the link broke
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _acknowledge_source(connector, run: PipelineRun) -> None:
+    """Tell a source that remembers positions (Kafka offsets) that the rows are safely loaded.
+
+    Only after the commit: a failed run never acknowledges, so the same messages are read again. If the
+    acknowledgement itself fails, the rows are loaded and will be read once more (at-least-once).
+    """
+    commit = getattr(connector, "commit", None)
+    if commit is None:
+        return
+    try:
+        commit()
+    except Exception:  # the load stands; a repeat read is the documented cost
+        logger.warning("run %s: the source's position could not be saved; its rows may be read again", run.pk,
+                       exc_info=True)
+
+
+def file_for_run(run: PipelineRun) -> FileMetadata | None:
+    """The uploaded file this run reads, linked to the run (file_metadata.pipeline_run_id)."""
+    file_id = (run.execution_context or {}).get("file_id")
+    if not file_id:
+        return None
+    FileMetadata.objects.filter(pk=file_id).update(pipeline_run_id=run.pk)
+    return FileMetadata.objects.filter(pk=file_id).first()
+
+
+def _drift_check(run: PipelineRun, schema: pa.Schema) -> dict:
+    """Compare the source's columns with the last successful run's and apply the schema policy."""
+    source_columns = drift_columns_of(schema)
+    baseline = baseline_columns(run.pipeline, before_run=run.pk)
+    diff = column_diff(baseline, source_columns) if baseline is not None else column_diff(source_columns,
+                                                                                          source_columns)
+    policy = "evolve" if is_empty(diff) else policy_apply(pipeline=run.pipeline, run=run, diff=diff)
+    services.run_progress(run=run, step="stage", source_columns=source_columns, schema_diff=diff)
+    return {"source_columns": source_columns, "diff": diff, "policy": policy}
+
+
+def _numbered(batch: pa.RecordBatch, *, first: int) -> pa.RecordBatch:
+    numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
+    if ROW_NUMBER_COLUMN in batch.schema.names:
+        batch = batch.drop_columns([ROW_NUMBER_COLUMN])
+    return pa.RecordBatch.from_arrays([numbers, *batch.columns], names=[ROW_NUMBER_COLUMN, *batch.schema.names])
+
+
+def _resolve_steps(config: dict) -> list[tuple]:
+    steps = []
+    for entry in config.get("transformations", []) or []:
+        name, params = (entry, {}) if isinstance(entry, str) else (entry["name"], entry.get("params", {}))
+        steps.append((get_step(name), params))
+    return steps
+
+
+def _check_failed_ratio(rules: ValidationRules, totals: RunTotals) -> None:
+    ratio = totals.rows_quarantined / totals.rows_read if totals.rows_read else 0.0
+    if ratio > rules.max_failed_ratio:
+        raise RunError(_("%(pct).1f%% of the rows failed validation, more than the allowed %(max).1f%%.")
+                       % {"pct": ratio * 100, "max": rules.max_failed_ratio * 100})
+
+
+def _cleanup_after_failure(load: TargetLoad, writer: StagingWriter | None) -> None:
+    try:
+        load.abort()
+    except ClickHouseError:
+        logger.warning("could not drop the temporary load table %s", load.temp_table)
+
+
+def _write_logs(ops: dict, table_name: str, run: PipelineRun, *, status: str, error_message: str = "") -> None:
+    for kind, op in ops.items():
+        if not op.processed and status == ProcessingStatus.COMPLETED:
+            continue
+        log = processing_log_start(table_name=table_name, operation_type=kind, pipeline_run_id=run.pk,
+                                   context={"attempt": (run.execution_context or {}).get("attempt", 1)})
+        processing_log_finish(log, status=status, records_processed=op.processed, records_success=op.success,
+                              records_failed=op.failed, error_message=error_message,
+                              processing_time_seconds=round(op.seconds, 3))

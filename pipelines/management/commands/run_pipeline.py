@@ -1,0 +1,103 @@
+"""`run_pipeline NAME|ID [--file PATH] [--sync]`: start a pipeline run, here or on a worker."""
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from pipelines.engine.runner import run_execute
+from pipelines.models import Pipeline, PipelineRun, RunStatus
+from pipelines.services import run_cancel, run_claim, run_create, run_enqueue
+from pipelines.watchdog import run_heartbeat
+from staging.uploads import file_register_path
+
+
+def pipeline_lookup(ref: str) -> Pipeline:
+    pipeline = Pipeline.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
+    pipeline = pipeline or Pipeline.objects.filter(name=ref).first()
+    if pipeline is None:
+        names = ", ".join(Pipeline.objects.values_list("name", flat=True)[:20]) or _("none")
+        raise CommandError(_("No pipeline named or numbered \"%(ref)s\". Pipelines: %(names)s")
+                           % {"ref": ref, "names": names})
+    return pipeline
+
+
+class Command(BaseCommand):
+    help = _("Run a pipeline: by default on a Celery worker; with --sync here, with progress in the terminal.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("pipeline", help=_("Pipeline name or id."))
+        parser.add_argument("--file", help=_("Read this file instead of the source's file_path."))
+        parser.add_argument("--sync", action="store_true", help=_("Run in this process and wait for the end."))
+        parser.add_argument("--batch-rows", type=int, default=65_536)
+
+    def handle(self, *args, pipeline, file, sync, batch_rows, verbosity, **options):
+        target = pipeline_lookup(pipeline)
+        context = {}
+        if file:
+            try:
+                registered = file_register_path(path=Path(file), uploaded_by="command")
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            if registered.duplicate_of:
+                self.stdout.write(self.style.WARNING(
+                    _("This file was seen before (file #%(id)d, %(name)s); loading it again.")
+                    % {"id": registered.duplicate_of.pk, "name": registered.duplicate_of.original_filename}))
+            context = {"file_path": registered.file.file_path, "file_id": registered.file.pk}
+        if not sync:
+            run = run_enqueue(pipeline=target, triggered_by="command", execution_context=context)
+            self.stdout.write(_("Run %(id)d of \"%(name)s\" queued; a worker will pick it up.")
+                              % {"id": run.pk, "name": target.name})
+            return
+        run = run_create(pipeline=target, triggered_by="command", execution_context=context)
+        if not run_claim(run=run):
+            run_cancel(run=run, by="command")
+            raise CommandError(_("Another run of \"%(name)s\" is in progress; try again when it ends.")
+                               % {"name": target.name})
+        done = threading.Event()
+        show = verbosity > 0 and sys.stdout.isatty()
+        watcher = threading.Thread(target=self._watch, args=(run.pk, done), daemon=True) if show else None
+        if watcher:
+            watcher.start()
+        try:
+            with run_heartbeat(run_id=run.pk):
+                run = run_execute(run=run, batch_rows=batch_rows)
+        finally:
+            done.set()
+            if watcher:
+                watcher.join()
+        self._summary(run)
+        if run.status != RunStatus.SUCCESS:
+            raise CommandError(_("Run %(id)d failed: %(error)s") % {"id": run.pk, "error": run.error_message})
+
+    def _watch(self, run_id: int, done: threading.Event) -> None:
+        """Redraw one status line from the run's execution_context, as the web page does."""
+        from django.db import connection
+
+        started = time.monotonic()
+        try:
+            while not done.wait(0.5):
+                ctx = PipelineRun.objects.values_list("execution_context", flat=True).get(pk=run_id) or {}
+                rows = ctx.get("rows_read", 0)
+                rate = rows / max(time.monotonic() - started, 1e-6)
+                bar = "#" * (int(time.monotonic() * 4) % 20 + 1)
+                self.stdout.write(f"\r{ctx.get('step', '?'):<8} [{bar:<20}] {rows:>12,} " + _("rows read") +
+                                  f"  {rate:>10,.0f}/s", ending="")
+                self.stdout.flush()
+            self.stdout.write("\r" + " " * 79 + "\r", ending="")
+        finally:
+            connection.close()
+
+    def _summary(self, run: PipelineRun) -> None:
+        ctx = run.execution_context or {}
+        removed = ctx.get("rows_removed", {}) or {}
+        style = self.style.SUCCESS if run.status == RunStatus.SUCCESS else self.style.ERROR
+        self.stdout.write(style(_("Run %(id)d %(status)s in %(seconds).1f s") % {
+            "id": run.pk, "status": run.get_status_display(), "seconds": run.duration_seconds or 0}))
+        self.stdout.write(_("  read %(read)d, loaded %(loaded)d into %(table)s, quarantined %(q)d, removed %(removed)s")
+                          % {"read": ctx.get("rows_read", 0), "loaded": ctx.get("rows_loaded", 0),
+                             "table": ctx.get("target_table", "?"), "q": ctx.get("rows_quarantined", 0),
+                             "removed": ", ".join(f"{k} {v}" for k, v in removed.items()) or "0"})

@@ -1,0 +1,246 @@
+"""Writes to pipeline runs: create, enqueue, claim, progress, finish, retry, cancel, re-run, backfill. Views,
+tasks and commands call these."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pipelines.models import Pipeline, PipelineRun, RunStatus
+
+
+def run_create(*, pipeline: Pipeline, triggered_by: str, execution_context: dict | None = None) -> PipelineRun:
+    return PipelineRun.objects.create(
+        pipeline=pipeline, status=RunStatus.PENDING, triggered_by=triggered_by[:150],
+        execution_context={"step": "pending", **(execution_context or {})},
+    )
+
+
+def run_enqueue(*, pipeline: Pipeline, triggered_by: str, execution_context: dict | None = None) -> PipelineRun:
+    """Create a pending run and hand it to a Celery worker once the row is committed."""
+    from pipelines.tasks import run_pipeline_task
+
+    with transaction.atomic():
+        run = run_create(pipeline=pipeline, triggered_by=triggered_by, execution_context=execution_context)
+        # The soft limit lets the run end as failed with a message; the hard one stops a stuck worker.
+        limit = pipeline.timeout_seconds
+        transaction.on_commit(lambda: run_pipeline_task.apply_async(
+            (run.id,), soft_time_limit=limit, time_limit=limit + 60))
+    return run
+
+
+def run_claim(*, run: PipelineRun) -> bool:
+    """pending -> running, only if nobody else took it and no other run of the pipeline is executing.
+
+    Two workers, one run: one wins. Two runs of one pipeline: the second is refused while the first is
+    alive (its heartbeat is fresh) and stays pending; the task tries it again later. A run whose worker
+    died (stale heartbeat) does not hold the pipeline: the watchdog marks it failed.
+    """
+    from pipelines.watchdog import run_stale_after
+
+    now = timezone.now()
+    with transaction.atomic():
+        # Serializes the claims of one pipeline: on PostgreSQL by locking the pipeline's row, on SQLite by
+        # the write lock an IMMEDIATE transaction takes up front.
+        list(Pipeline.all_objects.select_for_update().filter(pk=run.pipeline_id).values_list("pk", flat=True))
+        busy = (PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.RUNNING,
+                                           updated_at__gte=now - run_stale_after())
+                .exclude(pk=run.pk).exists())
+        claimed = 0 if busy else PipelineRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+            status=RunStatus.RUNNING, started_at=now, updated_at=now)
+    if claimed:
+        run.refresh_from_db()
+    return bool(claimed)
+
+
+class RunCancelled(Exception):
+    """Raised inside a run when someone cancelled it; the engine stops and cleans up."""
+
+
+def run_progress(*, run: PipelineRun, **values: Any) -> None:
+    """Merge `values` into execution_context (step, rows read, percent ...) and beat the heartbeat.
+
+    Saves only that column, and only while the run is still running: a cancel (or the watchdog) that
+    changed the status in between wins, and the engine learns of it here.
+    """
+    now = timezone.now()
+    run.execution_context = {**(run.execution_context or {}), **values, "heartbeat_at": now.isoformat()}
+    updated = PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        execution_context=run.execution_context, updated_at=now)
+    if not updated:
+        raise RunCancelled(PipelineRun.objects.filter(pk=run.pk).values_list("status", flat=True).first())
+
+
+def _finish(run: PipelineRun, *, status: str, **fields: Any) -> PipelineRun:
+    """Record the end of a running run, unless a cancel or the watchdog ended it first (they win)."""
+    now = timezone.now()
+    values = {"status": status, "finished_at": now, "updated_at": now,
+              "execution_context": run.execution_context, **fields}
+    if run.started_at:
+        values["duration_seconds"] = round((now - run.started_at).total_seconds(), 3)
+    PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**values)
+    run.refresh_from_db()
+    return run
+
+
+def run_succeed(*, run: PipelineRun, records_processed: int, records_failed: int, context: dict) -> PipelineRun:
+    run.execution_context = {**(run.execution_context or {}), **context, "step": "done", "percent": 100}
+    return _finish(run, status=RunStatus.SUCCESS, records_processed=records_processed,
+                   records_failed=records_failed, error_message="")
+
+
+def run_fail(*, run: PipelineRun, error_message: str, context: dict | None = None) -> PipelineRun:
+    run.execution_context = {**(run.execution_context or {}), **(context or {}), "step": "failed"}
+    return _finish(run, status=RunStatus.FAILED, error_message=error_message[:10_000])
+
+
+# --- dispatch, retry, cancel, re-run, backfill --------------------------------------------------------
+
+# What a re-run inherits from the run it repeats: the input and the day it is about, never its progress.
+RERUN_CONTEXT_KEYS = ("file_path", "logical_date")
+
+
+def run_dispatch(*, run: PipelineRun, countdown: float | None = None) -> None:
+    """Hand a pending run to a worker once the current transaction commits (now, outside one).
+
+    The soft time limit lets the run end as failed with a message; the hard one stops a stuck worker.
+    """
+    from pipelines.tasks import run_pipeline_task
+
+    limit = run.pipeline.timeout_seconds
+    transaction.on_commit(lambda: run_pipeline_task.apply_async(
+        (run.pk,), countdown=countdown, soft_time_limit=limit, time_limit=limit + 60))
+
+
+def run_retry(*, run: PipelineRun, countdown: float | None = None) -> bool:
+    """failed -> pending for the next attempt of the same run: retry_count + 1, the attempt's outcome kept.
+
+    `execution_context["attempts"]` keeps one entry per finished attempt (times, counts, error); the
+    processing_logs rows of each attempt carry its number. False if the run is no longer the failed
+    attempt we saw (someone re-ran or changed it meanwhile).
+    """
+    now = timezone.now()
+    ctx = dict(run.execution_context or {})
+    attempts = list(ctx.get("attempts") or [])
+    attempts.append({
+        "attempt": ctx.get("attempt", run.retry_count + 1),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "duration_seconds": run.duration_seconds,
+        "records_processed": run.records_processed,
+        "records_failed": run.records_failed,
+        "error_message": run.error_message[:2000],
+    })
+    ctx.pop("transient", None)
+    ctx.update(attempts=attempts, step="retry_wait",
+               retry_at=(now + timedelta(seconds=countdown)).isoformat() if countdown else now.isoformat())
+    updated = PipelineRun.objects.filter(pk=run.pk, status=RunStatus.FAILED, retry_count=run.retry_count).update(
+        status=RunStatus.PENDING, retry_count=F("retry_count") + 1, error_message="", finished_at=None,
+        duration_seconds=None, execution_context=ctx, updated_at=now)
+    if updated:
+        run.refresh_from_db()
+    return bool(updated)
+
+
+def run_cancel(*, run: PipelineRun, by: str) -> bool:
+    """pending/running -> cancelled; False if the run had already ended.
+
+    A running run stops at its next progress beat (run_progress raises RunCancelled) and the engine cleans
+    up its temporary tables; a pending run's queued task finds it no longer pending and does nothing. The
+    Celery task is not revoked: terminating a worker mid-run would skip that clean-up.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked, so a progress beat cannot slip in between reading the context and writing it back.
+        current = (PipelineRun.objects.select_for_update()
+                   .filter(pk=run.pk, status__in=[RunStatus.PENDING, RunStatus.RUNNING]).first())
+        if current is not None:
+            ctx = {**(current.execution_context or {}), "step": "cancelled", "cancelled_by": by[:150],
+                   "cancelled_at": now.isoformat()}
+            duration = round((now - current.started_at).total_seconds(), 3) if current.started_at else None
+            PipelineRun.objects.filter(pk=run.pk).update(
+                status=RunStatus.CANCELLED, finished_at=now, duration_seconds=duration, execution_context=ctx,
+                error_message=_("Cancelled by %(who)s.") % {"who": by or "?"}, updated_at=now)
+    run.refresh_from_db()
+    return current is not None
+
+
+def run_logical_date(run: PipelineRun) -> date:
+    """The day a run is about: a backfill's logical_date, otherwise the (local) day it was created."""
+    value = (run.execution_context or {}).get("logical_date")
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            pass
+    return timezone.localdate(run.created_at)
+
+
+def run_rerun(*, run: PipelineRun, triggered_by: str) -> PipelineRun:
+    """A new run repeating `run` (same input file and logical date), queued for a worker."""
+    ctx = {key: run.execution_context[key] for key in RERUN_CONTEXT_KEYS if key in (run.execution_context or {})}
+    ctx.setdefault("logical_date", run_logical_date(run).isoformat())
+    with transaction.atomic():
+        new = run_create(pipeline=run.pipeline, triggered_by=triggered_by,
+                         execution_context={**ctx, "rerun_of": run.pk})
+        run_dispatch(run=new)
+    return new
+
+
+def _period_bounds(since: date, until: date) -> tuple[datetime, datetime]:
+    if until < since:
+        raise ValidationError(_("The period ends (%(until)s) before it starts (%(since)s).")
+                              % {"since": since.isoformat(), "until": until.isoformat()})
+    tz = timezone.get_current_timezone()
+    return (datetime.combine(since, time.min, tzinfo=tz), datetime.combine(until + timedelta(days=1), time.min,
+                                                                           tzinfo=tz))
+
+
+def runs_rerun_failed(*, pipeline: Pipeline, since: date, until: date, triggered_by: str) -> list[PipelineRun]:
+    """Re-run the failed runs of `pipeline` whose logical date lies in [since, until], each once.
+
+    A failed run that already has a re-run is skipped (run it again, and it is the re-run's turn if that
+    failed too), so calling this twice queues nothing new.
+    """
+    start, end = _period_bounds(since, until)
+    candidates = (pipeline.runs.filter(status=RunStatus.FAILED)
+                  .filter(Q(created_at__gte=start, created_at__lt=end) | Q(execution_context__has_key="logical_date")))
+    already = {
+        ctx.get("rerun_of") for ctx in
+        pipeline.runs.filter(execution_context__has_key="rerun_of").values_list("execution_context", flat=True)
+    }
+    failed = sorted((run for run in candidates if run.pk not in already and since <= run_logical_date(run) <= until),
+                    key=lambda run: (run_logical_date(run), run.pk))
+    with transaction.atomic():
+        return [run_rerun(run=run, triggered_by=triggered_by) for run in failed]
+
+
+def pipeline_backfill(*, pipeline: Pipeline, start: date, end: date, triggered_by: str) -> list[PipelineRun]:
+    """One queued run per day from `start` to `end` (inclusive), each with execution_context["logical_date"].
+
+    The runs execute one at a time (a pipeline runs once at a time), not necessarily in date order.
+    """
+    _period_bounds(start, end)
+    if pipeline.is_deleted:
+        raise ValidationError(_("The pipeline \"%(name)s\" is deleted.") % {"name": pipeline.name})
+    days = (end - start).days + 1
+    limit = getattr(settings, "ETL_BACKFILL_MAX_DAYS", 366)
+    if days > limit:
+        raise ValidationError(_("A backfill covers at most %(limit)d days; %(start)s to %(end)s is %(days)d.")
+                              % {"limit": limit, "start": start.isoformat(), "end": end.isoformat(), "days": days})
+    runs = []
+    with transaction.atomic():
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            run = run_create(pipeline=pipeline, triggered_by=triggered_by,
+                             execution_context={"logical_date": day.isoformat(), "backfill": True})
+            run_dispatch(run=run)
+            runs.append(run)
+    return runs

@@ -1,0 +1,177 @@
+"""CSV and TSV through pyarrow.csv's streaming reader: every column as text, an empty unquoted field as NULL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from sources.connectors.base import ConnectorError
+from sources.connectors.filesupport import FileReader
+from sources.connectors.filesupport.detection import (
+    ENCODING_SAMPLE_BYTES,
+    arrow_encoding,
+    decimal_comma_columns,
+    decode_sample,
+    detect_encoding,
+    python_encoding,
+    sniff_dialect,
+)
+from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
+
+BLOCK_SIZE = 4 << 20  # bytes pyarrow parses at a time: bounds memory, and the longest row it accepts
+
+
+def file_is_empty(name: str) -> ConnectorError:
+    return ConnectorError(_("%(name)s: the file is empty.") % {"name": name}, permanent=True)
+
+
+class DelimitedReader(FileReader):
+    def _prepare(self) -> None:
+        """Encoding, delimiter, quote char (configured or detected) from the first MiB, once."""
+        if "encoding" in self.detected:
+            return
+        sample = self.member.head(ENCODING_SAMPLE_BYTES + 1)
+        complete = len(sample) <= ENCODING_SAMPLE_BYTES
+        sample = sample[:ENCODING_SAMPLE_BYTES]
+        settings = self.settings
+        if settings.encoding:
+            encoding, how = settings.encoding, "configured"
+        else:
+            encoding, how = detect_encoding(sample)
+            if encoding is None:
+                raise ConnectorError(_("%(name)s: its encoding could not be detected; set encoding in the connection "
+                                       "configuration (e.g. \"utf-8\" or \"cp1251\").") % {"name": self.member.name},
+                                     permanent=True)
+        with _CsvErrors(self.member.name, encoding):
+            text = decode_sample(sample, encoding, complete=complete)
+        if not text.strip():
+            raise file_is_empty(self.member.name)
+        default_delimiter = "\t" if self.member.format == "tsv" else None
+        delimiter, quote_char, delimiter_how = sniff_dialect(
+            text, delimiter=settings.delimiter or default_delimiter, quote_char=settings.quote_char)
+        if settings.delimiter is None and default_delimiter:
+            delimiter_how = "format"
+        self.detected.update(encoding=encoding, encoding_detection=how, delimiter=delimiter,
+                             delimiter_detection=delimiter_how, quote_char=quote_char,
+                             has_header=settings.has_header)
+        self._sample_text = text
+
+    def _options(self, column_names: list[str] | None = None, handler=None):
+        settings = self.settings
+        read = pacsv.ReadOptions(
+            encoding=arrow_encoding(self.detected["encoding"]), block_size=BLOCK_SIZE,
+            column_names=column_names, autogenerate_column_names=not settings.has_header and not column_names)
+        parse = pacsv.ParseOptions(
+            delimiter=self.detected["delimiter"], quote_char=self.detected["quote_char"], double_quote=True,
+            escape_char=settings.escape_char or False, newlines_in_values=True, ignore_empty_lines=True,
+            invalid_row_handler=handler)
+        return read, parse
+
+    def _source(self, budget: ByteBudget | None):
+        if self.member.local_path:
+            # compression=None: pyarrow would otherwise decompress by extension, around our byte budget
+            return pa.input_stream(self.member.local_path, compression=None)
+        return self.member.open(budget)
+
+    def read_schema(self) -> pa.Schema:
+        self._prepare()
+        read, parse = self._options(handler=lambda row: "skip")  # ragged rows are reported by batches()
+        with self._guard(), self._source(None) as source:
+            names = pacsv.open_csv(source, read_options=read, parse_options=parse).schema.names
+        if not self.settings.has_header:
+            names = [f"column_{index}" for index in range(1, len(names) + 1)]
+        schema = pa.schema([pa.field(name, pa.string()) for name in names])
+        self.detected["columns"] = len(names)
+        self.detected["decimal_comma_columns"] = decimal_comma_columns(
+            self._sample_text, delimiter=self.detected["delimiter"], quote_char=self.detected["quote_char"],
+            escape_char=self.settings.escape_char, header=names if self.settings.has_header else None)
+        return schema
+
+    def batches(self, budget: ByteBudget, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        schema = self.schema
+        bad_rows: list[Any] = []
+        lock = threading.Lock()  # pyarrow may parse blocks on several threads
+
+        def on_bad_row(row) -> str:
+            with lock:
+                if not bad_rows:
+                    bad_rows.append(row)
+                self._bad_count += 1
+            return "skip"  # counted here, reported once the whole file has been counted
+
+        self._bad_count = 0
+        read, parse = self._options(None if self.settings.has_header else schema.names, on_bad_row)
+        convert = pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in schema.names},
+            # Only an empty unquoted field is NULL: pyarrow's default list also nulls "NA", "null", "NaN"...
+            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False)
+        rows = 0
+        with self._guard(), self._source(budget) as source:
+            reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+            for batch in reader:
+                if batch.num_rows:
+                    rows += batch.num_rows
+                    yield batch
+        self.detected["rows"] = rows
+        if self._bad_count:
+            raise self._ragged_error(len(schema.names), bad_rows[0])
+
+    def _guard(self) -> _CsvErrors:
+        return _CsvErrors(self.member.name, self.detected.get("encoding"))
+
+    def _ragged_error(self, expected: int, first) -> ConnectorError:
+        found = self._first_bad_line(expected)
+        count = self._bad_count
+        total = ngettext("%(count)d row in the file does not match the header.",
+                         "%(count)d rows in the file do not match the header.", count) % {"count": count}
+        if found is not None:
+            line, fields = found
+            where = _("%(name)s, line %(line)d: %(fields)d fields where the header has %(expected)d.") % {
+                "name": self.member.name, "line": line, "fields": fields, "expected": expected}
+        else:
+            where = _("%(name)s: a row with %(fields)d fields where the header has %(expected)d: %(text)s") % {
+                "name": self.member.name, "fields": first.actual_columns, "expected": expected,
+                "text": (first.text or "")[:80]}
+        return ConnectorError(f"{where} {total}", permanent=True)
+
+    def _first_bad_line(self, expected: int) -> tuple[int, int] | None:
+        """(physical line number, field count) of the first row pyarrow skipped, found again with Python's csv
+        module: pyarrow does not know line numbers once values may hold newlines."""
+        stream = io.TextIOWrapper(self.member.open(), encoding=python_encoding(self.detected["encoding"]),
+                                  errors="replace", newline="")
+        with stream:
+            reader = csv.reader(stream, delimiter=self.detected["delimiter"], quotechar=self.detected["quote_char"],
+                                escapechar=self.settings.escape_char, doublequote=True)
+            line_before = 0
+            try:
+                for row in reader:
+                    if row and len(row) != expected:
+                        return line_before + 1, len(row)
+                    line_before = reader.line_num
+            except csv.Error:
+                return None
+        return None
+
+
+class _CsvErrors(ReadErrors):
+    def translate(self, error: BaseException) -> ConnectorError | None:
+        if not isinstance(error, pa.ArrowInvalid):
+            return super().translate(error)
+        message = str(error)
+        if "invalid UTF8" in message:
+            return super().translate(UnicodeError(message))
+        if "Empty CSV file" in message:
+            return file_is_empty(self.name)
+        if "straddling" in message:
+            return ConnectorError(_("%(name)s has a value longer than %(size)d MiB, or a quote that is never closed.")
+                                  % {"name": self.name, "size": BLOCK_SIZE >> 20}, permanent=True)
+        return ConnectorError(_("%(name)s could not be read as CSV: %(reason)s")
+                              % {"name": self.name, "reason": message[:300]}, permanent=True)

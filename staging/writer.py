@@ -1,0 +1,482 @@
+"""Stage one run's raw rows in a table of its own (`stg_run_<run id>`) in the staging database.
+
+The table has `_row_number BIGINT` first, then one column per column of the Arrow schema (see `_storage_type`
+and `_sql_type`); every identifier is quoted, every value is bound or streamed, never formatted into SQL.
+
+Bulk paths, one transaction per batch (a failed batch leaves none of its rows):
+- PostgreSQL: pyarrow writes the batch as CSV into memory and `COPY ... FROM STDIN (FORMAT csv)` streams it.
+  NULL and '' stay distinct: pyarrow's default quoting style ("needed") quotes every non-null string, so ''
+  goes out as `""`, and writes NULL as an empty unquoted field, which is what COPY's CSV format reads as NULL.
+- SQLite: `executemany` over the batch's columns.
+
+Known differences of the embedded mode (SQLite): a float NaN is stored as NULL; decimals are kept as text
+(declared `DECIMAL TEXT(p, s)`) because SQLite's NUMERIC affinity keeps only 15 significant digits.
+PostgreSQL refuses NUL characters in text: such a batch fails as a whole, with a StagingError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from etlsite.identifiers import quote_identifier_pg as _quote
+from sources.secrets import mask_config
+from staging.models import StagingSourceType, StagingTable
+
+logger = logging.getLogger(__name__)
+
+STAGING_ALIAS = "staging"
+ROW_NUMBER_COLUMN = "_row_number"
+# Only tables with this prefix are ever created or dropped here: a registry row cannot make us drop
+# `staging_tables` or any other table of the database.
+TABLE_PREFIX = "stg_"
+MAX_IDENTIFIER_BYTES = 63  # PostgreSQL silently truncates longer names, which could merge two columns
+COPY_CHUNK_BYTES = 1 << 20
+
+_DECIMAL_TYPE = re.compile(r"(?:numeric|decimal text)\s*\(\s*(\d+)\s*,\s*(-?\d+)\s*\)")
+
+
+class StagingError(ValueError):
+    """Staging cannot go on; the message is fit for the user (the run engine shows ValueErrors as they are)."""
+
+
+def _identifier_problem(name: object) -> str | None:
+    if not isinstance(name, str) or not name or "\x00" in name:
+        return "invalid"
+    if len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+        return "long"
+    return None
+
+
+# --- types ---------------------------------------------------------------------------------------------
+
+def _storage_type(arrow_type: pa.DataType) -> pa.DataType:
+    """The Arrow type a column is stored and read back as."""
+    t = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    if pa.types.is_integer(t):
+        return pa.decimal128(20, 0) if t == pa.uint64() else pa.int64()
+    if pa.types.is_floating(t):
+        return pa.float64()
+    if pa.types.is_boolean(t):
+        return pa.bool_()
+    if pa.types.is_date(t):
+        return pa.date32()
+    if pa.types.is_timestamp(t):
+        # Both databases keep microseconds; an aware timestamp is stored as an instant and read back in UTC.
+        return pa.timestamp("us", tz="UTC" if t.tz else None)
+    if pa.types.is_decimal(t):
+        return pa.decimal128(t.precision, t.scale) if t.precision <= 38 else pa.decimal256(t.precision, t.scale)
+    return pa.string()
+
+
+def _sql_type(storage: pa.DataType, vendor: str) -> str:
+    if storage == pa.int64():
+        return "BIGINT"
+    if storage == pa.float64():
+        return "DOUBLE PRECISION"  # REAL affinity in SQLite ("DOUB")
+    if storage == pa.bool_():
+        return "BOOLEAN"
+    if storage == pa.date32():
+        return "DATE"
+    if pa.types.is_timestamp(storage):
+        return "TIMESTAMP WITH TIME ZONE" if storage.tz else "TIMESTAMP"
+    if pa.types.is_decimal(storage):
+        kind = "NUMERIC" if vendor == "postgresql" else "DECIMAL TEXT"  # "TEXT" gives SQLite's TEXT affinity
+        return f"{kind}({storage.precision}, {storage.scale})"
+    return "TEXT"
+
+
+def _type_from_sql(declared: str) -> pa.DataType:
+    """The storage type of a column as the database describes it (PostgreSQL's format_type, SQLite's DDL)."""
+    d = " ".join(declared.lower().split())
+    simple = {
+        "bigint": pa.int64(),
+        "double precision": pa.float64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "timestamp": pa.timestamp("us"),
+        "timestamp without time zone": pa.timestamp("us"),
+        "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+    }
+    if d in simple:
+        return simple[d]
+    match = _DECIMAL_TYPE.fullmatch(d)
+    if match:
+        precision, scale = int(match[1]), int(match[2])
+        return pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    return pa.string()
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _to_storage(array: pa.Array, storage: pa.DataType, name: str) -> pa.Array:
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if array.type == storage:
+        return array
+    if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type) or \
+            pa.types.is_fixed_size_binary(array.type):
+        # Always hex (as PostgreSQL shows bytea), not text in one batch and hex in the next.
+        return pa.array([_text(value) for value in array.to_pylist()], pa.string())
+    try:
+        # Timestamps may lose nanoseconds (both databases keep microseconds); anything else must fit exactly.
+        return pc.cast(array, storage, safe=not pa.types.is_timestamp(storage))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        if storage == pa.string():  # lists, structs, maps: kept as JSON text
+            return pa.array([_text(value) for value in array.to_pylist()], pa.string())
+        raise StagingError(_("The column %(column)s cannot be stored as %(type)s: %(error)s")
+                           % {"column": name, "type": storage, "error": exc}) from exc
+
+
+def _from_db(values: list, storage: pa.DataType) -> list:
+    """Python values as the database returned them, made what pa.array expects for the storage type."""
+    if storage == pa.bool_():  # SQLite returns 0/1
+        return [None if v is None else bool(v) for v in values]
+    if pa.types.is_decimal(storage):  # SQLite returns the text
+        return [v if v is None or isinstance(v, Decimal) else Decimal(v) for v in values]
+    return values
+
+
+# --- the writer ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StagedColumn:
+    name: str
+    arrow_type: pa.DataType  # the storage type (what read_batches returns)
+
+
+class StagingWriter:
+    """Writes (and reads back) the rows of one staging table. Build it with `create` or `open`."""
+
+    def __init__(self, *, record: StagingTable, columns: list[StagedColumn], expires_in: timedelta | None):
+        self.record = record
+        self.columns = columns
+        self.expires_in = expires_in
+        self.rows_written = 0
+
+    # construction
+
+    @classmethod
+    def create(cls, *, table_name: str, schema: pa.Schema, pipeline_run_id: int | None, source_type: str,
+               source_config: dict, expires_in: timedelta) -> StagingWriter:
+        """Create the table (replacing one of the same name: a retried run stages from scratch) and register it."""
+        _check_table_name(table_name)
+        if source_type not in StagingSourceType.values:
+            raise StagingError(_("Unknown staging source type %(type)r; expected one of: %(types)s.")
+                               % {"type": source_type, "types": ", ".join(StagingSourceType.values)})
+        columns = _columns_of(schema)
+        connection = connections[STAGING_ALIAS]
+        definitions = [f"{_quote(ROW_NUMBER_COLUMN)} BIGINT"] + [
+            f"{_quote(c.name)} {_sql_type(c.arrow_type, connection.vendor)}" for c in columns]
+        with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor:
+            schema_name = _current_schema(cursor, connection.vendor)
+            qualified = f"{_quote(schema_name)}.{_quote(table_name)}"
+            cursor.execute(f"DROP TABLE IF EXISTS {qualified}")
+            cursor.execute(f"CREATE TABLE {qualified} ({', '.join(definitions)})")
+            record, _created = StagingTable.objects.using(STAGING_ALIAS).update_or_create(
+                schema_name=schema_name, table_name=table_name,
+                defaults={
+                    "source_type": source_type,
+                    "source_config": mask_config(source_config or {}),
+                    "row_count": 0,
+                    "column_count": len(columns),
+                    "file_size_bytes": 0,
+                    "is_active": True,
+                    "expires_at": timezone.now() + expires_in,
+                    "pipeline_run_id": pipeline_run_id,
+                },
+            )
+        return cls(record=record, columns=columns, expires_in=expires_in)
+
+    @classmethod
+    def open(cls, *, table_name: str) -> StagingWriter:
+        """The writer of an existing, active staging table (to read it back, or to append more rows)."""
+        record = (StagingTable.objects.using(STAGING_ALIAS)
+                  .filter(table_name=table_name, is_active=True).order_by("-created_at").first())
+        if record is None:
+            raise StagingError(_("There is no active staging table %(table)s.") % {"table": table_name})
+        connection = connections[STAGING_ALIAS]
+        with connection.cursor() as cursor:
+            described = _describe(cursor, connection.vendor, record.schema_name, record.table_name)
+        if not described:
+            raise StagingError(_("The staging table %(table)s no longer exists.") % {"table": table_name})
+        columns = [StagedColumn(name, _type_from_sql(declared)) for name, declared in described
+                   if name != ROW_NUMBER_COLUMN]
+        writer = cls(record=record, columns=columns, expires_in=None)
+        writer.rows_written = record.row_count
+        return writer
+
+    # properties
+
+    @property
+    def table_name(self) -> str:
+        return self.record.table_name
+
+    @property
+    def schema(self) -> pa.Schema:
+        """The schema of the batches read_batches yields: _row_number first, then the staged columns."""
+        return pa.schema([pa.field(ROW_NUMBER_COLUMN, pa.int64())]
+                         + [pa.field(c.name, c.arrow_type) for c in self.columns])
+
+    @property
+    def _qualified(self) -> str:
+        return f"{_quote(self.record.schema_name)}.{_quote(self.record.table_name)}"
+
+    @property
+    def _column_list(self) -> str:
+        return ", ".join(_quote(name) for name in self.schema.names)
+
+    # writing
+
+    def append(self, batch: pa.RecordBatch) -> int:
+        """Stage one batch in one transaction; returns the number of rows written.
+
+        The batch has the table's columns (in any order); `_row_number` is taken from it when present and
+        numbered on from the rows written so far otherwise.
+        """
+        arrays = self._arrays_of(batch)
+        if batch.num_rows == 0:
+            return 0
+        connection = connections[STAGING_ALIAS]
+        try:
+            with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    self._copy(connection, cursor, arrays)
+                else:
+                    self._insert(cursor, arrays)
+        except DatabaseError as exc:
+            error = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            raise StagingError(_("A batch of %(rows)d rows could not be staged in %(table)s: %(error)s")
+                               % {"rows": batch.num_rows, "table": self.table_name, "error": error}) from exc
+        self.rows_written += batch.num_rows
+        return batch.num_rows
+
+    def _arrays_of(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        names = batch.schema.names
+        expected = [c.name for c in self.columns]
+        given = [name for name in names if name != ROW_NUMBER_COLUMN]
+        if sorted(given) != sorted(expected) or len(set(names)) != len(names):
+            raise StagingError(
+                _("The batch's columns (%(given)s) do not match those of the staging table %(table)s "
+                  "(%(expected)s).")
+                % {"given": ", ".join(given), "expected": ", ".join(expected), "table": self.table_name})
+        if ROW_NUMBER_COLUMN in names:
+            numbers = _to_storage(batch.column(ROW_NUMBER_COLUMN), pa.int64(), ROW_NUMBER_COLUMN)
+        else:
+            first = self.rows_written + 1
+            numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
+        return [numbers] + [_to_storage(batch.column(c.name), c.arrow_type, c.name) for c in self.columns]
+
+    def _copy(self, connection, cursor, arrays: list[pa.Array]) -> None:
+        data = _csv_bytes(pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))]))
+        sql = (f"COPY {self._qualified} ({self._column_list}) FROM STDIN "
+               "WITH (FORMAT csv, NULL '', ENCODING 'UTF8')")
+        raw = cursor.cursor
+        with connection.wrap_database_errors:
+            if hasattr(raw, "copy_expert"):  # psycopg2
+                raw.copy_expert(sql, io.BytesIO(data), size=COPY_CHUNK_BYTES)
+            else:  # psycopg 3
+                with raw.copy(sql) as copy:
+                    copy.write(data)
+
+    def _insert(self, cursor, arrays: list[pa.Array]) -> None:
+        placeholders = ", ".join(["%s"] * len(arrays))
+        cursor.executemany(f"INSERT INTO {self._qualified} ({self._column_list}) VALUES ({placeholders})",
+                           _rows(arrays))
+
+    def finish(self) -> StagingTable:
+        """Index the row numbers, then record the table's row count, column count and size."""
+        connection = connections[STAGING_ALIAS]
+        index = _index_name(self.table_name)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"CREATE INDEX IF NOT EXISTS {_quote(index)} ON {self._qualified} "
+                               f"({_quote(ROW_NUMBER_COLUMN)})")
+            else:
+                cursor.execute(f"CREATE INDEX IF NOT EXISTS {_quote(self.record.schema_name)}.{_quote(index)} "
+                               f"ON {_quote(self.table_name)} ({_quote(ROW_NUMBER_COLUMN)})")
+            cursor.execute(f"SELECT COUNT(*) FROM {self._qualified}")
+            row_count = cursor.fetchone()[0]
+        record = self.record
+        record.row_count = row_count
+        record.column_count = len(self.columns)
+        record.file_size_bytes = self._size(index)
+        fields = ["row_count", "column_count", "file_size_bytes", "updated_at"]
+        if self.expires_in is not None:
+            record.expires_at = timezone.now() + self.expires_in
+            fields.append("expires_at")
+        record.save(using=STAGING_ALIAS, update_fields=fields)
+        self.rows_written = row_count
+        return record
+
+    def _size(self, index: str) -> int:
+        """Bytes on disk: PostgreSQL's pg_total_relation_size (table, TOAST and indexes); SQLite's dbstat
+        (the pages of the table and its index), or the sum of the values' lengths where dbstat is missing."""
+        connection = connections[STAGING_ALIAS]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_total_relation_size(%s::regclass)", [self._qualified])
+                return int(cursor.fetchone()[0] or 0)
+            try:
+                with transaction.atomic(using=STAGING_ALIAS):
+                    cursor.execute("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN (%s, %s)",
+                                   [self.table_name, index])
+                    return int(cursor.fetchone()[0])
+            except DatabaseError:
+                lengths = " + ".join(f"COALESCE(LENGTH({_quote(name)}), 0)" for name in self.schema.names)
+                cursor.execute(f"SELECT COALESCE(SUM({lengths}), 0) FROM {self._qualified}")
+                return int(cursor.fetchone()[0])
+
+    def drop(self) -> None:
+        """Drop the table and mark its registry row inactive."""
+        staging_table_drop(staging_table=self.record)
+
+    # reading
+
+    def read_batches(self, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """The staged rows in _row_number order, at most `batch_rows` at a time (a server-side cursor on
+        PostgreSQL, so memory holds one batch)."""
+        connection = connections[STAGING_ALIAS]
+        schema = self.schema
+        sql = f"SELECT {self._column_list} FROM {self._qualified} ORDER BY {_quote(ROW_NUMBER_COLUMN)}"
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(batch_rows):
+                columns = _columns(rows, schema)
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(values, field.type) for values, field in zip(columns, schema, strict=True)],
+                    schema=schema)
+
+    def preview(self, limit: int = 100, offset: int = 0) -> tuple[list[str], list[tuple]]:
+        """(column names, rows) of one page of staged rows, _row_number first."""
+        schema = self.schema
+        connection = connections[STAGING_ALIAS]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {self._column_list} FROM {self._qualified} "
+                           f"ORDER BY {_quote(ROW_NUMBER_COLUMN)} LIMIT %s OFFSET %s", [int(limit), int(offset)])
+            rows = cursor.fetchall()
+        if not rows:
+            return schema.names, []
+        return schema.names, list(zip(*_columns(rows, schema), strict=True))
+
+
+def staging_table_drop(*, staging_table: StagingTable) -> bool:
+    """Drop a staging table and mark it inactive; False when another process had already done so."""
+    connection = connections[STAGING_ALIAS]
+    with transaction.atomic(using=STAGING_ALIAS):
+        # Claim the row first: of two workers cleaning up at once, one drops and counts it.
+        claimed = (StagingTable.objects.using(STAGING_ALIAS)
+                   .filter(pk=staging_table.pk, is_active=True)
+                   .update(is_active=False, updated_at=timezone.now()))
+        if staging_table.table_name.startswith(TABLE_PREFIX):
+            qualified = _quote(staging_table.table_name)
+            if staging_table.schema_name:
+                qualified = f"{_quote(staging_table.schema_name)}.{qualified}"
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {qualified}")
+        else:
+            logger.warning("staging table %s was marked inactive but not dropped: its name lacks the %r prefix",
+                           staging_table, TABLE_PREFIX)
+    staging_table.is_active = False
+    return bool(claimed)
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+def _check_table_name(table_name: str) -> None:
+    problem = _identifier_problem(table_name)
+    if problem == "invalid":
+        raise StagingError(_("The table name %(name)r is not valid.") % {"name": table_name})
+    if problem == "long":
+        raise StagingError(_("The table name %(name)s is longer than %(max)d bytes.")
+                           % {"name": table_name, "max": MAX_IDENTIFIER_BYTES})
+    if not table_name.startswith(TABLE_PREFIX):
+        raise StagingError(_("A staging table's name must start with %(prefix)s (got %(name)s).")
+                           % {"prefix": TABLE_PREFIX, "name": table_name})
+
+
+def _check_column_name(name: str) -> str:
+    problem = _identifier_problem(name)
+    if problem == "invalid":
+        raise StagingError(_("The column name %(name)r is not valid.") % {"name": name})
+    if problem == "long":
+        raise StagingError(_("The column name %(name)s is longer than %(max)d bytes.")
+                           % {"name": name, "max": MAX_IDENTIFIER_BYTES})
+    return name
+
+
+def _columns_of(schema: pa.Schema) -> list[StagedColumn]:
+    columns, seen = [], set()
+    for field in schema:
+        name = _check_column_name(field.name)
+        # SQLite compares column names without regard to (ASCII) case, even quoted ones.
+        if name.lower() in seen:
+            raise StagingError(_("The column %(name)s appears twice.") % {"name": name})
+        seen.add(name.lower())
+        if name == ROW_NUMBER_COLUMN:
+            if not pa.types.is_integer(field.type):
+                raise StagingError(_("The column %(name)s is reserved for row numbers.") % {"name": name})
+            continue
+        columns.append(StagedColumn(name, _storage_type(field.type)))
+    return columns
+
+
+def _current_schema(cursor, vendor: str) -> str:
+    if vendor == "postgresql":
+        cursor.execute("SELECT current_schema()")
+        return cursor.fetchone()[0]
+    return "main"
+
+
+def _describe(cursor, vendor: str, schema_name: str, table_name: str) -> list[tuple[str, str]]:
+    """(column name, declared type) of a table in column order; empty when there is no such table."""
+    if vendor == "postgresql":
+        cursor.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            [schema_name, table_name])
+    else:
+        cursor.execute("SELECT name, type FROM pragma_table_info(%s, %s) ORDER BY cid", [table_name, schema_name])
+    return [(name, declared) for name, declared in cursor.fetchall()]
+
+
+def _index_name(table_name: str) -> str:
+    return f"stg_ix_{hashlib.sha1(table_name.encode('utf-8')).hexdigest()[:24]}"
+
+
+def _csv_bytes(batch: pa.RecordBatch) -> bytes:
+    """The batch as headerless CSV: non-null strings quoted ('' is `""`), NULL an empty unquoted field."""
+    buffer = io.BytesIO()
+    pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return buffer.getvalue()
+
+
+def _columns(rows: list[tuple], schema: pa.Schema) -> list[list]:
+    """Rows fetched from the database, as one list of values per column of `schema`."""
+    by_column = zip(*rows, strict=True)
+    return [_from_db(list(values), field.type) for values, field in zip(by_column, schema, strict=True)]
+
+
+def _rows(arrays: list[pa.Array]) -> Iterator[tuple]:
+    return zip(*(array.to_pylist() for array in arrays), strict=True)
