@@ -117,6 +117,19 @@ class TargetLoad:
         self._columns = [f.name for f in schema if f.name != ROW_NUMBER_COLUMN]
         return added
 
+    def extend(self, schema: pa.Schema) -> list[str]:
+        """Columns that appeared mid-run (a growing API schema): add them to the target and this load."""
+        if self._columns is None:
+            raise RuntimeError("TargetLoad.begin() must come first")
+        new = [f for f in schema if f.name != ROW_NUMBER_COLUMN and f.name not in self._columns]
+        with self.target.connection() as client:
+            for field in new:
+                for table in (self.table, self.temp_table):
+                    client.command(f"ALTER TABLE {quote_identifier(table)} ADD COLUMN IF NOT EXISTS "
+                                   f"{quote_identifier(field.name)} {clickhouse_type(field.type)}")
+        self._columns += [f.name for f in new]
+        return [f.name for f in new]
+
     def append(self, batch: pa.Table | pa.RecordBatch) -> int:
         if self._columns is None:
             raise RuntimeError("TargetLoad.begin() must come first")

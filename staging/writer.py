@@ -248,6 +248,23 @@ class StagingWriter:
 
     # writing
 
+    def add_columns(self, schema: pa.Schema) -> list[str]:
+        """Add the columns of `schema` the table lacks (a source whose schema grows, e.g. an API's new key).
+
+        Existing rows get NULL there; returns the names added.
+        """
+        known = {c.name.lower() for c in self.columns} | {ROW_NUMBER_COLUMN}
+        new = [c for c in _columns_of(schema) if c.name.lower() not in known]
+        if not new:
+            return []
+        connection = connections[STAGING_ALIAS]
+        with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor:
+            for column in new:
+                cursor.execute(f"ALTER TABLE {self._qualified} ADD COLUMN {_quote(column.name)} "
+                               f"{_sql_type(column.arrow_type, connection.vendor)}")
+        self.columns = [*self.columns, *new]
+        return [c.name for c in new]
+
     def append(self, batch: pa.RecordBatch) -> int:
         """Stage one batch in one transaction; returns the number of rows written.
 

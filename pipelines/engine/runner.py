@@ -24,10 +24,10 @@ from pipelines.engine.drift import baseline_columns, column_diff, is_empty, poli
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
 from pipelines.engine.references import reference_loader_for
-from pipelines.models import PipelineRun
+from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
 from pipelines.validation import ValidationRules, Validator, missing_required_columns
-from sources.connectors import get_connector
+from sources.connectors import connector_class, get_connector
 from sources.connectors.base import ConnectorError
 from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus
 from staging.quarantine import QuarantineStore
@@ -111,18 +111,24 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         services.run_progress(run=run, step="extract", attempt=attempt)
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSING)
-        connector = get_connector(source.source_type, connection_config)
+        connector = _connector_for(source, connection_config, run)
         rules = ValidationRules.from_config(config)
         validator = Validator(rules)
         steps = _resolve_steps(config)
         ctx = TransformContext(reference_loader=reference_loader_for(config))
         columns: list[str] | None = None
+        raw_names: list[str] | None = None
         drift: dict | None = None
         load_started = False
         last_progress = 0.0
         for raw in connector.read_batches(batch_rows=batch_rows):
-            if columns is None:
-                columns = sanitize_columns(raw.schema.names)
+            if raw.schema.names != raw_names:  # the first batch, or a source whose schema grew
+                first = raw_names is None
+                raw_names = raw.schema.names
+                columns = sanitize_columns(raw_names)
+            else:
+                first = False
+            if first:
                 missing = missing_required_columns(rules, columns)
                 if missing:
                     raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
@@ -144,6 +150,8 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                         table_name=staging_table, schema=batch.schema, pipeline_run_id=run.pk,
                         source_type=STAGING_SOURCE_TYPES.get(source.source_type, "csv"),
                         source_config=connection_config, expires_in=timedelta(days=7))
+                elif len(batch.schema) > len(writer.schema):
+                    writer.add_columns(batch.schema)
                 writer.append(batch)
                 op.processed += batch.num_rows
                 op.success += batch.num_rows
@@ -166,6 +174,8 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                 if not load_started:
                     load.begin(table.schema)
                     load_started = True
+                else:
+                    load.extend(table.schema)
                 load.append(table)
                 op.processed += table.num_rows
                 op.success += table.num_rows
@@ -193,6 +203,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             raise RunError(_("ClickHouse holds %(have)d rows of this run, expected %(want)d.")
                            % {"have": committed, "want": totals.rows_loaded})
         _acknowledge_source(connector, run)
+        source_state = connector.new_state() if getattr(connector, "supports_state", False) else None
         staged = writer.finish()
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSED)
@@ -201,6 +212,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             run=run, records_processed=totals.rows_read, records_failed=totals.rows_quarantined,
             context={**totals.as_dict(), "staging_table": staged.table_name, "target_table": load.table,
                      "source_columns": drift["source_columns"], "schema_diff": drift["diff"],
+                     "source_state": source_state,
                      "lineage": [edge.as_dict() for edge in ctx.lineage],
                      "seconds": round(time.monotonic() - started, 3)})
     except (RunError, ConnectorError, ClickHouseError, ValueError, DatabaseError) as exc:
@@ -232,6 +244,24 @@ def _is_transient(exc: Exception) -> bool:
     if isinstance(exc, ClickHouseError):
         return exc.code is None  # no ClickHouse error code: the server was not reached or the link broke
     return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _connector_for(source, connection_config: dict, run: PipelineRun):
+    """The source's connector; an incremental one starts where the last successful run stopped.
+
+    The position is saved with a run only after its load committed, so a failed run is read again.
+    """
+    cls = connector_class(source.source_type)
+    if not getattr(cls, "supports_state", False):
+        return get_connector(source.source_type, connection_config)
+    errors = cls.config_errors(connection_config)
+    if errors:
+        raise ConnectorError("; ".join(errors), permanent=True)
+    previous = (PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.SUCCESS, pk__lt=run.pk)
+                .order_by("-pk").values_list("execution_context", flat=True).first()) or {}
+    state = previous.get("source_state")
+    services.run_progress(run=run, source_state_in=state)
+    return cls(connection_config, state=state)
 
 
 def _acknowledge_source(connector, run: PipelineRun) -> None:

@@ -19,6 +19,8 @@ __all__ = ["CONNECTORS", "ConnectionCheck", "Connector", "ConnectorError", "conn
 
 CONNECTORS: dict[str, str] = {
     "file": "sources.connectors.file.FileConnector",
+    "database": "sources.connectors.database.DatabaseConnector",
+    "api": "sources.connectors.api.ApiConnector",
     "s3": "sources.connectors.s3.S3Connector",
     "kafka": "sources.connectors.kafka.KafkaConnector",
     "hdfs": "sources.connectors.hdfs.HdfsConnector",

@@ -15,19 +15,17 @@ pytestmark = pytest.mark.django_db(databases=["default", "staging"])
 PASSWORD = "S3cr3t-Pa55w0rd"
 TOKEN = "tok-9f8e7d6c5b4a"
 CONFIG = {
-    "host": "db.internal",
-    "port": 5432,
-    "user": "etl",
-    "password": PASSWORD,
-    "dsn": f"postgresql://etl:{PASSWORD}@db.internal:5432/sales",
-    "options": {"api_token": TOKEN, "sslmode": "require"},
+    "url": "https://api.example.com/orders",
+    "auth": {"type": "basic", "username": "etl", "password": PASSWORD},
+    "headers": {"X-Api-Token": TOKEN, "Accept": "application/json"},
+    "record_path": "data",
 }
 SECRETS = (PASSWORD, TOKEN)
 
 
 @pytest.fixture
 def source(db):
-    return DataSourceFactory(name="Sales DB", source_type="database", connection_config=CONFIG)
+    return DataSourceFactory(name="Sales DB", source_type="api", connection_config=CONFIG)
 
 
 def change_url(source):
@@ -50,7 +48,7 @@ def assert_no_secret(html: str):
 def test_changelist_shows_a_masked_summary(admin_client, source):
     html = admin_client.get(reverse("admin:sources_datasource_changelist")).text
     assert_no_secret(html)
-    assert "db.internal" in html and PLACEHOLDER in html
+    assert "api.example.com" in html and PLACEHOLDER in html
 
 
 def test_change_form_shows_secrets_masked(admin_client, source):
@@ -71,36 +69,36 @@ def test_saving_the_form_unchanged_keeps_the_stored_secrets(admin_client, source
 
 def test_changing_another_key_keeps_the_secrets(admin_client, source):
     submitted = mask_config(CONFIG)
-    submitted["host"] = "db2.internal"
-    submitted["options"]["sslmode"] = "verify-full"
+    submitted["record_path"] = "items"
+    submitted["headers"]["Accept"] = "text/json"
     response = admin_client.post(change_url(source), form_data(source, submitted))
     assert response.status_code == 302
     source.refresh_from_db()
-    assert source.connection_config == {**CONFIG, "host": "db2.internal",
-                                        "options": {"api_token": TOKEN, "sslmode": "verify-full"}}
+    assert source.connection_config == {**CONFIG, "record_path": "items",
+                                        "headers": {"X-Api-Token": TOKEN, "Accept": "text/json"}}
 
 
 def test_typing_a_new_secret_replaces_the_stored_one(admin_client, source):
-    submitted = {**mask_config(CONFIG), "password": "n3w-pa55"}
+    submitted = {**mask_config(CONFIG), "auth": {"type": "basic", "username": "etl", "password": "n3w-pa55"}}
     assert admin_client.post(change_url(source), form_data(source, submitted)).status_code == 302
     source.refresh_from_db()
-    assert source.connection_config["password"] == "n3w-pa55"
-    assert source.connection_config["options"]["api_token"] == TOKEN
+    assert source.connection_config["auth"]["password"] == "n3w-pa55"
+    assert source.connection_config["headers"]["X-Api-Token"] == TOKEN
 
 
 def test_a_placeholder_without_a_stored_secret_is_refused(admin_client, source):
     submitted = mask_config(CONFIG)
-    submitted["db_password"] = submitted.pop("password")
+    submitted["auth_token"] = submitted.pop("auth")
     response = admin_client.post(change_url(source), form_data(source, submitted))
     assert response.status_code == 200
-    assert "db_password" in str(response.context["adminform"].form.errors["connection_config"])
+    assert "auth_token" in str(response.context["adminform"].form.errors["connection_config"])
     assert_no_secret(response.text)
     source.refresh_from_db()
     assert source.connection_config == CONFIG
 
 
 def test_change_history_names_fields_only(admin_client, source):
-    submitted = {**mask_config(CONFIG), "password": "n3w-pa55"}
+    submitted = {**mask_config(CONFIG), "auth": {"type": "basic", "username": "etl", "password": "n3w-pa55"}}
     admin_client.post(change_url(source), form_data(source, submitted))
     entry = LogEntry.objects.get(object_id=str(source.pk))
     assert entry.get_change_message() == "Changed Connection configuration."
@@ -121,7 +119,7 @@ def test_a_view_only_user_sees_the_configuration_masked(client, django_user_mode
     client.force_login(user)
     response = client.get(change_url(source))
     assert response.status_code == 200
-    assert "db.internal" in response.text and PLACEHOLDER in response.text
+    assert "api.example.com" in response.text and PLACEHOLDER in response.text
     assert_no_secret(response.text)
     assert client.post(change_url(source), form_data(source, CONFIG)).status_code == 403
     assert_no_secret(client.get(reverse("admin:sources_datasource_changelist")).text)
@@ -130,5 +128,5 @@ def test_a_view_only_user_sees_the_configuration_masked(client, django_user_mode
 def test_staging_table_source_config_is_masked(admin_client, db):
     table = StagingTableFactory(source_config=CONFIG)
     html = admin_client.get(reverse("admin:staging_stagingtable_change", args=[table.pk])).text
-    assert "db.internal" in html
+    assert "api.example.com" in html
     assert_no_secret(html)
