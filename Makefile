@@ -25,11 +25,15 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate_all --noinput
 
+# Web, a Celery worker and beat run together (the embedded broker is a folder under var/); Ctrl+C stops all.
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo
 	$(PY) manage.py create_admin
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops)"
+	@echo "Serving on http://$(HOST):$(PORT)/ with a worker and beat (Ctrl+C stops them all)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) -m celery -A etlsite worker --loglevel=warning --concurrency=1 & \
+	$(PY) -m celery -A etlsite beat --loglevel=warning --pidfile= & \
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 test: install

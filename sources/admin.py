@@ -1,7 +1,7 @@
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext, ngettext
@@ -17,6 +17,7 @@ from etlsite.admin_utils import (
 from pipelines.models import Pipeline
 from sources.models import DataSource
 from sources.secrets import mask_config, merge_secrets, placeholder_paths
+from sources.services import source_test_connection
 
 
 class DataSourceForm(forms.ModelForm):
@@ -57,11 +58,20 @@ class DataSourceAdmin(SoftDeleteAdmin):
     search_fields = ("name", "description")
     readonly_fields = ("pipelines_link", "masked_connection_config", "created_at", "updated_at")
     restore_unique_field = "name"
+    actions = [*SoftDeleteAdmin.actions, "test_connection"]
     fieldsets = (
         (None, {"fields": ("name", "description", "source_type", "is_active")}),
         (_("Connection"), {"fields": ("connection_config",)}),
         (_("State"), {"fields": ("pipelines_link", "is_deleted", "deleted_at", "created_at", "updated_at")}),
     )
+
+    @admin.action(description=_("Test the connection of selected sources"), permissions=["view"])
+    def test_connection(self, request, queryset):
+        for source in queryset:
+            check = source_test_connection(source=source)
+            level = messages.SUCCESS if check.ok else messages.ERROR
+            self.message_user(request, gettext("%(source)s: %(result)s") % {
+                "source": source.name, "result": check.message or (gettext("OK") if check.ok else "")}, level)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
