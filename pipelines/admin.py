@@ -16,8 +16,8 @@ from etlsite.admin_utils import (
 )
 from pipelines.engine.drift import describe as describe_diff
 from pipelines.engine.drift import schema_change_decide
-from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStatus, SchemaChange
-from pipelines.services import run_enqueue
+from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStatus, RunStatus, SchemaChange
+from pipelines.services import run_cancel, run_enqueue, run_rerun
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
 
@@ -47,6 +47,12 @@ class PipelineAdmin(SoftDeleteAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(run_count=count_subquery(PipelineRun, "pipeline"))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if "configuration" in form.base_fields:
+            form.base_fields["configuration"].help_text = transformations_help()
+        return form
 
     @admin.action(description=_("Run selected pipelines now"), permissions=["change"])
     def run_now(self, request, queryset):
@@ -94,6 +100,7 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     raw_id_fields = ("pipeline",)
     soft_deleted_fk_fields = ("pipeline",)
     show_full_result_count = False
+    actions = ["cancel_runs", "rerun_failed"]
     readonly_fields = ("results_link", "staging_links", "masked_execution_context", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("pipeline", "status", "triggered_by", "retry_count")}),
@@ -105,6 +112,27 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(result_count=count_subquery(AnalysisResult, "pipeline_run"))
+
+    @admin.action(description=_("Cancel selected runs"), permissions=["change"])
+    def cancel_runs(self, request, queryset):
+        user = request.user.get_username()
+        done = sum(run_cancel(run=run, by=user) for run in queryset)
+        self.message_user(request, ngettext("%(count)d run cancelled.", "%(count)d runs cancelled.", done)
+                          % {"count": done}, messages.SUCCESS)
+        if done < len(queryset):
+            self.message_user(request, gettext("Runs that had already ended were left as they were."),
+                              messages.WARNING)
+
+    @admin.action(description=_("Re-run selected failed runs"), permissions=["change"])
+    def rerun_failed(self, request, queryset):
+        failed = [run for run in queryset.select_related("pipeline") if run.status == RunStatus.FAILED]
+        for run in failed:
+            run_rerun(run=run, triggered_by=request.user.get_username())
+        self.message_user(request, ngettext("%(count)d run queued again.", "%(count)d runs queued again.",
+                                            len(failed)) % {"count": len(failed)}, messages.SUCCESS)
+        if len(failed) < len(queryset):
+            self.message_user(request, gettext("Only failed runs are re-run; the others were skipped."),
+                              messages.WARNING)
 
     @admin.display(description=_("pipeline"), ordering="pipeline__name")
     def pipeline_link(self, obj):
@@ -221,3 +249,18 @@ class SchemaChangeAdmin(admin.ModelAdmin):
     @admin.action(description=_("Reject selected schema changes"), permissions=["change"])
     def reject(self, request, queryset):
         self._decide(request, queryset, False)
+
+
+def transformations_help():
+    """The transformation registry as help under the configuration field: each step and its parameters."""
+    from pipelines.transformations import describe_registry
+
+    items = format_html_join(
+        "", "<li><code>{}</code> — {}{}</li>",
+        ((step["name"], step["description"], format_html_join(
+            "", "<br><small><code>{}</code>{}: {}</small>",
+            ((p["name"], "" if p["required"] else gettext(" (optional)"), p["description"])
+             for p in step["parameters"]))) for step in describe_registry()))
+    return format_html("{}<ul>{}</ul>", gettext(
+        'JSON: "validation_rules", "transformations" (step names or {"name": ..., "params": {...}}), '
+        '"references", "target", "schema_policy". Steps:'), items)
