@@ -304,10 +304,7 @@ class ApiConnector(Connector):
         errors = super().config_errors(config)
         if errors:
             return errors
-        unknown = sorted(str(key) for key in config if key not in KEYS)
-        if unknown:
-            errors.append(_("Unknown key(s) %(keys)s; the API connector knows: %(known)s.")
-                          % {"keys": ", ".join(unknown), "known": ", ".join(KEYS)})
+        errors += cls.unknown_key_errors(config, KEYS, "API")
         errors += _url_errors(config.get("url"))
         method = config.get("method", "GET")
         if not isinstance(method, str) or method.upper() not in ("GET", "POST"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -50,6 +50,16 @@ class Connector(abc.ABC):
         if not isinstance(config, dict):
             return [_("The connection configuration must be a JSON object.")]
         return []
+
+    @staticmethod
+    def unknown_key_errors(config: dict, known: Iterable[str], kind: str) -> list[str]:
+        """A typo in a key ("delimeter") is named, with the keys this connector knows."""
+        known = tuple(known)
+        unknown = sorted(str(key) for key in config if key not in known)
+        if not unknown:
+            return []
+        return [_("Unknown key(s) %(keys)s; the %(kind)s connector knows: %(known)s.")
+                % {"keys": ", ".join(unknown), "kind": kind, "known": ", ".join(known)}]
 
     @abc.abstractmethod
     def test_connection(self) -> ConnectionCheck:

@@ -637,10 +637,7 @@ class DatabaseConnector(Connector):
         errors = super().config_errors(config)
         if errors:
             return errors
-        unknown = sorted(str(key) for key in config if key not in KEYS)
-        if unknown:
-            errors.append(_("Unknown key(s) %(keys)s; the database connector knows: %(known)s.")
-                          % {"keys": ", ".join(unknown), "known": ", ".join(KEYS)})
+        errors += cls.unknown_key_errors(config, KEYS, "database")
         settings, problems = resolve_settings(config)
         errors.extend(problems)
         errors.extend(_source_errors(config, settings.get("engine")))

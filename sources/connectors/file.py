@@ -74,10 +74,7 @@ class FileConnector(Connector):
         errors = super().config_errors(config)
         if errors:
             return errors
-        unknown = sorted(str(key) for key in config if key not in cls.KEYS)
-        if unknown:
-            errors.append(_("Unknown key(s) %(keys)s; the file connector knows: %(known)s.")
-                          % {"keys": ", ".join(unknown), "known": ", ".join(cls.KEYS)})
+        errors += cls.unknown_key_errors(config, cls.KEYS, "file")
         path = config.get("file_path")
         if path is None or (isinstance(path, str) and not path.strip()):
             errors.append(_("file_path is required."))

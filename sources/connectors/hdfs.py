@@ -39,7 +39,6 @@ from sources.connectors.s3 import (
     format_problem,
     hidden,
     parse_option_errors,
-    unknown_key_errors,
 )
 
 DEFAULT_TIMEOUT = 30.0
@@ -83,7 +82,7 @@ class HdfsConnector(Connector):
         errors = super().config_errors(config)
         if errors:
             return errors
-        errors += unknown_key_errors(config, cls.KEYS, "HDFS")
+        errors += cls.unknown_key_errors(config, cls.KEYS, "HDFS")
         urls = config.get("namenode_url")
         if urls in (None, "", []):
             errors.append(_("namenode_url is required, e.g. \"http://namenode:9870\"."))

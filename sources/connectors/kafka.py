@@ -124,10 +124,7 @@ class KafkaConnector(Connector):
         errors = super().config_errors(config)
         if errors:
             return errors
-        unknown = sorted(str(key) for key in config if key not in cls.KEYS)
-        if unknown:
-            errors.append(_("Unknown key(s) %(keys)s; the Kafka connector knows: %(known)s.")
-                          % {"keys": ", ".join(unknown), "known": ", ".join(cls.KEYS)})
+        errors += cls.unknown_key_errors(config, cls.KEYS, "Kafka")
         servers = config.get("bootstrap_servers")
         if servers in (None, "", []):
             errors.append(_("bootstrap_servers is required, e.g. \"broker1:9092,broker2:9092\"."))

@@ -25,7 +25,7 @@ import posixpath
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,15 +59,6 @@ def parse_option_errors(config: dict) -> list[str]:
     """The file connector's messages about the parsing keys (format, encoding, delimiter...) of `config`."""
     options = {key: config[key] for key in PARSE_KEYS if key in config}
     return FileConnector.config_errors({"file_path": "-", **options})
-
-
-def unknown_key_errors(config: dict, known: Iterable[str], kind: str) -> list[str]:
-    known = tuple(known)
-    unknown = sorted(str(key) for key in config if key not in known)
-    if not unknown:
-        return []
-    return [_("Unknown key(s) %(keys)s; the %(kind)s connector knows: %(known)s.")
-            % {"keys": ", ".join(unknown), "kind": kind, "known": ", ".join(known)}]
 
 
 def hidden(name: str) -> bool:
@@ -204,7 +195,7 @@ class S3Connector(Connector):
         errors = super().config_errors(config)
         if errors:
             return errors
-        errors += unknown_key_errors(config, cls.KEYS, "S3")
+        errors += cls.unknown_key_errors(config, cls.KEYS, "S3")
         bucket = config.get("bucket")
         if bucket is None or (isinstance(bucket, str) and not bucket.strip()):
             errors.append(_("bucket is required."))
@@ -390,4 +381,4 @@ class S3Connector(Connector):
 
 
 __all__ = ["FetchedFiles", "RemoteFile", "S3Connector", "format_problem", "hidden",
-           "parse_option_errors", "unknown_key_errors"]
+           "parse_option_errors"]

@@ -15,11 +15,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from sources.connectors import ConnectorError, get_connector
-from sources.connectors.file import FileConnector, sha256_of, sniff
+from sources.connectors import get_connector
+from sources.connectors.file import sha256_of, sniff
 from sources.connectors.filesupport.detection import detect_encoding
+from tests.sources.file_helpers import SAMPLES, error_of, read, rows_of
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "files"
 RUSSIAN = (
     "дата,сумма,товар,город\n"
     "2024-01-05,1500.50,Молоко пастеризованное,Москва\n"
@@ -29,27 +29,12 @@ RUSSIAN = (
 )
 
 
-def read(config: dict, batch_rows: int = 65_536) -> tuple[FileConnector, list[pa.RecordBatch]]:
-    connector = get_connector("file", config)
-    return connector, list(connector.read_batches(batch_rows=batch_rows))
-
-
-def rows_of(batches: list[pa.RecordBatch]) -> list[list]:
-    rows = []
-    for batch in batches:
-        rows.extend([list(row) for row in zip(*(column.to_pylist() for column in batch.columns), strict=True)])
-    return rows
 
 
 def csv_module_rows(path: Path, *, encoding="utf-8-sig", **dialect) -> list[list[str]]:
     with open(path, encoding=encoding, newline="") as stream:
         return [row for row in csv.reader(stream, **dialect) if row]
 
-
-def error_of(config: dict) -> ConnectorError:
-    with pytest.raises(ConnectorError) as caught:
-        read(config)
-    return caught.value
 
 
 # -- CSV dialects and NULLs ----------------------------------------------------------------------------------

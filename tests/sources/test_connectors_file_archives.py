@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sources.connectors import ConnectorError, get_connector
+from sources.connectors import get_connector
+from tests.sources.file_helpers import SAMPLES, error_of, read, rows_of
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "files"
 MiB = 1024 * 1024
 QUOTED_ROWS = [
     ["1", "Smith, John", 'He said "hello"', "10.5"],
@@ -25,22 +25,7 @@ QUOTED_ROWS = [
 ]
 
 
-def read(config: dict, batch_rows: int = 65_536):
-    connector = get_connector("file", config)
-    return connector, list(connector.read_batches(batch_rows=batch_rows))
 
-
-def rows_of(batches) -> list[list]:
-    rows = []
-    for batch in batches:
-        rows.extend([list(row) for row in zip(*(column.to_pylist() for column in batch.columns), strict=True)])
-    return rows
-
-
-def error_of(config: dict) -> ConnectorError:
-    with pytest.raises(ConnectorError) as caught:
-        read(config)
-    return caught.value
 
 
 def gzip_stream_of(mebibytes: int, chunk: bytes, path: Path, *, header: bytes = b"") -> None:
