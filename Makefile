@@ -44,7 +44,7 @@ lint: install
 
 # Re-extract and compile the Russian and English catalogues after changing user-visible strings.
 messages: install
-	$(PY) manage.py makemessages -l ru -l en --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*'
+	$(PY) manage.py makemessages -l ru -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
 clean:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import ast
 import gettext
+import os
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +23,8 @@ from django.utils.translation import ngettext
 
 from tests.factories import DataSourceFactory
 
-LOCALE_DIR = Path(settings.BASE_DIR) / "locale"
+ROOT = Path(settings.BASE_DIR)
+LOCALE_DIR = ROOT / "locale"
 RU_PO = LOCALE_DIR / "ru" / "LC_MESSAGES" / "django.po"
 PO_FILES = sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
 RU_PLURAL_FORMS = (
@@ -103,6 +108,10 @@ def header(path: Path) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in head.msgstr[0].splitlines() if ": " in line)
 
 
+def msg_key(entry: Entry) -> tuple[str | None, str, str | None]:
+    return entry.msgctxt, entry.msgid, entry.msgid_plural
+
+
 # --- (a) the catalogues -------------------------------------------------------------------------------
 def test_the_ru_catalogue_has_no_untranslated_entries():
     entries = live_entries(RU_PO)
@@ -154,6 +163,52 @@ def test_every_catalogue_is_compiled_and_up_to_date(po):
         compiled = dict(gettext.GNUTranslations(fh)._catalog)
     compiled.pop("", None)  # the header
     assert compiled == expected, f"{mo} is out of date: run `make messages`"
+
+
+# The same command as `make messages` (Makefile), run on a copy of the project so the real catalogue is not touched.
+MAKEMESSAGES = ["manage.py", "makemessages", "-l", "ru", "--ignore", ".venv/*", "--ignore", "var/*",
+                "--ignore", "tests/*"]
+NOT_COPIED_AT_TOP = {"var", "staticfiles", "test-results"}
+
+
+def _copy_filter(directory: str, names: list[str]) -> set[str]:
+    top = Path(directory).resolve() == ROOT.resolve()
+    return {name for name in names
+            if name.startswith(".") or name == "__pycache__" or (top and name in NOT_COPIED_AT_TOP)}
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None or shutil.which("msgmerge") is None,
+                    reason="needs GNU gettext (xgettext, msgmerge)")
+def test_the_ru_catalogue_covers_every_string_in_the_code(tmp_path):
+    """`make messages` would add nothing: every translatable string of the code is in the ru catalogue, and
+    the catalogue holds no string the code no longer uses."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT, copy, ignore=_copy_filter)
+    # A probe string only the copy holds: proves makemessages scanned the copy and wrote the copy's catalogue.
+    probe = "i18n completeness probe (only in the test's copy)"
+    (copy / "etlsite" / "i18n_probe.py").write_text(
+        f"from django.utils.translation import gettext as _\n\n_({probe!r})\n", encoding="utf-8")
+    before = RU_PO.read_bytes()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "etlsite.settings", "ETL_VAR_DIR": str(tmp_path / "var"),
+           "ETL_ENV_FILE": str(tmp_path / "no.env"), "DJANGO_SECRET_KEY": "makemessages-only"}
+    env.pop("PYTHONPATH", None)
+    result = subprocess.run([sys.executable, *MAKEMESSAGES], cwd=copy, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert RU_PO.read_bytes() == before, "makemessages wrote to the real catalogue instead of the copy"
+
+    fresh = read_po(copy / "locale" / "ru" / "LC_MESSAGES" / "django.po")
+    in_code = {msg_key(e) for e in fresh if e.msgid and not e.obsolete}
+    assert (None, probe, None) in in_code, "makemessages did not update the copy's catalogue"
+    in_code.discard((None, probe, None))
+    committed = {msg_key(e) for e in live_entries(RU_PO)}
+    assert in_code, "makemessages found no strings in the copy"
+    missing = sorted(repr(key[1]) for key in in_code - committed)
+    stale = sorted(repr(key[1]) for key in committed - in_code)
+    assert not missing, "strings of the code missing from locale/ru (run `make messages`):\n" + "\n".join(missing)
+    assert not stale, "strings of locale/ru the code no longer uses (run `make messages`):\n" + "\n".join(stale)
+    fuzzy = [repr(e.msgid) for e in fresh if "fuzzy" in e.flags and not e.obsolete and e.msgid != probe]
+    assert not fuzzy, "makemessages would mark these fuzzy (run `make messages`):\n" + "\n".join(fuzzy)
 
 
 def test_russian_plurals_follow_the_number():
