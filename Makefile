@@ -29,7 +29,7 @@ migrate: install
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo
-	$(PY) manage.py create_admin
+	$(PY) manage.py create_admin --url http://$(HOST):$(PORT)/admin/
 	@echo "Serving on http://$(HOST):$(PORT)/ with a worker and beat (Ctrl+C stops them all)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m celery -A etlsite worker --loglevel=warning --concurrency=1 & \

@@ -18,8 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default=os.environ.get("DJANGO_ADMIN_USERNAME", "admin"))
+        parser.add_argument("--url", default="http://127.0.0.1:8000/admin/", help=_("Where the admin is served."))
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, username, url, **options):
+        self.url = url
         User = get_user_model()
         password_file = Path(settings.VAR_DIR) / "admin_password"
         if User.objects.filter(username=username).exists():
@@ -41,5 +43,5 @@ class Command(BaseCommand):
 
     def _announce(self, username, password):
         self.stdout.write(self.style.SUCCESS(
-            _("Log in at http://127.0.0.1:8000/admin/ as %(user)s with password %(password)s")
-            % {"user": username, "password": password}))
+            _("Log in at %(url)s as %(user)s with password %(password)s")
+            % {"url": self.url, "user": username, "password": password}))
