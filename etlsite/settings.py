@@ -155,6 +155,8 @@ ETL_RETRY_BACKOFF_MAX_SECONDS = env.int("ETL_RETRY_BACKOFF_MAX_SECONDS", default
 ETL_HEARTBEAT_SECONDS = env.int("ETL_HEARTBEAT_SECONDS", default=30)
 ETL_RUN_STALE_SECONDS = env.int("ETL_RUN_STALE_SECONDS", default=300)
 ETL_BACKFILL_MAX_DAYS = env.int("ETL_BACKFILL_MAX_DAYS", default=366)
+# Rows per Arrow batch through a run: memory per run grows with it, per-batch overhead shrinks.
+ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
 # unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".
 ETL_ALLOWED_NETWORKS = env.list("ETL_ALLOWED_NETWORKS", default=[])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from analytics.business import DEMO_BUSINESS_METRICS
 from pipelines.models import Pipeline, PipelineStatus
 from sources.models import DataSource, SourceType
 
@@ -110,7 +111,8 @@ def demo_load(*, data_dir: Path, rows: int = 10_000) -> Pipeline:
             "status": PipelineStatus.ACTIVE,
             # The specification's configuration, plus where enrich_product_data finds its products.
             "configuration": {**PIPELINE_CONFIGURATION,
-                              "references": {"products": {"source": PRODUCTS_SOURCE_NAME}}},
+                              "references": {"products": {"source": PRODUCTS_SOURCE_NAME}},
+                              "business_metrics": DEMO_BUSINESS_METRICS},
             "schedule_cron": "0 2 * * *",
             "max_retries": 3,
             "tags": ["sales", "monthly", "critical"],

@@ -28,7 +28,7 @@ def _run_execute(run: PipelineRun) -> PipelineRun:
     # process (it forks the children that run tasks) and the web process enqueuing a run have no use for.
     from pipelines.engine.runner import run_execute
 
-    return run_execute(run=run)
+    return run_execute(run=run, batch_rows=getattr(settings, "ETL_BATCH_ROWS", 65_536))
 
 
 def retry_backoff_seconds(retry_count: int) -> int:

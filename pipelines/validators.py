@@ -64,6 +64,25 @@ def configuration_errors(config) -> list[str]:
                 % {"index": index}
             )
         errors += steps_errors(steps)
+    errors += _analysis_errors(config)
+    return errors
+
+
+def _analysis_errors(config: dict) -> list[str]:
+    """The keys the analysis after a load reads: quality checks, business metrics, schema policy."""
+    from analytics.business import business_metric_errors
+    from analytics.quality import validate_quality_config
+
+    errors = validate_quality_config(config)
+    definitions = config.get("business_metrics", [])
+    if not isinstance(definitions, list):
+        errors.append(_("business_metrics must be a list of metric definitions."))
+    else:
+        errors += business_metric_errors(definitions)
+    policy = config.get("schema_policy", "evolve")
+    if policy not in ("evolve", "freeze", "quarantine", "approve"):
+        errors.append(_("schema_policy must be one of evolve, freeze, quarantine, approve; got \"%(value)s\".")
+                      % {"value": policy})
     return errors
 
 

@@ -48,7 +48,7 @@ def run_last_seen(run: PipelineRun) -> datetime | None:
 def runs_mark_dead(*, stale_after: timedelta | None = None) -> int:
     """Mark failed every running run silent for longer than `stale_after`; returns how many."""
     now = timezone.now()
-    cutoff = now - (stale_after or run_stale_after())
+    cutoff = now - (run_stale_after() if stale_after is None else stale_after)
     marked = 0
     # updated_at is touched by every heartbeat, so it prefilters; the update repeats the test on the row
     # as read, so a heartbeat (or a finish) that lands meanwhile wins.

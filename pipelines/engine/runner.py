@@ -20,6 +20,7 @@ from analytics.clickhouse import ClickHouseError, get_target
 from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from etlsite.identifiers import sanitize_columns, sanitize_identifier
 from pipelines import services
+from pipelines.engine.analyze import run_analyze
 from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
@@ -204,6 +205,11 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                            % {"have": committed, "want": totals.rows_loaded})
         _acknowledge_source(connector, run)
         source_state = connector.new_state() if getattr(connector, "supports_state", False) else None
+        services.run_progress(run=run, step="analyze", **totals.as_dict())
+        run_analyze(run=run, target=load.target, table=load.table, staging_table=staging_table,
+                    source_columns=[name for name, _type in drift["source_columns"]],
+                    lineage=[edge.as_dict() for edge in ctx.lineage], schema_diff=drift["diff"],
+                    rows_read=totals.rows_read, rows_loaded=totals.rows_loaded)
         staged = writer.finish()
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSED)

@@ -16,8 +16,8 @@ SPEC_COLUMNS = {
     "data_lineage": ["id", "source_table", "source_column", "target_table", "target_column", "transformation_type",
                      "transformation_logic", "pipeline_run_id", "record_count", "created_at", "updated_at"],
     "data_catalog": ["id", "table_name", "schema_name", "column_name", "data_type", "is_nullable", "default_value",
-                     "description", "business_meaning", "owner", "tags", "sensitivity_level", "last_updated",
-                     "created_at", "updated_at"],
+                     "description", "business_meaning", "owner", "tags", "sensitivity_level", "sensitivity_state",
+                     "sensitivity_evidence", "column_fingerprint", "last_updated", "created_at", "updated_at"],
     "etl_audit_log": ["id", "operation_type", "table_name", "operation_details", "user_id", "session_id",
                       "ip_address", "user_agent", "pipeline_run_id", "created_at", "updated_at"],
 }

@@ -211,3 +211,33 @@ def test_a_header_without_rows_is_a_clear_failure(demo, clickhouse, tmp_path):
     empty.write_text("order_id,date,product_id,quantity,amount,channel\n", encoding="utf-8")
     run = _run(pipeline, file_path=str(empty))
     assert run.status == RunStatus.FAILED and "no rows" in run.error_message
+
+
+def test_every_run_is_analysed(demo, clickhouse):
+    pipeline, csv_path = demo
+    run = _run(pipeline)
+    assert run.status == RunStatus.SUCCESS, run.error_message
+    table = target_table_name(pipeline)
+    types = set(run.analysis_results.values_list("analysis_type", flat=True))
+    assert "data_quality" in types
+    quality = clickhouse.rows("SELECT metric_name, column_name, metric_value FROM data_quality_metrics "
+                              "WHERE pipeline_run_id = {r:UInt64}", {"r": run.pk})
+    by_key = {(q["metric_name"], q["column_name"]): q["metric_value"] for q in quality}
+    assert by_key[("row_count", "")] == run.execution_context["rows_loaded"]
+    assert by_key[("null_rate", "amount")] == 0.0
+
+    expected, *_ = _expected(csv_path)
+    revenue = clickhouse.command("SELECT sum(metric_value) FROM business_metrics WHERE metric_name = 'revenue' "
+                                 "AND pipeline_run_id = {r:UInt64}", {"r": run.pk})
+    assert float(revenue) == pytest.approx(sum(float(r["amount"]) for r in expected))
+
+    target_columns = {name for (name,) in clickhouse.query(
+        "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} "
+        "AND name NOT LIKE '\\\\_%'", {"db": clickhouse.database, "t": table}).result_rows}
+    lineage = {r[0] for r in clickhouse.query(
+        "SELECT target_column FROM data_lineage WHERE pipeline_run_id = {r:UInt64} AND target_table = {t:String}",
+        {"r": run.pk, "t": table}).result_rows}
+    assert target_columns and target_columns <= lineage
+    catalog = {r[0] for r in clickhouse.query(
+        "SELECT column_name FROM data_catalog FINAL WHERE table_name = {t:String}", {"t": table}).result_rows}
+    assert target_columns <= catalog

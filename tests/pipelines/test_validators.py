@@ -49,3 +49,20 @@ def test_tags():
     for bad in ("sales", [1], [""], {"a": 1}):
         with pytest.raises(ValidationError):
             validate_tags(bad)
+
+
+@pytest.mark.parametrize("config,fragment", [
+    ({"business_metrics": [{"name": "revenue", "aggregation": "median", "column": "amount"}]}, "aggregation"),
+    ({"business_metrics": {}}, "business_metrics must be a list"),
+    ({"schema_policy": "drop"}, "schema_policy must be one of"),
+    ({"quality": {"checks": [{"metric": "null_rate", "column": "amount", "mostly": 0.9, "max": 0.1}]}}, "mostly"),
+])
+def test_analysis_keys_are_checked(config, fragment):
+    assert any(fragment in e for e in configuration_errors(config)), configuration_errors(config)
+
+
+def test_the_demo_configuration_with_business_metrics_is_valid():
+    from analytics.business import DEMO_BUSINESS_METRICS
+
+    assert configuration_errors({**PIPELINE_CONFIGURATION, "business_metrics": DEMO_BUSINESS_METRICS,
+                                 "references": {"products": {"source": "Product reference"}}}) == []

@@ -1,0 +1,102 @@
+"""After a run's rows are committed: measure and record what was loaded.
+
+data_quality_metrics (with fixed and learned thresholds), business_metrics, data_lineage, data_catalog (with
+personal-data suggestions), and analysis_results rows of type data_quality, anomaly_detection and
+schema_drift. The load stands even if an analysis fails: the failure is recorded as an alert instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import Count
+from django.utils.translation import gettext as _
+
+from analytics.business import business_metrics_compute
+from analytics.catalog import catalog_refresh, target_columns, target_samples
+from analytics.clickhouse import ClickHouseError, ClickHouseTarget
+from analytics.lineage import lineage_record, lineage_rows
+from analytics.quality import quality_measure
+from pipelines.engine.drift import describe
+from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
+from staging.quarantine import QuarantinedRow
+
+logger = logging.getLogger(__name__)
+HISTORY_RUNS = 30
+
+
+def _invalid_by_column(run_id: int) -> dict[str, int]:
+    rows = (QuarantinedRow.objects.filter(pipeline_run_id=run_id).exclude(column_name="")
+            .values("column_name").annotate(n=Count("row_number", distinct=True)))
+    return {r["column_name"]: r["n"] for r in rows}
+
+
+def _history(run: PipelineRun) -> list[int]:
+    return list(PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.SUCCESS, pk__lt=run.pk)
+                .order_by("-pk").values_list("pk", flat=True)[:HISTORY_RUNS])
+
+
+def _drift_result(run: PipelineRun, diff: dict | None) -> dict | None:
+    if not diff or not (diff["added"] or diff["removed"] or diff["retyped"]):
+        return None
+    recommendations = []
+    if diff["added"]:
+        recommendations.append(_("Describe the new columns %(cols)s in the catalog and add validation rules for "
+                                 "them.") % {"cols": ", ".join(diff["added"])})
+    if diff["removed"]:
+        recommendations.append(_("Columns %(cols)s are no longer delivered and load as empty: check the source's "
+                                 "export, or drop them from downstream reports.")
+                               % {"cols": ", ".join(diff["removed"])})
+    if diff["retyped"]:
+        recommendations.append(_("Columns changed type: review the pipeline's data_types."))
+    return {"analysis_type": AnalysisType.SCHEMA_DRIFT, "result_data": diff,
+            "metrics": {k: len(v) for k, v in diff.items()}, "recommendations": recommendations,
+            "is_alert": bool(diff["removed"] or diff["retyped"]),
+            "alert_level": AlertLevel.HIGH if diff["retyped"] else (AlertLevel.MEDIUM if diff["removed"]
+                                                                    else AlertLevel.LOW)}
+
+
+def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, staging_table: str,
+                source_columns: list[str], lineage: list[dict], schema_diff: dict | None,
+                rows_read: int, rows_loaded: int) -> list[AnalysisResult]:
+    config = run.pipeline.configuration or {}
+    results: list[dict] = []
+    steps = (
+        ("quality", lambda: results.extend(quality_measure(
+            target=target, table=table, run_id=run.pk, rows_read=rows_read,
+            invalid_by_column=_invalid_by_column(run.pk), config=config,
+            history_run_ids=_history(run)).analysis_results())),
+        ("business_metrics", lambda: business_metrics_compute(
+            target=target, table=table, run_id=run.pk, definitions=config.get("business_metrics", []) or [])),
+        ("lineage", lambda: _lineage(run, target, table, staging_table, source_columns, lineage, rows_loaded)),
+        ("catalog", lambda: _catalog(run, target, table)),
+    )
+    for name, step in steps:
+        try:
+            step()
+        except (ClickHouseError, ValueError) as exc:
+            logger.warning("run %s: analysis step %s failed: %s", run.pk, name, exc)
+            results.append({"analysis_type": AnalysisType.DATA_QUALITY,
+                            "result_data": {"step": name, "error": str(exc)}, "metrics": {},
+                            "recommendations": [_("Fix the pipeline's \"%(key)s\" configuration or the target "
+                                                  "table, then re-run.") % {"key": name}],
+                            "is_alert": True, "alert_level": AlertLevel.MEDIUM})
+    drift = _drift_result(run, schema_diff)
+    if drift:
+        drift["result_data"] = {**drift["result_data"], "summary": describe(schema_diff)}
+        results.append(drift)
+    return AnalysisResult.objects.bulk_create([AnalysisResult(pipeline_run=run, **r) for r in results])
+
+
+def _lineage(run, target, table, staging_table, source_columns, edges, rows_loaded) -> None:
+    loaded = [c["name"] for c in target_columns(target, table)]
+    rows = lineage_rows(source_name=run.pipeline.data_source.name, staging_table=staging_table,
+                        target_table=table, target_columns=loaded, source_columns=source_columns, edges=edges)
+    lineage_record(target=target, run_id=run.pk, rows=rows, record_count=rows_loaded)
+
+
+def _catalog(run, target, table) -> None:
+    columns = target_columns(target, table)
+    samples = target_samples(target, table, run.pk, [c["name"] for c in columns])
+    catalog_refresh(target=target, schema_name=target.database, table_name=table, columns=columns,
+                    samples=samples)
