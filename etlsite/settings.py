@@ -155,6 +155,9 @@ ETL_RETRY_BACKOFF_MAX_SECONDS = env.int("ETL_RETRY_BACKOFF_MAX_SECONDS", default
 ETL_HEARTBEAT_SECONDS = env.int("ETL_HEARTBEAT_SECONDS", default=30)
 ETL_RUN_STALE_SECONDS = env.int("ETL_RUN_STALE_SECONDS", default=300)
 ETL_BACKFILL_MAX_DAYS = env.int("ETL_BACKFILL_MAX_DAYS", default=366)
+# OpenLineage export: the namespace of jobs and datasets, and the URI naming this software.
+ETL_OPENLINEAGE_NAMESPACE = env.str("ETL_OPENLINEAGE_NAMESPACE", default="etl-system")
+ETL_OPENLINEAGE_PRODUCER = env.str("ETL_OPENLINEAGE_PRODUCER", default="urn:etl-system:0.1")
 # Rows per Arrow batch through a run: memory per run grows with it, per-batch overhead shrinks.
 ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses

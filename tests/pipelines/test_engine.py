@@ -241,3 +241,21 @@ def test_every_run_is_analysed(demo, clickhouse):
     catalog = {r[0] for r in clickhouse.query(
         "SELECT column_name FROM data_catalog FINAL WHERE table_name = {t:String}", {"t": table}).result_rows}
     assert target_columns <= catalog
+
+
+def test_a_run_exports_as_a_valid_openlineage_event(demo, clickhouse, capsys):
+    import json
+
+    from tests.analytics.test_lineage import _validator
+
+    pipeline, _ = demo
+    run = _run(pipeline)
+    call_command("export_openlineage", str(run.pk))
+    event = json.loads(capsys.readouterr().out)
+    assert event["eventType"] == "COMPLETE" and event["job"]["name"] == pipeline.name
+    output = event["outputs"][0]
+    fields = output["facets"]["columnLineage"]["fields"]
+    assert "product_name" in fields and "amount" in fields
+    core = json.loads((Path(__file__).resolve().parents[1] / "analytics" / "openlineage_spec" /
+                       "OpenLineage.json").read_text())
+    _validator(core).validate(event)
