@@ -60,12 +60,22 @@ def runs_mark_dead(*, stale_after: timedelta | None = None) -> int:
         message = _("The worker running this run stopped responding (last heartbeat at %(when)s).") % {"when": shown}
         ctx = {**(run.execution_context or {}), "step": "failed", "dead_worker": True}
         duration = round((now - run.started_at).total_seconds(), 3) if run.started_at else None
-        marked += PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, updated_at=run.updated_at).update(
+        updated = PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, updated_at=run.updated_at).update(
             status=RunStatus.FAILED, error_message=message, finished_at=now, duration_seconds=duration,
             execution_context=ctx, updated_at=now)
+        if updated:
+            marked += 1
+            run.refresh_from_db()
+            _cleanup(run)
     if marked:
         logger.warning("watchdog: %d run(s) whose worker stopped responding marked failed", marked)
     return marked
+
+
+def _cleanup(run: PipelineRun) -> None:
+    from pipelines.engine.runner import run_abandoned_cleanup  # the engine imports chDB; only load it here
+
+    run_abandoned_cleanup(run=run)
 
 
 def run_touch(run_id: int) -> bool:

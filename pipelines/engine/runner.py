@@ -270,6 +270,19 @@ def _connector_for(source, connection_config: dict, run: PipelineRun):
     return cls(connection_config, state=state)
 
 
+def run_abandoned_cleanup(*, run: PipelineRun) -> None:
+    """What a run killed with its worker leaves behind: its temporary ClickHouse table, its file in
+    "processing". Nothing of it reached the target (the commit is atomic), so this only tidies up."""
+    try:
+        TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk).abort()
+    except ClickHouseError:
+        logger.warning("run %s: could not drop its temporary load table", run.pk, exc_info=True)
+    file_id = (run.execution_context or {}).get("file_id")
+    record = FileMetadata.objects.filter(pk=file_id).first() if file_id else None
+    if record and record.status == FileStatus.PROCESSING:
+        file_status_set(record, FileStatus.FAILED, error_message=run.error_message)
+
+
 def _acknowledge_source(connector, run: PipelineRun) -> None:
     """Tell a source that remembers positions (Kafka offsets) that the rows are safely loaded.
 
