@@ -184,6 +184,10 @@ def catalog_edit(*, target: ClickHouseTarget, schema_name: str, table_name: str,
     entry["updated_at"] = _version_time(previous)
     _insert(target, [entry])
     entry["sensitivity_evidence"] = _load_evidence(entry["sensitivity_evidence"])
+    from analytics.audit import audit_record
+    audit_record(operation_type="update", table_name="data_catalog",
+                 details={"action": "catalog_edit", "schema_name": schema_name, "table": table_name,
+                          "column": column_name, "changes": fields})
     return entry
 
 

@@ -14,11 +14,27 @@ class TimestampedModel(models.Model):
 
 
 class AliveQuerySet(models.QuerySet):
+    """Bulk soft delete and restore; a bulk update sends no signals, so these audit themselves."""
+
     def soft_delete(self) -> int:
-        return self.update(is_deleted=True, deleted_at=timezone.now(), updated_at=timezone.now())
+        ids = list(self.values_list("pk", flat=True))
+        count = self.update(is_deleted=True, deleted_at=timezone.now(), updated_at=timezone.now())
+        self._audit("delete", "soft_delete", ids)
+        return count
 
     def restore(self) -> int:
-        return self.update(is_deleted=False, deleted_at=None, updated_at=timezone.now())
+        ids = list(self.values_list("pk", flat=True))
+        count = self.update(is_deleted=False, deleted_at=None, updated_at=timezone.now())
+        self._audit("update", "restore", ids)
+        return count
+
+    def _audit(self, operation: str, action: str, ids: list) -> None:
+        if not ids:
+            return
+        from analytics.audit import audit_record
+
+        audit_record(operation_type=operation, table_name=self.model._meta.db_table,
+                     details={"action": action, "object_ids": ids})
 
 
 class AliveManager(models.Manager.from_queryset(AliveQuerySet)):

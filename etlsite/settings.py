@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "etlsite.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -155,6 +156,17 @@ ETL_RETRY_BACKOFF_MAX_SECONDS = env.int("ETL_RETRY_BACKOFF_MAX_SECONDS", default
 ETL_HEARTBEAT_SECONDS = env.int("ETL_HEARTBEAT_SECONDS", default=30)
 ETL_RUN_STALE_SECONDS = env.int("ETL_RUN_STALE_SECONDS", default=300)
 ETL_BACKFILL_MAX_DAYS = env.int("ETL_BACKFILL_MAX_DAYS", default=366)
+# Alerts (failed runs, low quality, anomalies, schema drift, no new data): where notifications go when a
+# pipeline's configuration names no recipients of its own; empty = recorded in the alerts table only.
+ETL_ALERT_EMAILS = env.list("ETL_ALERT_EMAILS", default=[])
+ETL_ALERT_WEBHOOK_URL = env.str("ETL_ALERT_WEBHOOK_URL", default="")
+ETL_ALERT_RENOTIFY_HOURS = env.int("ETL_ALERT_RENOTIFY_HOURS", default=24)
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT = _email["EMAIL_BACKEND"], _email["EMAIL_HOST"], _email["EMAIL_PORT"]
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_USER"], _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS, EMAIL_USE_SSL = _email.get("EMAIL_USE_TLS", False), _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="etl@localhost")
+
 # OpenLineage export: the namespace of jobs and datasets, and the URI naming this software.
 ETL_OPENLINEAGE_NAMESPACE = env.str("ETL_OPENLINEAGE_NAMESPACE", default="etl-system")
 ETL_OPENLINEAGE_PRODUCER = env.str("ETL_OPENLINEAGE_PRODUCER", default="urn:etl-system:0.1")

@@ -16,7 +16,7 @@ from etlsite.admin_utils import (
 )
 from pipelines.engine.drift import describe as describe_diff
 from pipelines.engine.drift import schema_change_decide
-from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStatus, RunStatus, SchemaChange
+from pipelines.models import Alert, AnalysisResult, Pipeline, PipelineRun, PipelineStatus, RunStatus, SchemaChange
 from pipelines.services import run_cancel, run_enqueue, run_rerun
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
@@ -264,3 +264,26 @@ def transformations_help():
     return format_html("{}<ul>{}</ul>", gettext(
         'JSON: "validation_rules", "transformations" (step names or {"name": ..., "params": {...}}), '
         '"references", "target", "schema_policy". Steps:'), items)
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """Alerts are opened and resolved by runs; people read them here (and receive them by e-mail/webhook)."""
+
+    list_display = ("pipeline", "condition", "status_badge", "occurrences", "opened_at", "last_notified_at",
+                    "resolved_at", "last_run")
+    list_filter = ("status", "condition", "pipeline")
+    list_select_related = ("pipeline", "last_run")
+    raw_id_fields = ("pipeline", "last_run")
+    date_hierarchy = "opened_at"
+    readonly_fields = [f.name for f in Alert._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())

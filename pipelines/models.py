@@ -158,3 +158,46 @@ class SchemaChange(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.pipeline_id}: {self.get_status_display()}"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class AlertCondition(models.TextChoices):
+    RUN_FAILED = "run_failed", _("Run failed")
+    QUALITY = "quality", _("Low data quality")
+    ANOMALY = "anomaly", _("Anomaly")
+    SCHEMA_DRIFT = "schema_drift", _("Schema drift")
+    NO_NEW_DATA = "no_new_data", _("No new data")
+
+
+class Alert(TimestampedModel):
+    """An open (or resolved) alert condition of a pipeline: notified once when it opens, once when it recovers."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="alerts",
+                                 verbose_name=_("pipeline"))
+    condition = models.CharField(_("condition"), max_length=50, choices=AlertCondition.choices)
+    status = models.CharField(_("status"), max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    opened_at = models.DateTimeField(_("opened at"))
+    last_notified_at = models.DateTimeField(_("last notified at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    last_run = models.ForeignKey(PipelineRun, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+", verbose_name=_("last run"))
+    occurrences = models.PositiveIntegerField(_("occurrences"), default=1)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        db_table = "alerts"
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "condition"], condition=models.Q(status="open"),
+                                    name="alerts_one_open_per_condition"),
+        ]
+        indexes = [models.Index(fields=["status", "-opened_at"], name="alerts_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id}: {self.condition} ({self.status})"

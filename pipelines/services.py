@@ -169,6 +169,10 @@ def run_cancel(*, run: PipelineRun, by: str) -> bool:
                 status=RunStatus.CANCELLED, finished_at=now, duration_seconds=duration, execution_context=ctx,
                 error_message=_("Cancelled by %(who)s.") % {"who": by or "?"}, updated_at=now)
     run.refresh_from_db()
+    if current is not None:
+        from analytics.audit import audit_run_cancel
+
+        audit_run_cancel(run=run, by=by)
     return current is not None
 
 

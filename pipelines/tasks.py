@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pipelines import services
+from pipelines.alerts import alerts_check_stale, alerts_evaluate
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus, RunStatus
 from pipelines.watchdog import heartbeat_interval, run_heartbeat, run_stale_after, runs_mark_dead
 
@@ -78,7 +79,15 @@ def run_pipeline_task(self, run_id: int) -> str:
         if services.run_retry(run=run, countdown=countdown):
             services.run_dispatch(run=run, countdown=countdown)
             return f"run {run_id}: failed (transient), retry {run.retry_count} in {countdown} s"
+    _alert(run)  # not before a retry: a transient failure that is about to be retried is not news yet
     return f"run {run_id}: {run.status}"
+
+
+def _alert(run: PipelineRun) -> None:
+    try:
+        alerts_evaluate(run=run)
+    except Exception:  # alerting must never turn a finished run into a failed task
+        logger.exception("pipeline run %s: alerts could not be evaluated", run.pk)
 
 
 def _previous_tick_unfinished(pipeline: Pipeline) -> bool:
@@ -115,4 +124,14 @@ def scheduled_pipeline_task(pipeline_id: int) -> str:
 @shared_task(name="pipelines.watchdog", time_limit=300, soft_time_limit=240)
 def watchdog_task() -> str:
     marked = runs_mark_dead()
+    if marked:
+        for run in PipelineRun.objects.filter(status=RunStatus.FAILED, execution_context__dead_worker=True,
+                                              finished_at__gte=timezone.now() - timedelta(minutes=5)):
+            _alert(run)
     return f"{marked} run(s) with a dead worker marked failed"
+
+
+@shared_task(name="pipelines.alerts_check_stale", acks_late=True, time_limit=300, soft_time_limit=240)
+def alerts_check_stale_task() -> str:
+    sent = alerts_check_stale()
+    return f"{len(sent)} no-new-data notification(s)"

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from pipelines.alerts import alerts_evaluate
 from pipelines.engine.runner import run_execute
 from pipelines.models import Pipeline, PipelineRun, RunStatus
 from pipelines.services import run_cancel, run_claim, run_create, run_enqueue
@@ -70,6 +71,10 @@ class Command(BaseCommand):
             if watcher:
                 watcher.join()
         self._summary(run)
+        try:
+            alerts_evaluate(run=run)
+        except Exception as exc:  # the run's outcome stands; say why no alert went out
+            self.stderr.write(_("Alerts could not be evaluated: %(error)s") % {"error": exc})
         if run.status != RunStatus.SUCCESS:
             raise CommandError(_("Run %(id)d failed: %(error)s") % {"id": run.pk, "error": run.error_message})
 
