@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import numpy as np
 import pyarrow as pa
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -24,6 +25,7 @@ from pipelines.engine.analyze import run_analyze
 from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
+from pipelines.engine.overlap import StagingSink
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
@@ -107,6 +109,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
     totals = RunTotals()
     load = TargetLoad(get_target(), table=target_table_name(pipeline), pipeline_run_id=run.pk)
     writer: StagingWriter | None = None
+    sink: StagingSink | None = None
     started = time.monotonic()
     try:
         services.run_progress(run=run, step="extract", attempt=attempt)
@@ -151,9 +154,12 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                         table_name=staging_table, schema=batch.schema, pipeline_run_id=run.pk,
                         source_type=STAGING_SOURCE_TYPES.get(source.source_type, "csv"),
                         source_config=connection_config, expires_in=timedelta(days=7))
+                    sink = StagingSink(writer)
                 elif len(batch.schema) > len(writer.schema):
+                    sink.close()  # the batches staged so far get the new columns' NULLs
                     writer.add_columns(batch.schema)
-                writer.append(batch)
+                    sink = StagingSink(writer)
+                sink.put(batch)
                 op.processed += batch.num_rows
                 op.success += batch.num_rows
             with ops[OperationType.VALIDATE].timed() as op:
@@ -190,6 +196,9 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             return services.run_succeed(run=run, records_processed=0, records_failed=0,
                                         context={**totals.as_dict(), "empty": True})
 
+        load.release()
+        with ops[OperationType.LOAD].timed():
+            sink.close()  # every batch staged before the commit: a staging error fails the run
         services.run_progress(run=run, step="commit", **totals.as_dict())
         totals.removed = dict(ctx.removed)
         totals.rows_loaded = load.staged_count()
@@ -206,10 +215,11 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         _acknowledge_source(connector, run)
         source_state = connector.new_state() if getattr(connector, "supports_state", False) else None
         services.run_progress(run=run, step="analyze", **totals.as_dict())
-        run_analyze(run=run, target=load.target, table=load.table, staging_table=staging_table,
-                    source_columns=[name for name, _type in drift["source_columns"]],
-                    lineage=[edge.as_dict() for edge in ctx.lineage], schema_diff=drift["diff"],
-                    rows_read=totals.rows_read, rows_loaded=totals.rows_loaded)
+        with load.target.connection():  # one connection for the analysis's dozen queries
+            run_analyze(run=run, target=load.target, table=load.table, staging_table=staging_table,
+                        source_columns=[name for name, _type in drift["source_columns"]],
+                        lineage=[edge.as_dict() for edge in ctx.lineage], schema_diff=drift["diff"],
+                        rows_read=totals.rows_read, rows_loaded=totals.rows_loaded)
         staged = writer.finish()
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSED)
@@ -225,7 +235,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         message = str(exc)
         transient = _is_transient(exc)
     except services.RunCancelled:
-        _cleanup_after_failure(load, writer)
+        _cleanup_after_failure(load, sink)
         _write_logs(ops, staging_table, run, status=ProcessingStatus.CANCELLED)
         run.refresh_from_db()
         return run
@@ -236,7 +246,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         logger.exception("pipeline run %s failed unexpectedly", run.pk)
         message = _("Internal error: %(error)s") % {"error": exc.__class__.__name__}
         transient = False
-    _cleanup_after_failure(load, writer)
+    _cleanup_after_failure(load, sink)
     if file_record and file_record.status == FileStatus.PROCESSING:
         file_status_set(file_record, FileStatus.FAILED, error_message=message)
     _write_logs(ops, staging_table, run, status=ProcessingStatus.FAILED, error_message=message)
@@ -320,7 +330,7 @@ def _drift_check(run: PipelineRun, schema: pa.Schema) -> dict:
 
 
 def _numbered(batch: pa.RecordBatch, *, first: int) -> pa.RecordBatch:
-    numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
+    numbers = pa.array(np.arange(first, first + batch.num_rows, dtype=np.int64))
     if ROW_NUMBER_COLUMN in batch.schema.names:
         batch = batch.drop_columns([ROW_NUMBER_COLUMN])
     return pa.RecordBatch.from_arrays([numbers, *batch.columns], names=[ROW_NUMBER_COLUMN, *batch.schema.names])
@@ -341,7 +351,9 @@ def _check_failed_ratio(rules: ValidationRules, totals: RunTotals) -> None:
                        % {"pct": ratio * 100, "max": rules.max_failed_ratio * 100})
 
 
-def _cleanup_after_failure(load: TargetLoad, writer: StagingWriter | None) -> None:
+def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None) -> None:
+    if sink is not None:
+        sink.abort()
     try:
         load.abort()
     except ClickHouseError:
