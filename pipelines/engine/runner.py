@@ -26,6 +26,7 @@ from pipelines.engine.drift import baseline_columns, column_diff, is_empty, poli
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
 from pipelines.engine.overlap import StagingSink
+from pipelines.engine.parts import configured_parts, drop_keys_table, split_obstacle, split_start
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
@@ -91,8 +92,14 @@ def target_table_name(pipeline) -> str:
     return sanitize_identifier(configured or pipeline.name)
 
 
-def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | None = None) -> PipelineRun:
-    """Execute a claimed (running) run to success or failure; never raises for a data or source problem."""
+def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | None = None,
+                split: bool = True) -> PipelineRun:
+    """Execute a claimed (running) run to success or failure; never raises for a data or source problem.
+
+    A file run whose pipeline asks for `"parallelism": {"parts": N}` is split (pipelines/engine/parts.py)
+    unless `split` is False (a run executed in the calling process, without workers): then this returns
+    the run still running, and the parts' tasks finish it.
+    """
     pipeline = run.pipeline
     source = pipeline.data_source
     config = pipeline.configuration or {}
@@ -116,6 +123,14 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSING)
         connector = _connector_for(source, connection_config, run)
+        if split and source.source_type == "file" and configured_parts(config) > 1:
+            obstacle = split_obstacle(config)
+            plan = None if obstacle else connector.split_plan(configured_parts(config))
+            if plan is not None and plan.split:
+                return split_start(run=run, connector=connector, plan=plan, load=load, staging_table=staging_table,
+                                   connection_config=connection_config, file_record=file_record,
+                                   drift_check=_drift_check)
+            services.run_progress(run=run, split={"parts": 1, "reason": obstacle or plan.reason})
         rules = ValidationRules.from_config(config)
         validator = Validator(rules)
         steps = _resolve_steps(config)
@@ -284,7 +299,9 @@ def run_abandoned_cleanup(*, run: PipelineRun) -> None:
     """What a run killed with its worker leaves behind: its temporary ClickHouse table, its file in
     "processing". Nothing of it reached the target (the commit is atomic), so this only tidies up."""
     try:
-        TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk).abort()
+        load = TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk)
+        load.abort()
+        drop_keys_table(load)
     except ClickHouseError:
         logger.warning("run %s: could not drop its temporary load table", run.pk, exc_info=True)
     file_id = (run.execution_context or {}).get("file_id")
@@ -356,6 +373,7 @@ def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None) -> None:
         sink.abort()
     try:
         load.abort()
+        drop_keys_table(load)
     except ClickHouseError:
         logger.warning("could not drop the temporary load table %s", load.temp_table)
 
