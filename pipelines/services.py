@@ -78,12 +78,17 @@ def run_progress(*, run: PipelineRun, **values: Any) -> None:
         raise RunCancelled(PipelineRun.objects.filter(pk=run.pk).values_list("status", flat=True).first())
 
 
-def run_part_report(*, run_id: int, index: int, **values: Any) -> dict:
+class PartStartedTwice(Exception):
+    """A part's task was delivered again after its first delivery had begun (its worker was lost)."""
+
+
+def run_part_report(*, run_id: int, index: int, start: bool = False, **values: Any) -> dict:
     """Merge one part's state into execution_context["parts"][index] of a split run (see docs/ENGINE.md).
 
     Parts run in parallel on several workers, so the merge happens under a lock on the run's row (the plain
     run_progress would let one part overwrite another's counts). Returns the merged execution_context;
-    raises RunCancelled once the run is no longer running (cancelled, failed by another part, or dead).
+    raises RunCancelled once the run is no longer running (cancelled, failed by another part, or dead), and
+    PartStartedTwice when `start` is set and the part had already begun in this attempt.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -92,6 +97,8 @@ def run_part_report(*, run_id: int, index: int, **values: Any) -> dict:
             raise RunCancelled(run.status if run else None)
         ctx = dict(run.execution_context or {})
         parts = dict(ctx.get("parts") or {})
+        if start and str(index) in parts:
+            raise PartStartedTwice(index)
         parts[str(index)] = {**parts.get(str(index), {}), **values}
         ctx["parts"] = parts
         ctx["rows_read"] = sum(int(part.get("rows_read", 0)) for part in parts.values())

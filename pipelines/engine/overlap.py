@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 import pyarrow as pa
 from django.db import connections
@@ -87,9 +88,11 @@ class StagingSink:
                     return
                 if self._stop.is_set() or self._error is not None:
                     continue  # drain: the caller stops putting once it sees the error
+                started = time.perf_counter()
                 try:
                     self.writer.append(batch)
                 except BaseException as exc:  # handed to the engine's thread, which reports it
                     self._error = exc
+                self.seconds += time.perf_counter() - started
         finally:
             connections[STAGING_ALIAS].close()

@@ -274,7 +274,7 @@ def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
                       insert_rows=INSERT_BATCHES * batch_rows)
     flow = None
     try:
-        services.run_part_report(run_id=run.pk, index=index, status="running")
+        services.run_part_report(run_id=run.pk, index=index, start=True, status="running")
         connection_config = dict(run.pipeline.data_source.connection_config or {})
         if ctx.get("file_path"):
             connection_config["file_path"] = ctx["file_path"]
@@ -299,6 +299,13 @@ def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
             flow.abort()
         _drop_tables(load, split)
         return f"run {run_id}: no longer running; part {index} stopped"
+    except services.PartStartedTwice:
+        # Its rows may be in the temporary table already: loading them again could duplicate them, so the
+        # attempt fails (transient: a retry starts the whole run afresh).
+        _fail(run, load, split, _("Part %(part)d of %(parts)d was started twice (its worker was lost); the "
+                                  "attempt is abandoned so that no row is loaded twice.")
+              % {"part": index + 1, "parts": split["parts"]}, transient=True)
+        return f"run {run_id}: part {index} failed"
     except (RunError, ConnectorError, ClickHouseError, ValueError, DatabaseError) as exc:
         if flow is not None:
             flow.abort()
