@@ -30,6 +30,7 @@ HOLD_SECONDS = 2.0
 # Rows gathered before one INSERT: every insert makes a part (files per column, then merges), which costs
 # about as much as inserting a few hundred thousand rows more, so small batches are sent together.
 INSERT_ROWS = 262_144
+INSERT_BYTES = 24 << 20  # ... and memory stays bounded whatever the row width
 
 
 def clickhouse_type(arrow_type: pa.DataType) -> str:
@@ -183,7 +184,7 @@ class TargetLoad:
         self._pending.append(table)
         self._pending_rows += n
         self.rows_appended += n
-        if self._pending_rows >= self.insert_rows:
+        if self._pending_rows >= self.insert_rows or sum(t.nbytes for t in self._pending) >= INSERT_BYTES:
             self.flush()
         return n
 

@@ -26,7 +26,7 @@ from sources.connectors.filesupport.detection import (
 )
 from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
 
-BLOCK_SIZE = 4 << 20  # bytes pyarrow parses at a time: bounds memory, and the longest row it accepts
+BLOCK_SIZE = 2 << 20  # bytes pyarrow parses at a time: bounds memory (it reads ~40 blocks ahead), and the longest row
 
 
 def file_is_empty(name: str) -> ConnectorError:
