@@ -289,6 +289,7 @@ def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
             flow.process(batch)
             if time.monotonic() - last_report >= 1.0:
                 last_report = time.monotonic()
+                load.flush()
                 services.run_part_report(run_id=run.pk, index=index, **flow.totals)
         flow.finish()
         ctx = services.run_part_report(run_id=run.pk, index=index, status="done", removed=flow.removed(),

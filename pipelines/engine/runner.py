@@ -206,6 +206,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                 op.success += table.num_rows
             if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
                 last_progress = time.monotonic()
+                load.flush()  # what the progress calls loaded is in the temporary table
                 services.run_progress(run=run, step="load", **totals.as_dict())
         if writer is None:
             if source.source_type not in EMPTY_READ_IS_NORMAL:
