@@ -10,6 +10,8 @@ see half a run.
 from __future__ import annotations
 
 import re
+import time
+from contextlib import ExitStack
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -22,6 +24,13 @@ LOADED_AT_COLUMN = "_loaded_at"
 ROW_NUMBER_COLUMN = "_row_number"
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PARTITION_ID = re.compile(r"^[0-9A-Za-z_-]+$")
+# How long a load keeps its ClickHouse connection between batches. Opening the embedded engine costs
+# ~0.1-0.2 s, too much per batch; holding it for ever would shut web pages out of chDB for a whole run.
+HOLD_SECONDS = 2.0
+# Rows gathered before one INSERT: every insert makes a part (files per column, then merges), which costs
+# about as much as inserting a few hundred thousand rows more, so small batches are sent together.
+INSERT_ROWS = 262_144
+INSERT_BYTES = 24 << 20  # ... and memory stays bounded whatever the row width
 
 
 def clickhouse_type(arrow_type: pa.DataType) -> str:
@@ -73,7 +82,8 @@ class TargetLoad:
     """Load one run into `table`: begin(schema), append(batch)..., then commit() or abort()."""
 
     def __init__(self, target: ClickHouseTarget, *, table: str, pipeline_run_id: int,
-                 loaded_at: datetime | None = None, replace_rows: list[int] | None = None):
+                 loaded_at: datetime | None = None, replace_rows: list[int] | None = None,
+                 insert_rows: int = INSERT_ROWS):
         """`replace_rows`: commit replaces only these source rows of the run (a quarantine replay), not
         the whole run."""
         if not _TABLE_NAME.match(table):
@@ -86,6 +96,11 @@ class TargetLoad:
         self.rows_appended = 0
         self.replace_rows = sorted(set(replace_rows)) if replace_rows is not None else None
         self._columns: list[str] | None = None
+        self._held: ExitStack | None = None
+        self._held_since = 0.0
+        self.insert_rows = max(1, int(insert_rows))
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
 
     def begin(self, schema: pa.Schema) -> list[str]:
         """Create the target table if needed, add columns the source gained, and a fresh temporary table.
@@ -122,6 +137,8 @@ class TargetLoad:
         if self._columns is None:
             raise RuntimeError("TargetLoad.begin() must come first")
         new = [f for f in schema if f.name != ROW_NUMBER_COLUMN and f.name not in self._columns]
+        if not new:
+            return []
         with self.target.connection() as client:
             for field in new:
                 for table in (self.table, self.temp_table):
@@ -130,6 +147,28 @@ class TargetLoad:
         self._columns += [f.name for f in new]
         return [f.name for f in new]
 
+    def resume(self, schema: pa.Schema) -> None:
+        """Append to a temporary table that another task began (a part of a split run)."""
+        self._columns = [f.name for f in schema if f.name != ROW_NUMBER_COLUMN]
+
+    def hold(self) -> None:
+        """Keep one connection open across the next appends (for at most HOLD_SECONDS at a time)."""
+        if self._held is None:
+            stack = ExitStack()
+            stack.enter_context(self.target.connection())
+            self._held, self._held_since = stack, time.monotonic()
+        elif time.monotonic() - self._held_since > HOLD_SECONDS:
+            self.release()
+            self.hold()
+
+    def release(self) -> None:
+        """Close the held connection (after flushing what was gathered)."""
+        if self._pending:
+            self.flush()
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()
+
     def append(self, batch: pa.Table | pa.RecordBatch) -> int:
         if self._columns is None:
             raise RuntimeError("TargetLoad.begin() must come first")
@@ -137,18 +176,35 @@ class TargetLoad:
         if table.num_rows == 0:
             return 0
         n = table.num_rows
-        table = table.append_column(RUN_ID_COLUMN, pa.array([self.run_id] * n, pa.uint64()))
-        table = table.append_column(LOADED_AT_COLUMN, pa.array([self.loaded_at] * n, pa.timestamp("ms", tz="UTC")))
-        self.target.insert_arrow(self.temp_table, table)
+        table = table.append_column(RUN_ID_COLUMN, pa.repeat(pa.scalar(self.run_id, pa.uint64()), n))
+        table = table.append_column(LOADED_AT_COLUMN, pa.repeat(
+            pa.scalar(self.loaded_at, pa.timestamp("ms", tz="UTC")), n))
+        if self._pending and not self._pending[0].schema.equals(table.schema):
+            self.flush()  # the columns changed (a growing source): the gathered rows go first
+        self._pending.append(table)
+        self._pending_rows += n
         self.rows_appended += n
+        if self._pending_rows >= self.insert_rows or sum(t.nbytes for t in self._pending) >= INSERT_BYTES:
+            self.flush()
         return n
 
+    def flush(self) -> None:
+        """Insert the rows gathered so far (one INSERT)."""
+        if not self._pending:
+            return
+        table = pa.concat_tables(self._pending) if len(self._pending) > 1 else self._pending[0]
+        self._pending, self._pending_rows = [], 0
+        self.hold()
+        self.target.insert_arrow(self.temp_table, table)
+
     def staged_count(self) -> int:
+        self.flush()
         return int(self.target.command(f"SELECT count() FROM {quote_identifier(self.temp_table)}"))
 
     def commit(self) -> int:
         """Replace whatever this run had in the target with the temporary table's rows; returns the count."""
         temp, table = quote_identifier(self.temp_table), quote_identifier(self.table)
+        self.flush()
         with self.target.connection() as client:
             expected = int(client.command(f"SELECT count() FROM {temp}"))
             if expected != self.rows_appended:
@@ -192,6 +248,8 @@ class TargetLoad:
 
     def abort(self) -> None:
         """Drop the temporary table: nothing of this attempt reaches the target."""
+        self._pending, self._pending_rows = [], 0
+        self.release()
         self.target.command(f"DROP TABLE IF EXISTS {quote_identifier(self.temp_table)}")
 
 
