@@ -23,7 +23,7 @@ import re
 
 from django.utils.translation import gettext as _
 
-from analytics.clickhouse.client import ClickHouseError
+from analytics.clickhouse.client import ClickHouseError, quote_identifier
 
 LOCAL_SUFFIX = "_local"
 # ZooKeeper/Keeper path of each replicated table; {shard} and {replica} are macros of each node's config,
@@ -48,20 +48,24 @@ SHARDING_KEYS = {
     # ReplacingMergeTree keyed by the migration's name: the same reason as data_catalog.
     "clickhouse_migrations": "cityHash64(name)",
 }
-# Loaded target tables (analytics/loading.py): one run's rows on one shard, so a run is committed, counted
-# and replaced on the shard that holds it (see docs/SCALING.md, "The load path on a cluster").
+# Loaded target tables (analytics/loading.py). The loader never inserts through the Distributed table: it
+# attaches a run's rows on the shard of the node it talks to (docs/SCALING.md, "The load path on a cluster").
+# The key keeps rows inserted by hand together per run too. Because the loader's shard need not be the key's,
+# optimize_skip_unused_shards must stay off for queries on loaded tables.
 LOADED_TABLE_SHARDING_KEY = "cityHash64(_pipeline_run_id)"
 
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+# A table name as the migrations and the loader write it: bare or in backquotes (never needing escapes).
+_NAME = rf"(?P<quoted>(?P<q>`?)(?P<name>{_IDENT})(?P=q))"
 _CREATE = re.compile(
-    rf"^(?P<lead>\s*CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+)(?P<name>{_IDENT})(?P<columns>\s*\(.*\)\s*)"
+    rf"^(?P<lead>\s*CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+){_NAME}(?P<columns>\s*\(.*\)\s*)"
     r"(?P<engine_clause>ENGINE\s*=\s*(?P<engine>[A-Za-z]*MergeTree)(?:\((?P<args>(?:[^()]|\([^()]*\))*)\))?)"
     r"(?P<tail>.*)$",
     re.S | re.I,
 )
-_ALTER = re.compile(rf"^(?P<lead>\s*ALTER\s+TABLE\s+)(?P<name>{_IDENT})(?P<actions>\s+.*)$", re.S | re.I)
-_DROP = re.compile(rf"^\s*DROP\s+TABLE\s+IF\s+EXISTS\s+(?P<name>{_IDENT})(?:\s+SYNC)?\s*$", re.S | re.I)
+_ALTER = re.compile(rf"^(?P<lead>\s*ALTER\s+TABLE\s+){_NAME}(?P<actions>\s+.*)$", re.S | re.I)
+_DROP = re.compile(rf"^\s*DROP\s+TABLE\s+IF\s+EXISTS\s+{_NAME}(?:\s+SYNC)?\s*$", re.S | re.I)
 # Actions that change the columns: a Distributed table must know the same columns as its local tables.
 _COLUMN_ACTION = re.compile(r"^\s*(ADD|DROP|MODIFY|RENAME|COMMENT)\s+COLUMN\b", re.I)
 
@@ -81,12 +85,41 @@ def local_name(table: str) -> str:
     return f"{table}{LOCAL_SUFFIX}"
 
 
-def mutation_table(target, table: str) -> str:
-    """What an ``ALTER TABLE ... DELETE/UPDATE`` names: `table` on one node; on a cluster the local tables
-    of every shard (a mutation on a Distributed table is refused, it stores nothing)."""
+def mutation_table(target, table: str, *, quoted: bool = False) -> str:
+    """What an ``ALTER TABLE ... DELETE/UPDATE`` names: `table` on one node (backquoted if `quoted`); on a
+    cluster the local tables of every shard (a mutation on a Distributed table is refused: it stores nothing)."""
     if not target.cluster:
-        return table
+        return quote_identifier(table) if quoted else table
     return f"{target.database}.{local_name(table)}{on_cluster(target.cluster)}"
+
+
+def statements(target, sql: str, *, sharding_keys: dict[str, str] | None = None) -> list[str]:
+    """`sql` as it must run on `target`: unchanged on one node, translated on a cluster."""
+    if not target.cluster:
+        return [sql]
+    return translate(sql, cluster=target.cluster, database=target.database, sharding_keys=sharding_keys)
+
+
+def loaded_table_statements(target, table: str, ddl: str) -> list[str]:
+    """The CREATE TABLE of a loaded target table (analytics/loading.py) as it must run on `target`."""
+    return statements(target, ddl, sharding_keys={table: LOADED_TABLE_SHARDING_KEY})
+
+
+def storage_table(target, table: str) -> str:
+    """The table that stores `table`'s rows on the node this process talks to: the table itself, or on a
+    cluster its replicated local table (partition operations such as ATTACH PARTITION need it)."""
+    return f"{target.database}.{local_name(table)}" if target.cluster else quote_identifier(table)
+
+
+def load_temp_table_ddl(target, temp: str, table: str) -> str:
+    """A run's temporary load table, on the node this process talks to only (it is never replicated).
+
+    On a cluster it copies the local table's columns, partitioning and sort key (ATTACH PARTITION needs them
+    equal) with a plain MergeTree engine: the local table's Replicated engine would claim its Keeper path.
+    """
+    if not target.cluster:
+        return f"CREATE TABLE {quote_identifier(temp)} AS {quote_identifier(table)}"
+    return f"CREATE TABLE {quote_identifier(temp)} AS {storage_table(target, table)} ENGINE = MergeTree"
 
 
 def replicated_engine(engine: str, args: str, table: str) -> str:
@@ -132,8 +165,8 @@ def _translate_create(statement: str, match: re.Match, *, cluster: str, database
                                 "analytics/clickhouse/cluster.py.") % {"table": name})
     local = local_name(name)
     local_ddl = (
-        statement[:match.start("name")] + f"{database}.{local}{on_cluster(cluster)}"
-        + statement[match.end("name"):match.start("engine_clause")]
+        statement[:match.start("quoted")] + f"{database}.{local}{on_cluster(cluster)}"
+        + statement[match.end("quoted"):match.start("engine_clause")]
         + replicated_engine(match["engine"], match["args"] or "", local)
         + statement[match.end("engine_clause"):]
     )

@@ -264,3 +264,69 @@ def test_migrating_a_cluster_through_chdb_is_a_clear_error(cluster_settings):
     with pytest.raises(CommandError, match="needs ClickHouse servers"):
         _run("migrate_clickhouse")
     assert not cluster_settings.database_exists()
+
+
+# --- the load path on a cluster (analytics/loading.py) ----------------------------------------------------
+
+def _orders_schema():
+    import pyarrow as pa
+
+    return pa.schema([("order_id", pa.int64()), ("amount", pa.float64())])
+
+
+@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
+def test_a_loaded_table_becomes_a_replicated_local_table_and_a_distributed_table(clickhouse):
+    from analytics.loading import target_table_ddl
+
+    ddl = target_table_ddl("orders", _orders_schema())
+    assert cluster.loaded_table_statements(_target(""), "orders", ddl) == [ddl]
+    local, distributed = [_parsed(clickhouse, sql) for sql in cluster.loaded_table_statements(_target(), "orders", ddl)]
+    assert local == (
+        "CREATE TABLE IF NOT EXISTS etl_target.orders_local ON CLUSTER etl (`_row_number` Int64, "
+        "`order_id` Nullable(Int64), `amount` Nullable(Float64), `_pipeline_run_id` UInt64, "
+        "`_loaded_at` DateTime64(3, 'UTC')) "
+        "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/orders_local', '{replica}') "
+        "PARTITION BY toYYYYMM(_loaded_at) ORDER BY (_pipeline_run_id, _row_number)")
+    assert distributed == (
+        "CREATE TABLE IF NOT EXISTS etl_target.orders ON CLUSTER etl AS etl_target.orders_local "
+        "ENGINE = Distributed('etl', 'etl_target', 'orders_local', cityHash64(_pipeline_run_id))")
+    add = "ALTER TABLE `orders` ADD COLUMN IF NOT EXISTS `region` Nullable(String)"
+    assert [_parsed(clickhouse, sql) for sql in cluster.statements(_target(), add)] == [
+        f"ALTER TABLE etl_target.{table} ON CLUSTER etl (ADD COLUMN IF NOT EXISTS `region` Nullable(String))"
+        for table in ("orders_local", "orders")]
+    assert cluster.statements(_target(""), add) == [add]
+
+
+def test_the_load_names_this_nodes_tables_for_attach_and_every_shard_for_deletes():
+    one_node, on_cluster = _target(""), _target()
+    assert cluster.load_temp_table_ddl(one_node, "_load_orders_7", "orders") == \
+        "CREATE TABLE `_load_orders_7` AS `orders`"
+    assert cluster.load_temp_table_ddl(on_cluster, "_load_orders_7", "orders") == \
+        "CREATE TABLE `_load_orders_7` AS etl_target.orders_local ENGINE = MergeTree"
+    assert cluster.storage_table(one_node, "orders") == "`orders`"
+    assert cluster.storage_table(on_cluster, "orders") == "etl_target.orders_local"
+    assert cluster.mutation_table(one_node, "orders", quoted=True) == "`orders`"
+    assert cluster.mutation_table(on_cluster, "orders", quoted=True) == "etl_target.orders_local ON CLUSTER 'etl'"
+
+
+@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
+def test_the_cluster_loads_node_local_statements_run_on_clickhouse(clickhouse):
+    """The temporary table and the ATTACH of the cluster path name no cluster: they run on ClickHouse as
+    they are. A plain MergeTree `orders_local` (the loader's own DDL) stands in for the replicated one."""
+    import pyarrow as pa
+
+    from analytics.loading import target_table_ddl
+
+    on_cluster = _target(DATABASE=clickhouse.database)
+    clickhouse.command(target_table_ddl("orders_local", _orders_schema()))
+    clickhouse.command(cluster.load_temp_table_ddl(on_cluster, "_load_orders_7", "orders"))
+    rows = pa.table({"_row_number": pa.array([1, 2, 3], pa.int64()), "order_id": pa.array([10, 11, 12], pa.int64()),
+                     "amount": [1.5, 2.5, 3.5], "_pipeline_run_id": pa.array([7] * 3, pa.uint64()),
+                     "_loaded_at": pa.array([1_700_000_000_000] * 3, pa.timestamp("ms", tz="UTC"))})
+    clickhouse.insert_arrow("_load_orders_7", rows)
+    (partition,), = clickhouse.query("SELECT DISTINCT partition_id FROM system.parts WHERE database = {db:String} "
+                                     "AND table = '_load_orders_7' AND active", {"db": clickhouse.database}).result_rows
+    clickhouse.command(f"ALTER TABLE {cluster.storage_table(on_cluster, 'orders')} ATTACH PARTITION ID "
+                       f"'{partition}' FROM `_load_orders_7`")
+    assert clickhouse.rows("SELECT count() AS n, sum(amount) AS total FROM orders_local "
+                           "WHERE _pipeline_run_id = 7") == [{"n": 3, "total": 7.5}]
