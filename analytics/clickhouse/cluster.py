@@ -146,7 +146,7 @@ def translate(statement: str, *, cluster: str, database: str,
     anything else is refused rather than guessed, so a new kind of statement is translated on purpose."""
     check_cluster_name(cluster)
     keys = SHARDING_KEYS if sharding_keys is None else sharding_keys
-    if match := _CREATE.match(statement):
+    if (match := _CREATE.match(statement)) and not match["engine"].lower().startswith("replicated"):
         return _translate_create(statement, match, cluster=cluster, database=database, keys=keys)
     if match := _ALTER.match(statement):
         return _translate_alter(match, cluster=cluster, database=database)

@@ -216,6 +216,9 @@ def test_drop_and_data_changes_go_to_the_right_tables():
 @pytest.mark.parametrize("sql, message", [
     ("CREATE TABLE IF NOT EXISTS unknown_table (a UInt8) ENGINE = MergeTree ORDER BY a", "No sharding key"),
     ("CREATE TABLE t (a UInt8) ENGINE = Memory", "cannot be turned into cluster DDL"),
+    # The translation makes tables replicated itself; a file that already did is not single-node DDL.
+    ("CREATE TABLE IF NOT EXISTS data_lineage (a UInt8) ENGINE = ReplicatedMergeTree('/p', 'r') ORDER BY a",
+     "cannot be turned into cluster DDL"),
     ("ALTER TABLE data_catalog ADD COLUMN x String, ADD INDEX i x TYPE set(0)", "Split this ALTER"),
     ("RENAME TABLE data_catalog TO data_catalog_old", "cannot be turned into cluster DDL"),
 ])
