@@ -169,6 +169,11 @@ def test_two_workers_on_redis_share_the_runs_of_many_pipelines_each_run_once(cli
         assert (run.records_processed, run.records_failed) == (runs[pk], 0)
     shares = Counter(run.execution_context["worker"].split("-", 1)[0] for run in finished.values())
     assert set(shares) == set(logs), f"one worker executed every run: {shares}"
+    # Two runs of one pipeline never executed at the same time, whichever workers took them.
+    for pipeline, _ in pipelines:
+        first, second = sorted((r for r in finished.values() if r.pipeline_id == pipeline.pk),
+                               key=lambda r: r.started_at)
+        assert first.finished_at <= second.started_at, (first.pk, second.pk)
 
     # ClickHouse holds each file's rows once per run: nothing lost, nothing duplicated.
     for pipeline, rows in pipelines:
