@@ -27,6 +27,7 @@ from datetime import date, datetime, timezone
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
+from analytics.clickhouse.cluster import mutation_table
 from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN, table_columns
 
 TABLE = "business_metrics"
@@ -207,16 +208,17 @@ def business_metrics_compute(*, target: ClickHouseTarget, table: str, run_id: in
                     "calculation_date": day if isinstance(day, date) else date.fromisoformat(str(day)),
                     "pipeline_run_id": int(run_id),
                 })
-        _delete_earlier(client, run_id=int(run_id), names=[d["name"] for d in definitions])
+        _delete_earlier(client, target, run_id=int(run_id), names=[d["name"] for d in definitions])
         if written:
             client.insert(TABLE, [[row[c] for c in _INSERT_COLUMNS] for row in written],
                           column_names=list(_INSERT_COLUMNS))
     return written
 
 
-def _delete_earlier(client, *, run_id: int, names: list[str]) -> None:
+def _delete_earlier(client, target: ClickHouseTarget, *, run_id: int, names: list[str]) -> None:
     """A run computed again (a retry, a re-run) replaces its earlier rows of these metrics."""
     where = "pipeline_run_id = {run:UInt64} AND metric_name IN {names:Array(String)}"
     params = {"run": run_id, "names": names}
     if int(client.command(f"SELECT count() FROM {TABLE} WHERE {where}", parameters=params)):
-        client.command(f"ALTER TABLE {TABLE} DELETE WHERE {where} SETTINGS mutations_sync = 2", parameters=params)
+        client.command(f"ALTER TABLE {mutation_table(target, TABLE)} DELETE WHERE {where} SETTINGS mutations_sync = 2",
+                       parameters=params)

@@ -18,6 +18,7 @@ edges are resolved back to the staging (or reference) column they started from. 
 from __future__ import annotations
 
 from analytics.clickhouse.client import ClickHouseTarget
+from analytics.clickhouse.cluster import mutation_table
 from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN
 
 TABLE = "data_lineage"
@@ -117,7 +118,7 @@ def lineage_record(*, target: ClickHouseTarget, run_id: int, rows: list[dict], r
         params = {"run": run_id}
         if int(client.command(f"SELECT count() FROM {TABLE} WHERE pipeline_run_id = {{run:UInt64}}",
                               parameters=params)):
-            client.command(f"ALTER TABLE {TABLE} DELETE WHERE pipeline_run_id = {{run:UInt64}} "
+            client.command(f"ALTER TABLE {mutation_table(target, TABLE)} DELETE WHERE pipeline_run_id = {{run:UInt64}} "
                            "SETTINGS mutations_sync = 2", parameters=params)
         if rows:
             client.insert(TABLE, [[row[k] for k in ROW_KEYS] + [run_id, int(record_count)] for row in rows],

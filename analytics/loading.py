@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 from django.utils.translation import gettext as _
 
+from analytics.clickhouse import cluster
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
 
 RUN_ID_COLUMN = "_pipeline_run_id"
@@ -111,7 +112,9 @@ class TargetLoad:
         added: list[str] = []
         with self.target.connection() as client:
             if not existing:
-                client.command(target_table_ddl(self.table, schema))
+                for sql in cluster.loaded_table_statements(self.target, self.table,
+                                                           target_table_ddl(self.table, schema)):
+                    client.command(sql)
             else:
                 for field in schema:
                     if field.name == ROW_NUMBER_COLUMN:
@@ -119,8 +122,10 @@ class TargetLoad:
                     wanted = clickhouse_type(field.type)
                     have = existing.get(field.name)
                     if have is None:
-                        client.command(f"ALTER TABLE {quote_identifier(self.table)} ADD COLUMN IF NOT EXISTS "
-                                       f"{quote_identifier(field.name)} {wanted}")
+                        sql = (f"ALTER TABLE {quote_identifier(self.table)} ADD COLUMN IF NOT EXISTS "
+                               f"{quote_identifier(field.name)} {wanted}")
+                        for statement in cluster.statements(self.target, sql):
+                            client.command(statement)
                         added.append(field.name)
                     elif have != wanted:
                         raise ClickHouseError(
@@ -128,7 +133,7 @@ class TargetLoad:
                               "change the pipeline's data types or migrate the table.")
                             % {"column": field.name, "table": self.table, "have": have, "want": wanted})
             client.command(f"DROP TABLE IF EXISTS {quote_identifier(self.temp_table)}")
-            client.command(f"CREATE TABLE {quote_identifier(self.temp_table)} AS {quote_identifier(self.table)}")
+            client.command(cluster.load_temp_table_ddl(self.target, self.temp_table, self.table))
         self._columns = [f.name for f in schema if f.name != ROW_NUMBER_COLUMN]
         return added
 
@@ -142,8 +147,11 @@ class TargetLoad:
         with self.target.connection() as client:
             for field in new:
                 for table in (self.table, self.temp_table):
-                    client.command(f"ALTER TABLE {quote_identifier(table)} ADD COLUMN IF NOT EXISTS "
-                                   f"{quote_identifier(field.name)} {clickhouse_type(field.type)}")
+                    sql = (f"ALTER TABLE {quote_identifier(table)} ADD COLUMN IF NOT EXISTS "
+                           f"{quote_identifier(field.name)} {clickhouse_type(field.type)}")
+                    # The temporary table lives on this node only; the target spans the cluster.
+                    for statement in cluster.statements(self.target, sql) if table == self.table else [sql]:
+                        client.command(statement)
         self._columns += [f.name for f in new]
         return [f.name for f in new]
 
@@ -203,7 +211,9 @@ class TargetLoad:
 
     def commit(self) -> int:
         """Replace whatever this run had in the target with the temporary table's rows; returns the count."""
-        temp, table = quote_identifier(self.temp_table), quote_identifier(self.table)
+        # On a cluster: attach into the replicated local table of this node's shard (Keeper copies the parts
+        # to the shard's other replicas); the temporary table is on this node.
+        temp, table = quote_identifier(self.temp_table), cluster.storage_table(self.target, self.table)
         self.flush()
         with self.target.connection() as client:
             expected = int(client.command(f"SELECT count() FROM {temp}"))
@@ -243,8 +253,10 @@ class TargetLoad:
         if self.committed_count():
             where, params = self._scope()
             # Synchronous, so the attach below cannot race the deletion of the earlier attempt's rows.
-            client.command(f"ALTER TABLE {quote_identifier(self.table)} DELETE WHERE {where} "
-                           "SETTINGS mutations_sync = 2", parameters=params)
+            # On a cluster on every shard: an earlier attempt may have committed through another node.
+            table = cluster.mutation_table(self.target, self.table, quoted=True)
+            client.command(f"ALTER TABLE {table} DELETE WHERE {where} SETTINGS mutations_sync = 2",
+                           parameters=params)
 
     def abort(self) -> None:
         """Drop the temporary table: nothing of this attempt reaches the target."""

@@ -53,6 +53,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse.client import ClickHouseTarget, quote_identifier
+from analytics.clickhouse.cluster import mutation_table
 from analytics.loading import LOADED_AT_COLUMN, RUN_ID_COLUMN, table_columns
 
 METRICS_TABLE = "data_quality_metrics"
@@ -489,8 +490,8 @@ def quality_measure(*, target: ClickHouseTarget, table: str, run_id: int, rows_r
         params = {"t": table, "run": int(run_id)}
         if int(client.command(f"SELECT count() FROM {METRICS_TABLE} WHERE {scope}", parameters=params)):
             # Measuring a run again (a retry) replaces its earlier metrics instead of doubling them.
-            client.command(f"ALTER TABLE {METRICS_TABLE} DELETE WHERE {scope} SETTINGS mutations_sync = 2",
-                           parameters=params)
+            client.command(f"ALTER TABLE {mutation_table(target, METRICS_TABLE)} DELETE WHERE {scope} "
+                           "SETTINGS mutations_sync = 2", parameters=params)
         target.insert(METRICS_TABLE, [[*asdict(m).values(), int(run_id)] for m in report.metrics], names)
     return report
 

@@ -56,6 +56,9 @@ def clickhouse(embedded_path: Path) -> dict:
         "COMPRESS": env.bool("TARGET_CLICKHOUSE_COMPRESS", default=True),
         "CONNECT_TIMEOUT": env.int("TARGET_CLICKHOUSE_CONNECT_TIMEOUT", default=10),
         "SEND_RECEIVE_TIMEOUT": env.int("TARGET_CLICKHOUSE_SEND_RECEIVE_TIMEOUT", default=300),
+        # Server only: the cluster (remote_servers) the schema spans; empty = one node. With it, schema
+        # migrations run ON CLUSTER with Replicated and Distributed tables (analytics/clickhouse/cluster.py).
+        "CLUSTER": env.str("TARGET_CLICKHOUSE_CLUSTER", default=""),
         # Embedded only: where chDB keeps its data, and how long a process waits for another to finish.
         "PATH": str(Path(env.str("TARGET_CLICKHOUSE_PATH", default=str(embedded_path))).resolve()),
         "LOCK_TIMEOUT": env.int("TARGET_CLICKHOUSE_LOCK_TIMEOUT", default=120),

@@ -36,8 +36,11 @@ def run_enqueue(*, pipeline: Pipeline, triggered_by: str, execution_context: dic
     return run
 
 
-def run_claim(*, run: PipelineRun) -> bool:
+def run_claim(*, run: PipelineRun, worker: str = "") -> bool:
     """pending -> running, only if nobody else took it and no other run of the pipeline is executing.
+
+    `worker` (the Celery worker's name) is kept in execution_context["worker"]: with several workers it
+    says where a run executed; a retry claimed elsewhere records the new one.
 
     Two workers, one run: one wins. Two runs of one pipeline: the second is refused while the first is
     alive (its heartbeat is fresh) and stays pending; the task tries it again later. A run whose worker
@@ -55,6 +58,10 @@ def run_claim(*, run: PipelineRun) -> bool:
                 .exclude(pk=run.pk).exists())
         claimed = 0 if busy else PipelineRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.RUNNING, started_at=now, updated_at=now)
+        if claimed and worker:
+            context = PipelineRun.objects.filter(pk=run.pk).values_list("execution_context", flat=True).get()
+            PipelineRun.objects.filter(pk=run.pk).update(
+                execution_context={**(context or {}), "worker": worker[:200]})
     if claimed:
         run.refresh_from_db()
     return bool(claimed)

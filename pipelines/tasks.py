@@ -53,7 +53,7 @@ def run_pipeline_task(self, run_id: int) -> str:
     run = PipelineRun.objects.select_related("pipeline__data_source").filter(pk=run_id).first()
     if run is None:
         return f"run {run_id} does not exist; skipped"
-    if not services.run_claim(run=run):
+    if not services.run_claim(run=run, worker=self.request.hostname or ""):
         run.refresh_from_db(fields=["status"])
         if run.status != RunStatus.PENDING:
             return f"run {run_id} was not pending ({run.status}); skipped"

@@ -67,6 +67,12 @@ class ClickHouseTarget:
         if not _IDENTIFIER.match(self.database):
             raise ClickHouseError(_("Invalid ClickHouse database name: %(name)s") % {"name": self.database})
         self.embedded = config["BACKEND"] == "embedded"
+        # A ClickHouse cluster name (TARGET_CLICKHOUSE_CLUSTER): DDL then runs ON CLUSTER, see cluster.py.
+        self.cluster: str = config.get("CLUSTER") or ""
+        if self.cluster:
+            from analytics.clickhouse.cluster import check_cluster_name
+
+            check_cluster_name(self.cluster)
         self._lock = threading.RLock()
         self._depth = 0
         self._client: Client | None = None
@@ -91,6 +97,9 @@ class ClickHouseTarget:
             connect_timeout=cfg["CONNECT_TIMEOUT"],
             send_receive_timeout=cfg["SEND_RECEIVE_TIMEOUT"],
             autogenerate_session_id=False,
+            # On a cluster an INSERT into a Distributed table returns only once the shards hold the rows, so
+            # a count right after a load sees them and a failed insert fails here, not later in the background.
+            settings={"distributed_foreground_insert": 1} if self.cluster else None,
         )
 
     @contextmanager
@@ -196,7 +205,11 @@ class ClickHouseTarget:
                                  {"db": self.database}, database=False))
 
     def create_database(self) -> None:
-        self.command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.database)}", database=False)
+        self.command(self.create_database_sql(), database=False)
+
+    def create_database_sql(self) -> str:
+        on_cluster = f" ON CLUSTER '{self.cluster}'" if self.cluster else ""
+        return f"CREATE DATABASE IF NOT EXISTS {quote_identifier(self.database)}{on_cluster}"
 
     def drop_database(self) -> None:
         self.command(f"DROP DATABASE IF EXISTS {quote_identifier(self.database)} SYNC", database=False)
@@ -204,9 +217,11 @@ class ClickHouseTarget:
     def describe(self) -> str:
         """Where the target is, for messages and pages; never includes the password."""
         if self.embedded:
-            return f"chDB (embedded) {self.config['PATH']} / {self.database}"
-        scheme = "https" if self.config["SECURE"] else "http"
-        return f"{scheme}://{self.config['HOST']}:{self.config['PORT']} / {self.database}"
+            where = f"chDB (embedded) {self.config['PATH']} / {self.database}"
+        else:
+            scheme = "https" if self.config["SECURE"] else "http"
+            where = f"{scheme}://{self.config['HOST']}:{self.config['PORT']} / {self.database}"
+        return f"{where} (cluster {self.cluster})" if self.cluster else where
 
 
 _targets: dict[tuple, ClickHouseTarget] = {}

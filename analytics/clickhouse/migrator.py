@@ -3,6 +3,10 @@
 The record table plays the part of Django's ``django_migrations``. It is a ReplacingMergeTree keyed by the
 migration's name, so two processes migrating at once leave one record per migration, and every migration's
 statements are idempotent, so applying one again is harmless.
+
+With a cluster name configured (``TARGET_CLICKHOUSE_CLUSTER``) every statement, the record table's included,
+is translated by `analytics.clickhouse.cluster` into ``ON CLUSTER`` DDL with Replicated and Distributed
+tables. A migration's checksum is always that of its single-node text, the one its file holds.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime, timezone
 
 from django.utils.translation import gettext as _
 
+from analytics.clickhouse import cluster as cluster_ddl
 from analytics.clickhouse import migrations as migrations_package
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget
 
@@ -65,6 +70,19 @@ def load_migrations() -> list[Migration]:
     return found
 
 
+def statements_for(target: ClickHouseTarget, operations) -> list[str]:
+    """The statements to run on `target`: `operations` as written on one node, translated on a cluster."""
+    if not target.cluster:
+        return list(operations)
+    return [sql for operation in operations
+            for sql in cluster_ddl.translate(operation, cluster=target.cluster, database=target.database)]
+
+
+def setup_statements(target: ClickHouseTarget) -> list[str]:
+    """What every migrate run executes first: the database and the record table."""
+    return [target.create_database_sql(), *statements_for(target, [_RECORD_TABLE_DDL])]
+
+
 def applied_migrations(target: ClickHouseTarget) -> dict[str, dict]:
     """name -> {checksum, applied_at}; empty when the database or the record table does not exist yet."""
     if not target.database_exists():
@@ -97,15 +115,22 @@ def plan(target: ClickHouseTarget, upto: str | None = None) -> list[Migration]:
 def migrate(target: ClickHouseTarget, *, upto: str | None = None, fake: bool = False,
             on_apply: Callable[[Migration], None] | None = None) -> list[Migration]:
     """Create the database if needed and apply every pending migration (up to `upto`) in order."""
-    target.create_database()
+    if target.cluster and target.embedded:
+        raise ClickHouseError(_("A ClickHouse cluster (TARGET_CLICKHOUSE_CLUSTER) needs ClickHouse servers "
+                                "(TARGET_CLICKHOUSE_HOST); the embedded chDB is a single node."))
+    create_database, *record_table = setup_statements(target)
+    target.command(create_database, database=False)
     with target.connection() as client:
-        client.command(_RECORD_TABLE_DDL)
+        for statement in record_table:
+            client.command(statement)
         pending = plan(target, upto)
+        # Translated before anything runs: a statement the cluster translation refuses stops the whole plan.
+        statements = {m.name: statements_for(target, m.operations) for m in pending}
         for migration in pending:
             if on_apply:
                 on_apply(migration)
             if not fake:
-                for statement in migration.operations:
+                for statement in statements[migration.name]:
                     client.command(statement)
             client.insert(
                 MIGRATIONS_TABLE,

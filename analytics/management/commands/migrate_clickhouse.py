@@ -1,5 +1,7 @@
 """`migrate_clickhouse`: the ClickHouse counterpart of Django's `migrate` (with --plan, --check, --fake)."""
 
+import textwrap
+
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -11,7 +13,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--upto", help=_("Apply migrations up to this number or name only."))
-        parser.add_argument("--plan", action="store_true", help=_("List what would be applied and stop."))
+        parser.add_argument("--plan", action="store_true",
+                            help=_("List what would be applied and stop (on a cluster, with the DDL it would run)."))
         parser.add_argument("--check", action="store_true",
                             help=_("Exit with an error if migrations are pending or were edited after applying."))
         parser.add_argument("--fake", action="store_true",
@@ -36,6 +39,10 @@ class Command(BaseCommand):
         if not applied:
             self.stdout.write(_("  No ClickHouse migrations to apply."))
 
+    def _print_sql(self, statements):
+        for statement in statements:
+            self.stdout.write(textwrap.indent(textwrap.dedent(statement).strip(), "    ") + ";\n")
+
     def _list(self, target):
         done = migrator.applied_migrations(target)
         for migration in migrator.load_migrations():
@@ -44,8 +51,15 @@ class Command(BaseCommand):
 
     def _plan(self, target, upto, check):
         pending = migrator.plan(target, upto)
+        if target.cluster and pending:
+            # The cluster DDL differs from the files' text: show exactly what would run on the cluster.
+            self.stdout.write(_("  Cluster %(cluster)s: every statement runs ON CLUSTER.")
+                              % {"cluster": target.cluster})
+            self._print_sql(migrator.setup_statements(target))
         for migration in pending:
             self.stdout.write(f"  {migration.name}  {migration.description}")
+            if target.cluster:
+                self._print_sql(migrator.statements_for(target, migration.operations))
         edited = migrator.changed_since_applied(target)
         for name in edited:
             self.stderr.write(_("  %(name)s was edited after it was applied; add a new migration instead.")
