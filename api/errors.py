@@ -102,3 +102,28 @@ def exception_handler(exc, context):
         code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
         response.data = error_body(code, _first_message(detail))
     return response
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    """handler404: JSON in the API's format under /api/, Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views import defaults
+
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: a failure outside DRF's views (middleware, URL resolving) still answers JSON under /api/."""
+    from django.http import JsonResponse
+    from django.views import defaults
+
+    if _is_api(request):
+        return JsonResponse(error_body("server_error", _("An unexpected error occurred; it has been logged.")),
+                        status=500)
+    return defaults.server_error(request)

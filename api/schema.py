@@ -24,6 +24,7 @@ ERRORS = {
     "404": "No such object.",
     "405": "Method not allowed.",
     "409": "The object's state does not allow this.",
+    "415": "Unsupported media type (uploads are multipart/form-data).",
     "429": "Too many requests; try again later.",
     "500": "Unexpected error (logged on the server).",
     "503": "The analytics database (ClickHouse) is not available.",

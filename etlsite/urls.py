@@ -15,3 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+# Under /api/ these answer in the API's JSON error format; elsewhere they are Django's pages.
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -53,13 +53,6 @@ class FileMetadataViewSet(ListFiltersOnlyMixin, mixins.CreateModelMixin, viewset
     def get_throttles(self):
         return [UploadThrottle()] if self.action == "create" else super().get_throttles()
 
-    def get_permissions(self):
-        permissions = super().get_permissions()
-        self.action_permissions = {}
-        if self.action == "create" and self.request.data.get("pipeline") not in (None, ""):
-            self.action_permissions = {"create": ["staging.add_filemetadata", "pipelines.add_pipelinerun"]}
-        return permissions
-
     @extend_schema(request={"multipart/form-data": FileUploadSerializer},
                    responses={201: FileUploadResponseSerializer},
                    summary="Upload a file (multipart); optionally start a run of a pipeline on it")
@@ -67,8 +60,10 @@ class FileMetadataViewSet(ListFiltersOnlyMixin, mixins.CreateModelMixin, viewset
         form = FileUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         pipeline = form.validated_data.get("pipeline")
-        if pipeline is not None:
-            pipeline_runnable(pipeline)  # before anything is stored
+        if pipeline is not None:  # checked before anything is stored
+            if not request.user.has_perm("pipelines.add_pipelinerun"):
+                raise PermissionDenied(_("Starting a run needs the permission to add pipeline runs."))
+            pipeline_runnable(pipeline)
         registered = upload_register(upload=form.validated_data["file"], user=request.user)
         run = run_trigger(pipeline=pipeline, user=request.user, file=registered.file) if pipeline else None
         registered.file.refresh_from_db()

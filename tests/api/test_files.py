@@ -125,3 +125,18 @@ def test_uploads_are_throttled(api, settings):
         response = api.post(URL, upload("b.csv", CSV + b"2024-01-03,1,3\n"), format="multipart")
         assert response.status_code == 429 and error_of(response)["code"] == "throttled"
     assert FileMetadata.objects.count() == 1
+
+
+def test_starting_a_run_with_an_upload_needs_the_run_permission(db):
+    from tests.api.conftest import client_for, make_user
+
+    uploader = make_user("uploader")
+    from django.contrib.auth.models import Permission
+
+    uploader.user_permissions.set(Permission.objects.filter(codename__in=["add_filemetadata", "view_filemetadata"]))
+    client = client_for(uploader)
+    pipeline = PipelineFactory()
+    response = client.post(URL, upload("a.csv", CSV, pipeline=pipeline.pk), format="multipart")
+    assert response.status_code == 403 and error_of(response)["code"] == "permission_denied"
+    assert not FileMetadata.objects.exists()
+    assert client.post(URL, upload("a.csv", CSV), format="multipart").status_code == 201
