@@ -63,8 +63,8 @@ BUSINESS_METRICS = Listing(
     columns=("id", "metric_category", "metric_name", "metric_value", "metric_unit", "dimension_values",
              "calculation_date", "pipeline_run_id", "created_at", "updated_at"),
     filters={"metric_category": Filter("metric_category", "String"), "metric_name": Filter("metric_name", "String"),
-             "date_from": Filter("calculation_date", "Date", "gte"),
-             "date_to": Filter("calculation_date", "Date", "lte"), **RUN, **PERIOD},
+             "date_from": Filter("calculation_date", "Date32", "gte"),
+             "date_to": Filter("calculation_date", "Date32", "lte"), **RUN, **PERIOD},
     ordering=("calculation_date", "metric_category", "metric_name", "metric_value", "created_at"),
     default_order=("-calculation_date", "metric_category", "metric_name"),
     json_columns=("dimension_values",),
@@ -119,9 +119,9 @@ def _bindable(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        return f"{value.year:04d}-{value:%m-%d %H:%M:%S}.{value.microsecond // 1000:03d}"
     if isinstance(value, date):
-        return value.isoformat()
+        return f"{value.year:04d}-{value:%m-%d}"
     return value
 
 

@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.errors import django_errors
-from pipelines.models import AnalysisResult, Pipeline, PipelineRun
+from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
 from sources.models import DataSource
 from sources.secrets import mask_config, merge_secrets, placeholder_paths
 
@@ -158,6 +158,9 @@ class RunTriggerSerializer(serializers.Serializer):
 
 
 class AnalysisResultSerializer(serializers.ModelSerializer):
+    # "" when there is no alert: declared so the schema's enum admits it.
+    alert_level = serializers.ChoiceField(choices=AlertLevel.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = AnalysisResult
         fields = ("id", "pipeline_run", "analysis_type", "result_data", "metrics", "recommendations", "is_alert",

@@ -16,6 +16,9 @@ class ListFiltersOnlyMixin:
     """Filters and ordering apply to lists; a detail URL finds its row whatever the list filters say
     (a soft-deleted source is still at /sources/<id>/, so it can be restored)."""
 
+    # Ids are 64-bit integers: a longer number is no id (404), not a database overflow.
+    lookup_value_regex = "[0-9]{1,18}"
+
     def filter_queryset(self, queryset):
         if self.action == "list":
             return super().filter_queryset(queryset)

@@ -17,21 +17,31 @@ from analytics.clickhouse import get_target
 from api.pagination import PageWindow, paginated_schema
 from api.permissions import ClickHousePermissions, SuperuserOnly
 
+# ClickHouse's DateTime64 and Date32 hold the years 1900-2299: a bound outside them is a 400, not a failed query.
+FIRST_YEAR, LAST_YEAR = 1900, 2299
+
+
+def _in_clickhouse_range(value):
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise serializers.ValidationError(_("Dates must lie between the years %(first)d and %(last)d.")
+                                          % {"first": FIRST_YEAR, "last": LAST_YEAR})
+
+
 # Parsers of the filter values by their ClickHouse type: the request's text becomes a typed, bound value.
 _FIELDS = {
     "String": lambda: serializers.CharField(required=False, allow_blank=True, max_length=1000),
     "UInt64": lambda: serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1),
     "Int64": lambda: serializers.IntegerField(required=False, min_value=-(2**63), max_value=2**63 - 1),
     "Bool": lambda: serializers.BooleanField(required=False, allow_null=True, default=None),
-    "Date": lambda: serializers.DateField(required=False),
+    "Date32": lambda: serializers.DateField(required=False, validators=[_in_clickhouse_range]),
 }
 _SCHEMA_TYPES = {"String": OpenApiTypes.STR, "UInt64": OpenApiTypes.INT, "Int64": OpenApiTypes.INT,
-                 "Bool": OpenApiTypes.BOOL, "Date": OpenApiTypes.DATE}
+                 "Bool": OpenApiTypes.BOOL, "Date32": OpenApiTypes.DATE}
 
 
 def _field(ch_type: str) -> serializers.Field:
     factory = _FIELDS.get(ch_type)
-    return factory() if factory else serializers.DateTimeField(required=False)
+    return factory() if factory else serializers.DateTimeField(required=False, validators=[_in_clickhouse_range])
 
 
 def _schema_type(ch_type: str):
