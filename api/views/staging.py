@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -29,6 +32,8 @@ from api.views.base import ListFiltersOnlyMixin
 from api.views.metadata import pipeline_runnable, run_trigger
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, StagingTable
 from staging.writer import StagingError, StagingWriter
+
+logger = logging.getLogger(__name__)
 
 PAGE_PARAMETERS = [
     OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
@@ -101,6 +106,9 @@ class StagingTableViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet):
             columns, rows = writer.preview(limit=window.limit, offset=window.offset)
         except StagingError as exc:
             raise NotFound(str(exc)) from exc
+        except DatabaseError as exc:  # the registry names a schema or table the database does not have
+            logger.warning("staging table %s cannot be read: %s", table, exc)
+            raise NotFound(_("The staging table %(table)s no longer exists.") % {"table": table}) from exc
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         records = masked_staged_records(request.user, records, table_name=table.table_name,
                                         pipeline_run_id=table.pipeline_run_id)
