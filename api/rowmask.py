@@ -1,66 +1,45 @@
-"""Masking of row values in API responses (issue 4): users without `analytics.view_sensitive_data` see the
-catalog's sensitive columns masked. The rules live in analytics.masking; this only applies them."""
+"""Row values in API responses as the caller may see them (issue 4): without
+`analytics.view_sensitive_data`, values of the columns the catalog marks sensitive are replaced by
+`analytics.masking.MASK`. The rules live in analytics.masking / staging.masking; this only applies them.
+When the catalog cannot be read, everything is hidden (fail closed)."""
 
 from __future__ import annotations
 
-from analytics.clickhouse import get_target
+from analytics.masking import EVERYTHING, RunMasker, mask_records
+from staging.masking import QuarantineMasker
+from staging.writer import ROW_NUMBER_COLUMN
 
 
-def can_view_sensitive(user) -> bool:
-    from analytics.masking import can_view_sensitive as allowed
+def _target_table(pipeline_run_id: int | None) -> str:
+    if pipeline_run_id is None:
+        return ""
+    from pipelines.engine.runner import target_table_name
+    from pipelines.models import PipelineRun
 
-    return allowed(user)
-
-
-def sensitive_columns(target, table_name: str, schema_name: str | None = None) -> set[str]:
-    from analytics.masking import sensitive_columns as columns
-
-    return set(columns(target, table_name, schema_name))
-
-
-def mask_records(records: list[dict], columns: set[str]) -> list[dict]:
-    from analytics.masking import mask_records as mask
-
-    return mask(records, columns)
-
-
-def staged_sensitive_columns(table_name: str, pipeline_run_id: int | None) -> set[str]:
-    """Sensitive columns of a staging table: its own catalog entries and those of the target table its run
-    loads (staged columns keep the source's names, which the target mostly keeps too)."""
-    target = get_target()
-    columns = set(sensitive_columns(target, table_name))
-    if pipeline_run_id is not None:
-        from pipelines.engine.runner import target_table_name
-        from pipelines.models import PipelineRun
-
-        run = PipelineRun.objects.select_related("pipeline").filter(pk=pipeline_run_id).first()
-        if run is not None:
-            columns |= set(sensitive_columns(target, target_table_name(run.pipeline), target.database))
-    return columns
+    run = PipelineRun.objects.select_related("pipeline").filter(pk=pipeline_run_id).first()
+    return target_table_name(run.pipeline) if run else ""
 
 
 def masked_staged_records(user, records: list[dict], *, table_name: str, pipeline_run_id: int | None) -> list[dict]:
-    """Rows of a staging table as `user` may see them."""
-    if not records or can_view_sensitive(user):
+    """Rows of a staging table: hidden are its own sensitive columns and those of the target table its run
+    loads (and the source columns lineage traces into them)."""
+    masker = RunMasker(user)
+    if not records or masker.allowed:
         return records
-    columns = staged_sensitive_columns(table_name, pipeline_run_id)
-    return mask_records(records, columns) if columns else records
+    hidden = masker.hidden(target_table=_target_table(pipeline_run_id), staging_table=table_name)
+    if hidden is EVERYTHING:  # the catalog is unreadable: every data column (not the row number)
+        hidden = set(records[0]) - {ROW_NUMBER_COLUMN}
+    return mask_records(records, hidden)
 
 
-def masked_cells(user, records: list[dict], *, value_keys: tuple[str, ...]) -> list[dict]:
-    """Quarantined rows (one cell each: `value_keys` of column `column_name` of staging table
-    `staging_table`, run `pipeline_run_id`) with the cells of sensitive columns masked."""
-    if not records or can_view_sensitive(user):
-        return records
-    sensitive: dict[tuple, set[str]] = {}
+def masked_quarantined(user, rows: list, data: list[dict]) -> list[dict]:
+    """Serialized quarantined rows (`data`, in the order of the model instances `rows`) with the value,
+    corrected value and the reason quoting the value masked where the column is sensitive."""
+    masker = QuarantineMasker(user)
+    if masker.allowed:
+        return data
     out = []
-    for record in records:
-        table = (record.get("staging_table") or "", record.get("pipeline_run_id"))
-        if table not in sensitive:
-            sensitive[table] = staged_sensitive_columns(*table)
-        if record.get("column_name") in sensitive[table]:
-            cell = {name: record.get(name) for name in value_keys}
-            masked = mask_records([cell], set(value_keys))[0]
-            record = {**record, **masked}
-        out.append(record)
+    for row, item in zip(rows, data, strict=True):
+        out.append({**item, "value": masker.value(row), "corrected_value": masker.value(row, "corrected_value"),
+                    "reason": masker.reason(row)})
     return out

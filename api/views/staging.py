@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from analytics.audit import audit_record
 from api.filters import FileMetadataFilter, ProcessingLogFilter, QuarantinedRowFilter, StagingTableFilter
 from api.pagination import PageWindow, paginated_schema
-from api.rowmask import masked_cells, masked_staged_records
+from api.rowmask import masked_quarantined, masked_staged_records
 from api.serializers import PipelineRunSerializer
 from api.staging_serializers import (
     FileMetadataSerializer,
@@ -150,16 +150,12 @@ class QuarantinedRowViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet)
     ordering_fields = ("id", "created_at", "row_number", "column_name")
     ordering = ("pipeline_run_id", "row_number", "id")
 
-    def _mask(self, records):
-        return masked_cells(self.request.user, records, value_keys=("value", "corrected_value"))
-
     def list(self, request, *args, **kwargs):
-        response = super().list(request, *args, **kwargs)
-        response.data["results"] = self._mask(list(response.data["results"]))
-        return response
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        data = self.get_serializer(page, many=True).data
+        return self.get_paginated_response(masked_quarantined(request.user, page, data))
 
     def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        response.data = self._mask([response.data])[0]
-        return response
-
+        row = self.get_object()
+        return Response(masked_quarantined(request.user, [row], [self.get_serializer(row).data])[0])

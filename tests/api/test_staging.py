@@ -85,3 +85,57 @@ def test_quarantined_rows_list_and_filter(api):
                                   column_name="date", value="", reason="required", rule="required_columns")
     body = api.get("/api/v1/quarantined-rows/", {"pipeline_run_id": run.pk, "rule": "data_types"}).json()
     assert body["count"] == 1 and body["results"][0]["value"] == "abc"
+
+
+# --- masking of sensitive columns (issue 4) ------------------------------------------------------------------
+
+def _sensitive_setup(clickhouse):
+    from analytics.catalog import catalog_refresh, catalog_edit
+    from pipelines.engine.runner import target_table_name
+
+    run = PipelineRunFactory()
+    table = staged_table(run.pk, rows=3, name=f"stg_run_{run.pk}")
+    target_table = target_table_name(run.pipeline)
+    catalog_refresh(target=clickhouse, schema_name=clickhouse.database, table_name=target_table, columns=[
+        {"name": "email", "data_type": "String", "is_nullable": True, "default_value": None},
+        {"name": "amount", "data_type": "Float64", "is_nullable": True, "default_value": None}])
+    catalog_edit(target=clickhouse, schema_name=clickhouse.database, table_name=target_table, column_name="email",
+                 sensitivity_state="confirmed")
+    QuarantinedRow.objects.create(pipeline_run_id=run.pk, staging_table=table.table_name, row_number=2,
+                                  column_name="email", value="bad@@example.com",
+                                  reason="bad@@example.com is not an e-mail address", rule="regex")
+    QuarantinedRow.objects.create(pipeline_run_id=run.pk, staging_table=table.table_name, row_number=3,
+                                  column_name="amount", value="abc", reason="abc is not a number", rule="data_types")
+    return run, table
+
+
+@pytest.mark.clickhouse
+def test_staged_rows_and_quarantined_values_are_masked_without_the_permission(clickhouse, api, viewer_api,
+                                                                             viewer):
+    from django.contrib.auth.models import Permission
+
+    from analytics.masking import MASK
+
+    run, table = _sensitive_setup(clickhouse)
+    rows_url = f"/api/v1/staging-tables/{table.pk}/rows/"
+    quarantine_url = "/api/v1/quarantined-rows/"
+
+    masked = viewer_api.get(rows_url).json()["results"]
+    assert [r["email"] for r in masked] == [MASK] * 3 and [r["amount"] for r in masked] == [0.0, 1.0, 2.0]
+    shown = api.get(rows_url).json()["results"]
+    assert [r["email"] for r in shown] == ["user0@example.com", "user1@example.com", "user2@example.com"]
+
+    quarantined = viewer_api.get(quarantine_url, {"pipeline_run_id": run.pk}).json()["results"]
+    by_column = {r["column_name"]: r for r in quarantined}
+    assert by_column["email"]["value"] == MASK and "bad@@example.com" not in by_column["email"]["reason"]
+    assert by_column["amount"]["value"] == "abc"
+    detail = viewer_api.get(f"{quarantine_url}{by_column['email']['id']}/").json()
+    assert detail["value"] == MASK
+    assert "bad@@example.com" not in viewer_api.get(quarantine_url).content.decode()
+    assert api.get(f"{quarantine_url}{by_column['email']['id']}/").json()["value"] == "bad@@example.com"
+
+    viewer.user_permissions.add(Permission.objects.get(codename="view_sensitive_data"))
+    from tests.api.conftest import client_for
+
+    allowed = client_for(type(viewer).objects.get(pk=viewer.pk))
+    assert allowed.get(rows_url).json()["results"][0]["email"] == "user0@example.com"
