@@ -90,7 +90,7 @@ def test_quarantined_rows_list_and_filter(api):
 # --- masking of sensitive columns (issue 4) ------------------------------------------------------------------
 
 def _sensitive_setup(clickhouse):
-    from analytics.catalog import catalog_refresh, catalog_edit
+    from analytics.catalog import catalog_edit, catalog_refresh
     from pipelines.engine.runner import target_table_name
 
     run = PipelineRunFactory()
