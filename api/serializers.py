@@ -9,6 +9,7 @@ update that sends the mask back (or leaves the configuration out) keeps the stor
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -82,12 +83,10 @@ class PipelineSerializer(FullCleanSerializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        if self.instance is not None and not isinstance(self.instance, list | tuple):
-            # A pipeline whose source was deleted meanwhile can still be saved without changing the source.
-            current = getattr(self.instance, "data_source_id", None)
-            if current is not None:
-                fields["data_source"].queryset = DataSource.all_objects.filter(is_deleted=False) | \
-                    DataSource.all_objects.filter(pk=current)
+        # A pipeline whose source was deleted meanwhile can still be saved without changing the source.
+        current = getattr(self.instance, "data_source_id", None)
+        if current is not None:
+            fields["data_source"].queryset = DataSource.all_objects.filter(Q(is_deleted=False) | Q(pk=current))
         return fields
 
 
