@@ -52,3 +52,13 @@ def test_messages_follow_accept_language(anonymous_api, api):
     assert "Обязательное поле." in fields["name"]
     response = api.post("/api/v1/sources/", {}, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert "This field is required." in error_of(response)["fields"]["name"]
+
+
+def test_an_unreachable_clickhouse_is_a_503_in_the_format(api, settings):
+    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "BACKEND": "server", "HOST": "127.0.0.1", "PORT": 9,
+                                  "USER": "default", "PASSWORD": "", "SECURE": False, "COMPRESS": False,
+                                  "CONNECT_TIMEOUT": 2, "SEND_RECEIVE_TIMEOUT": 5}
+    response = api.get("/api/v1/quality-metrics/")
+    assert response.status_code == 503
+    error = error_of(response)
+    assert error["code"] == "service_unavailable" and "analytics database" in error["message"]
