@@ -3,19 +3,41 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from pipelines.models import AnalysisResult, Pipeline, PipelineRun
 from sources.models import DataSource
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, StagingTable
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, handed to the database in UTC: PostgreSQL refuses offsets beyond ±15:59, which
+    ISO 8601 allows."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError(_("Enter a valid date/time."), code="invalid") from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class PeriodFilterSet(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
-                                                     label=_("Created at or after (ISO 8601)."))
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
-                                                      label=_("Created before (ISO 8601)."))
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
+                                         label=_("Created at or after (ISO 8601)."))
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
+                                          label=_("Created before (ISO 8601)."))
 
 
 class SoftDeleteFilterSet(PeriodFilterSet):

@@ -3,6 +3,8 @@ log (superusers only). Filters, ordering and pagination run in ClickHouse (analy
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,6 +24,11 @@ FIRST_YEAR, LAST_YEAR = 1900, 2299
 
 
 def _in_clickhouse_range(value):
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            value = value.astimezone(UTC)  # as it is bound (analytics.listing)
+        except OverflowError:
+            value = value.replace(year=1)
     if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise serializers.ValidationError(_("Dates must lie between the years %(first)d and %(last)d.")
                                           % {"first": FIRST_YEAR, "last": LAST_YEAR})

@@ -137,3 +137,17 @@ def test_triggers_are_throttled_with_the_error_format(api, no_worker, settings):
         assert error_of(response)["code"] == "throttled"
         assert api.get(URL).status_code == 200  # polling is not throttled
     assert PipelineRun.objects.count() == 2
+
+
+def test_period_bounds_with_extreme_offsets_are_read_in_utc(api):
+    run = PipelineRunFactory()
+    ids = [r["id"] for r in api.get(URL, {"created_before": "6856-03-16T03:14:37.403-23:59"}).json()["results"]]
+    assert ids == [run.pk]
+    response = api.get(URL, {"created_before": "9999-12-31T23:00:00-05:00"})
+    assert response.status_code == 400 and "created_before" in error_of(response)["fields"]
+
+
+@pytest.mark.parametrize("query", [{"pipeline": "9" * 30}, {"pipeline": "-5"}, {"triggered_by": "\x00"}])
+def test_out_of_range_filters_are_not_server_errors(api, query):
+    assert api.get(URL, query).status_code in (200, 400)
+    assert api.get("/api/v1/files/", {"pipeline_run_id": query.get("pipeline", "1")}).status_code in (200, 400)
