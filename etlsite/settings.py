@@ -30,11 +30,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "etlsite",
     "sources",
     "pipelines",
     "staging",
     "analytics",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +183,48 @@ ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
 # unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".
 ETL_ALLOWED_NETWORKS = env.list("ETL_ALLOWED_NETWORKS", default=[])
+
+# --- REST API (api/, docs/API.md) ------------------------------------------------------------------
+# Token authentication first: an anonymous request gets 401 with a WWW-Authenticate header.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.ModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "uploads": env.str("API_THROTTLE_UPLOADS", default="30/minute"),
+        "triggers": env.str("API_THROTTLE_TRIGGERS", default="60/minute"),
+    },
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Largest file one API upload may send (bytes); bigger ones are refused before anything is recorded.
+API_UPLOAD_MAX_BYTES = env.int("API_UPLOAD_MAX_BYTES", default=1024**3)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ETL system API",
+    "DESCRIPTION": "Sources, pipelines, runs, uploads, staging and ClickHouse analytics. See docs/API.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from this app's static files (drf-spectacular-sidecar): no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+}
 
 # --- Logging: to stderr, never secrets (connection_config is never logged) ---------------------------
 LOGGING = {

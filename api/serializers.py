@@ -1,0 +1,167 @@
+"""Serializers of the metadata database: sources, pipelines, runs, analysis results.
+
+Writes are validated exactly as the admin validates them: the model's `full_clean()` (field validators,
+`DataSource.clean()` with the connector's checks, `pipelines.validators` for configuration/cron/tags, the
+"one live row per name" constraints). A source's secrets are write-only: responses show them masked, and an
+update that sends the mask back (or leaves the configuration out) keeps the stored value.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.errors import django_errors
+from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
+from sources.models import DataSource
+from sources.secrets import mask_config, merge_secrets, placeholder_paths
+
+SOFT_DELETE_FIELDS = ("is_deleted", "deleted_at", "created_at", "updated_at")
+
+
+class FullCleanSerializer(serializers.ModelSerializer):
+    """Runs the model's full_clean() on the instance as it would be saved, like a ModelForm does."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        instance = self.instance or self.Meta.model()
+        original = {name: getattr(instance, name) for name in attrs} if self.instance else {}
+        for name, value in attrs.items():
+            setattr(instance, name, value)
+        try:
+            instance.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(django_errors(exc)) from exc
+        finally:
+            for name, value in original.items():  # the instance is saved by save(), not here
+                setattr(instance, name, value)
+        return attrs
+
+
+class DataSourceSerializer(FullCleanSerializer):
+    connection_config = serializers.JSONField(
+        required=False,
+        help_text=_("JSON object. Secrets (password, token, api_key...) are write-only: shown as ******** and "
+                    "kept as stored when sent back as ******** or left out."))
+
+    class Meta:
+        model = DataSource
+        fields = ("id", "name", "description", "source_type", "connection_config", "is_active", *SOFT_DELETE_FIELDS)
+        read_only_fields = SOFT_DELETE_FIELDS
+        # The name is unique among live rows only: full_clean() checks the conditional constraint.
+        validators = []
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["connection_config"] = mask_config(instance.connection_config)
+        return data
+
+    def validate_connection_config(self, value):
+        stored = self.instance.connection_config if self.instance else {}
+        config = merge_secrets(value, stored)
+        unresolved = placeholder_paths(config)
+        if unresolved:
+            raise serializers.ValidationError(
+                _("No stored secret matches the placeholder ******** at %(paths)s: send the value.")
+                % {"paths": ", ".join(unresolved)})
+        return config
+
+
+class PipelineSerializer(FullCleanSerializer):
+    data_source = serializers.PrimaryKeyRelatedField(queryset=DataSource.objects.all())
+
+    class Meta:
+        model = Pipeline
+        fields = ("id", "name", "description", "data_source", "status", "configuration", "schedule_cron",
+                  "max_retries", "timeout_seconds", "tags", *SOFT_DELETE_FIELDS)
+        read_only_fields = SOFT_DELETE_FIELDS
+        validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # A pipeline whose source was deleted meanwhile can still be saved without changing the source.
+        current = getattr(self.instance, "data_source_id", None)
+        if current is not None:
+            fields["data_source"].queryset = DataSource.all_objects.filter(Q(is_deleted=False) | Q(pk=current))
+        return fields
+
+
+# How far a run is at each step the engine reports (run_progress); "done" is 100.
+STEP_PERCENT = {"pending": 0, "retry_wait": 0, "extract": 10, "stage": 25, "validate": 40, "transform": 55,
+                "load": 70, "commit": 85, "analyze": 95, "done": 100}
+
+
+class ProgressSerializer(serializers.Serializer):
+    step = serializers.CharField(allow_blank=True)
+    percent = serializers.IntegerField(allow_null=True)
+    rows_read = serializers.IntegerField(allow_null=True)
+    rows_loaded = serializers.IntegerField(allow_null=True)
+    rows_quarantined = serializers.IntegerField(allow_null=True)
+
+
+def _int_or_none(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def run_progress(run: PipelineRun) -> dict:
+    """The progress bar of a run, from what the engine wrote to execution_context."""
+    ctx = run.execution_context or {}
+    step = str(ctx.get("step") or run.status)
+    percent = ctx.get("percent")
+    if run.status == "success":
+        percent = 100
+    elif not isinstance(percent, int | float) or isinstance(percent, bool):
+        percent = STEP_PERCENT.get(step)
+    return {"step": step, "percent": None if percent is None else int(percent),
+            "rows_read": _int_or_none(ctx.get("rows_read")), "rows_loaded": _int_or_none(ctx.get("rows_loaded")),
+            "rows_quarantined": _int_or_none(ctx.get("rows_quarantined"))}
+
+
+class PipelineRunSerializer(serializers.ModelSerializer):
+    pipeline_name = serializers.CharField(source="pipeline.name", read_only=True)
+    progress = serializers.SerializerMethodField()
+    execution_context = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PipelineRun
+        fields = ("id", "pipeline", "pipeline_name", "status", "progress", "started_at", "finished_at",
+                  "duration_seconds", "records_processed", "records_failed", "error_message", "retry_count",
+                  "triggered_by", "execution_context", "created_at", "updated_at")
+        read_only_fields = fields
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, run) -> dict:
+        return run_progress(run)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_execution_context(self, run) -> dict:
+        return mask_config(run.execution_context or {})
+
+
+class RunTriggerSerializer(serializers.Serializer):
+    pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all(),
+                                                  help_text=_("The pipeline to run."))
+    file = serializers.FileField(required=False, help_text=_("Optional: a file to read instead of the "
+                                                             "source's file_path (multipart upload)."))
+    file_id = serializers.IntegerField(required=False, min_value=1,
+                                       help_text=_("Optional: an uploaded file (see /files/) to read."))
+
+    def validate(self, attrs):
+        if attrs.get("file") and attrs.get("file_id"):
+            raise serializers.ValidationError({"file_id": [_("Send either a file or a file_id, not both.")]})
+        return attrs
+
+
+class AnalysisResultSerializer(serializers.ModelSerializer):
+    # "" when there is no alert: declared so the schema's enum admits it.
+    alert_level = serializers.ChoiceField(choices=AlertLevel.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = AnalysisResult
+        fields = ("id", "pipeline_run", "analysis_type", "result_data", "metrics", "recommendations", "is_alert",
+                  "alert_level", "created_at", "updated_at")
+        read_only_fields = fields
