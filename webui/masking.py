@@ -42,3 +42,10 @@ def mask_value(value, column: str, hidden) -> object:
 
 def mask_rows(names: list[str], rows, hidden) -> list[list]:
     return [[mask_value(value, name, hidden) for name, value in zip(names, row, strict=False)] for row in rows]
+
+
+def mask_reason(reason: str, value, column: str, hidden) -> str:
+    """Validation reasons quote the failing value ('not a number: "x"'): hide it there too."""
+    if value is None or column not in hidden or not reason:
+        return reason
+    return str(reason).replace(str(value), MASK)

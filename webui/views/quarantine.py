@@ -15,7 +15,7 @@ from pipelines.engine.replay import quarantine_replay
 from pipelines.models import PipelineRun
 from staging.quarantine import QuarantinedRow, QuarantineStatus
 from webui.access import page
-from webui.masking import hidden_columns, mask_value
+from webui.masking import hidden_columns, mask_reason, mask_value
 from webui.quarantine import EDITABLE, quarantine_correct, quarantine_runs
 from webui.rundetail import run_target_table
 
@@ -46,6 +46,7 @@ def quarantine_run(request, run_id):
                             staging_table=(run.execution_context or {}).get("staging_table", ""))
     for row in page_obj:
         row.shown_value = mask_value(row.value, row.column_name, hidden)
+        row.shown_reason = mask_reason(row.reason, row.value, row.column_name, hidden)
         row.shown_correction = mask_value(row.corrected_value, row.column_name, hidden)
         row.editable = row.status in EDITABLE
     return render(request, "webui/quarantine_run.html", {

@@ -21,7 +21,7 @@ from webui import chunked
 from webui.access import page
 from webui.jsonapi import endpoint, json_body, json_error
 from webui.mapping import MappingError, mapping_save
-from webui.masking import hidden_columns, mask_rows, mask_value
+from webui.masking import hidden_columns, mask_reason, mask_rows, mask_value
 from webui.preview import file_preview
 from webui.progress import run_progress_payload
 
@@ -134,6 +134,7 @@ def _render_preview(request, file, pipeline, *, status=200, mapping_error=""):
     names = [column.name for column in preview.columns]
     preview.rows = mask_rows(names, preview.rows, hidden)
     for error in preview.errors:
+        error["reason"] = mask_reason(error["reason"], error["value"], error["column"], hidden)
         error["value"] = mask_value(error["value"], error["column"], hidden)
     mapped = (pipeline.configuration or {}).get("column_mapping") or {}
     choices = [{"file_name": c.file_name, "source": c.source, "mapped_to": mapped.get(c.source, "")}
