@@ -9,7 +9,7 @@ PORT ?= 8000
 # Re-install only when the requirement files change.
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run serve test lint migrate messages clean
+.PHONY: install run serve test lint migrate messages vendor clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,21 @@ lint: install
 messages: install
 	$(PY) manage.py makemessages -l ru -l en --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+# The pages' JavaScript libraries, pinned in package.json/package-lock.json, copied with their licences into
+# static/vendor/<lib>/. The copies are committed, so `make run` and CI need no npm; run this after changing
+# a version in package.json (then `npm install` updates the lock file).
+VENDOR := static/vendor
+vendor:
+	npm ci --ignore-scripts --no-audit --no-fund
+	rm -rf $(VENDOR)/chart.js $(VENDOR)/cytoscape
+	mkdir -p $(VENDOR)/chart.js $(VENDOR)/cytoscape
+	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map \
+	   node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js/
+	cp node_modules/@kurkle/color/LICENSE.md $(VENDOR)/chart.js/LICENSE-kurkle-color.md
+	cp node_modules/cytoscape/dist/cytoscape.min.js node_modules/cytoscape/LICENSE $(VENDOR)/cytoscape/
+	for lib in chart.js cytoscape; do \
+	  node -p "require('./node_modules/$$lib/package.json').version" > $(VENDOR)/$$lib/VERSION; done
 
 clean:
 	rm -rf var .pytest_cache

@@ -38,6 +38,8 @@ from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from etlsite.identifiers import sanitize_columns
 from pipelines import services
 from pipelines.engine.errors import RunError
+from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
+from pipelines.engine.mapping import column_mapping_apply
 from pipelines.engine.overlap import StagingSink
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
@@ -211,7 +213,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     config = run.pipeline.configuration or {}
     rules = ValidationRules.from_config(config)
     schema = connector.schema
-    columns = sanitize_columns(schema.names)
+    columns = column_mapping_apply(sanitize_columns(schema.names), config.get(MAPPING_KEY))
     missing = missing_required_columns(rules, columns)
     if missing:
         raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
@@ -279,7 +281,7 @@ def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
         if ctx.get("file_path"):
             connection_config["file_path"] = ctx["file_path"]
         connector = _connector_for(run.pipeline.data_source, connection_config, run)
-        columns = sanitize_columns(connector.schema.names)
+        columns = column_mapping_apply(sanitize_columns(connector.schema.names), config.get(MAPPING_KEY))
         load.resume(pa.schema([pa.field(name, pa.string()) for name, _type in split["output_schema"]]))
         flow = PartFlow(run=run, config=config, ctx=ctx, load=load,
                         writer=StagingWriter.open(table_name=split["staging_table"]), keys_table=split["keys_table"])
