@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "pipelines",
     "staging",
     "analytics",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -9,4 +9,5 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("", include("dashboards.urls")),
 ]
