@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from pipelines.config_schema import DATA_TYPES, validation_rules_errors
+from pipelines.engine.mapping import column_mapping_errors
 from pipelines.transformations import steps_errors
 
 __all__ = ["DATA_TYPES", "configuration_errors", "validate_configuration", "validate_cron", "validate_tags"]
@@ -65,6 +66,7 @@ def configuration_errors(config) -> list[str]:
             )
         errors += steps_errors(steps)
     errors += _analysis_errors(config)
+    errors += column_mapping_errors(config.get("column_mapping"))
     return errors
 
 

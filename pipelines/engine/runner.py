@@ -24,6 +24,8 @@ from pipelines.engine.analyze import run_analyze
 from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
+from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
+from pipelines.engine.mapping import column_mapping_apply
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
@@ -126,7 +128,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             if raw.schema.names != raw_names:  # the first batch, or a source whose schema grew
                 first = raw_names is None
                 raw_names = raw.schema.names
-                columns = sanitize_columns(raw_names)
+                columns = column_mapping_apply(sanitize_columns(raw_names), config.get(MAPPING_KEY))
             else:
                 first = False
             if first:
