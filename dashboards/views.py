@@ -259,7 +259,8 @@ def catalog_entry_json(request):
     except ClickHouseError as exc:
         return JsonResponse({"error": str(exc)}, status=503)
     if entry is None:
-        return JsonResponse({"error": _("%(name)s has no catalog entry (source tables outside the target have "
-                                        "none).") % {"name": table}}, status=404)
+        # 200, not 404: a source node without an entry is an expected answer, not a failed request
+        return JsonResponse({"entry": None, "error": _("%(name)s has no catalog entry (sources outside the "
+                                                       "staging and target databases have none).") % {"name": table}})
     return JsonResponse({"entry": entry, "catalog_url": reverse("dashboards:catalog") + "?" +
                          urlencode({"name": table})})

@@ -103,7 +103,9 @@ def test_lineage_page_and_catalog_entry_of_a_node(client, viewer, clickhouse, de
 
     entry = client.get("/catalog/entry.json", {"table": "sales_processing", "column": "amount"}).json()["entry"]
     assert (entry["table_name"], entry["column_name"]) == ("sales_processing", "amount")
-    assert client.get("/catalog/entry.json", {"table": "no_such"}).status_code == 404
+    missing = client.get("/catalog/entry.json", {"table": "no_such"})
+    assert missing.status_code == 200 and missing.json()["entry"] is None
+    assert "no_such has no catalog entry" in missing.json()["error"]
 
 
 def test_catalog_search_and_edit(client, viewer, editor, clickhouse, demo_run):
