@@ -32,6 +32,8 @@ DECIDED = ("confirmed", "rejected")
 CONFIRMED_LEVEL = "confidential"
 EDITABLE = ("description", "business_meaning", "owner", "tags", "sensitivity_level", "sensitivity_state")
 INTERNAL_COLUMNS = (ROW_NUMBER_COLUMN, RUN_ID_COLUMN, LOADED_AT_COLUMN)
+# Staging columns are catalogued under this schema name (target columns under the ClickHouse database's).
+STAGING_SCHEMA = "staging"
 
 _COLUMNS = ("id", "table_name", "schema_name", "column_name", "data_type", "is_nullable", "default_value",
             "description", "business_meaning", "owner", "tags", "sensitivity_level", "sensitivity_state",
@@ -150,6 +152,13 @@ def catalog_refresh(*, target: ClickHouseTarget, schema_name: str, table_name: s
             "updated_at": now,
         })
     return _insert(target, entries)
+
+
+def catalog_forget(*, target: ClickHouseTarget, schema_name: str, table_names: list[str]) -> None:
+    """Remove the entries of tables that no longer exist (expired staging tables)."""
+    if table_names:
+        target.command(f"DELETE FROM {TABLE} WHERE schema_name = {{s:String}} AND table_name IN {{t:Array(String)}}",
+                       {"s": schema_name, "t": list(table_names)})
 
 
 def catalog_edit(*, target: ClickHouseTarget, schema_name: str, table_name: str, column_name: str,

@@ -257,11 +257,14 @@ def _target_table(pipeline: Pipeline) -> str:
 
 
 def sample_rows(run: PipelineRun, limit: int = SAMPLE_ROWS) -> list[dict]:
+    from staging.masking import QuarantineMasker
     from staging.quarantine import QuarantinedRow
 
     rows = QuarantinedRow.objects.filter(pipeline_run_id=run.pk).order_by("row_number", "id")[:limit]
-    return [{"row_number": r.row_number, "column": r.column_name, "value": r.value, "rule": r.rule,
-             "reason": r.reason} for r in rows]
+    # Alerts go to mailboxes and webhooks nobody vets: values of sensitive columns never leave masked.
+    masker = QuarantineMasker(None)
+    return [{"row_number": r.row_number, "column": r.column_name, "value": masker.value(r), "rule": r.rule,
+             "reason": masker.reason(r)} for r in rows]
 
 
 def downstream_tables(table: str) -> list[str]:

@@ -8,6 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from analytics.masking import MASK
 from etlsite.admin_utils import (
     ReadOnlyAdmin,
     badge,
@@ -17,6 +18,7 @@ from etlsite.admin_utils import (
     pretty_json,
 )
 from sources.secrets import mask_config
+from staging.masking import QuarantineMasker
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, QuarantineStatus, StagingTable
 
 
@@ -113,7 +115,51 @@ class QuarantinedRowAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("value"))
     def short_value(self, obj):
-        return "NULL" if obj.value is None else (obj.value[:80] + "…" if len(obj.value) > 80 else obj.value)
+        return _short(obj.value)
+
+    @admin.display(description=_("value"))
+    def masked_value(self, obj):
+        return MASK
+
+    @admin.display(description=_("reason"))
+    def masked_reason(self, obj):
+        return obj.reason.replace(obj.value, MASK) if obj.value else obj.reason
+
+    # Values of sensitive columns are hidden from users without analytics.view_sensitive_data: the list asks
+    # the catalog once per run, through a masker made for this request.
+    def get_list_display(self, request):
+        masker = QuarantineMasker(request.user)
+        if masker.allowed:
+            return self.list_display
+
+        @admin.display(description=_("value"))
+        def shown_value(obj):
+            return _short(masker.value(obj))
+
+        @admin.display(description=_("reason"))
+        def shown_reason(obj):
+            return masker.reason(obj)
+
+        swap = {"short_value": shown_value, "reason": shown_reason}
+        return [swap.get(name, name) for name in self.list_display]
+
+    def get_search_fields(self, request):
+        # Searching by value would tell a user whether a hidden value is there.
+        if QuarantineMasker(request.user).allowed:
+            return self.search_fields
+        return tuple(name for name in self.search_fields if name not in ("value", "reason"))
+
+    def _hides_value(self, request, obj) -> bool:
+        return obj is not None and QuarantineMasker(request.user).value(obj) is MASK
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        swap = {"value": "masked_value", "reason": "masked_reason"}
+        return [swap.get(name, name) for name in fields] if self._hides_value(request, obj) else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "masked_value", "masked_reason") if self._hides_value(request, obj) else fields
 
     @admin.action(description=_("Dismiss selected rows (they stay out of the target)"), permissions=["change"])
     def dismiss(self, request, queryset):
@@ -142,3 +188,7 @@ class QuarantinedRowAdmin(admin.ModelAdmin):
                 "Run #%(id)d: %(replayed)d rows loaded, %(failing)d still failing, %(removed)d removed by "
                 "transformations.") % {"id": run_id, "replayed": result.replayed, "failing": result.still_failing,
                                        "removed": result.removed}, messages.SUCCESS)
+
+
+def _short(value):
+    return "NULL" if value is None else (value[:80] + "…" if len(value) > 80 else value)

@@ -33,13 +33,29 @@ def staging_cleanup_expired(*, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     expired = StagingTable.objects.using(STAGING_ALIAS).filter(is_active=True, expires_at__lte=now)
-    dropped = 0
+    dropped: list[str] = []
     for staging_table in expired.order_by("expires_at", "pk"):
         try:
-            dropped += staging_table_drop(staging_table=staging_table)
+            if staging_table_drop(staging_table=staging_table):
+                dropped.append(staging_table.table_name)
         except DatabaseError:
             logger.exception("could not drop the expired staging table %s", staging_table)
-    return dropped
+    _forget_in_catalog(dropped)
+    return len(dropped)
+
+
+def _forget_in_catalog(table_names: list[str]) -> None:
+    """Catalog entries of dropped staging tables go with them; if ClickHouse is unreachable now, they are
+    stale descriptions of nothing, harmless until the next clean-up, so the drop still counts."""
+    if not table_names:
+        return
+    from analytics.catalog import STAGING_SCHEMA, catalog_forget
+    from analytics.clickhouse import ClickHouseError, get_target
+
+    try:
+        catalog_forget(target=get_target(), schema_name=STAGING_SCHEMA, table_names=table_names)
+    except ClickHouseError:
+        logger.exception("could not remove the catalog entries of dropped staging tables %s", table_names)
 
 
 def processing_log_start(*, table_name: str, operation_type: str, pipeline_run_id: int | None,

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from analytics.business import business_metrics_compute
-from analytics.catalog import catalog_refresh, target_columns, target_samples
+from analytics.catalog import STAGING_SCHEMA, catalog_refresh, target_columns, target_samples
 from analytics.clickhouse import ClickHouseError, ClickHouseTarget
 from analytics.lineage import lineage_record, lineage_rows
 from analytics.quality import quality_measure
 from pipelines.engine.drift import describe
 from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
+from staging.catalog import staging_columns, staging_samples
 from staging.quarantine import QuarantinedRow
 
 logger = logging.getLogger(__name__)
@@ -70,11 +72,12 @@ def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, stagi
             target=target, table=table, run_id=run.pk, definitions=config.get("business_metrics", []) or [])),
         ("lineage", lambda: _lineage(run, target, table, staging_table, source_columns, lineage, rows_loaded)),
         ("catalog", lambda: _catalog(run, target, table)),
+        ("staging_catalog", lambda: _staging_catalog(target, staging_table)),
     )
     for name, step in steps:
         try:
             step()
-        except (ClickHouseError, ValueError) as exc:
+        except (ClickHouseError, DatabaseError, ValueError) as exc:
             logger.warning("run %s: analysis step %s failed: %s", run.pk, name, exc)
             results.append({"analysis_type": AnalysisType.DATA_QUALITY,
                             "result_data": {"step": name, "error": str(exc)}, "metrics": {},
@@ -99,4 +102,17 @@ def _catalog(run, target, table) -> None:
     columns = target_columns(target, table)
     samples = target_samples(target, table, run.pk, [c["name"] for c in columns])
     catalog_refresh(target=target, schema_name=target.database, table_name=table, columns=columns,
+                    samples=samples)
+
+
+def _staging_catalog(target, staging_table) -> None:
+    """The staging table's columns as the staging database holds them (raw text before typing), with
+    personal-data detection on a sample of what was staged."""
+    if not staging_table:
+        return
+    columns = staging_columns(staging_table)
+    if not columns:
+        return
+    samples = staging_samples(staging_table, [c["name"] for c in columns])
+    catalog_refresh(target=target, schema_name=STAGING_SCHEMA, table_name=staging_table, columns=columns,
                     samples=samples)

@@ -207,7 +207,7 @@ def test_timeout_is_named_with_its_threshold(channels):
     assert "Threshold: 600" in notification.body
 
 
-def test_quality_alert_with_rule_threshold_and_sample_rows(channels):
+def test_quality_alert_with_rule_threshold_and_sample_rows(channels, clickhouse):
     smtp, webhook = channels
     pipeline = PipelineFactory()
     run = PipelineRunFactory(pipeline=pipeline, records_failed=7)

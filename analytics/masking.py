@@ -1,0 +1,148 @@
+"""Values of sensitive columns are hidden from people who may not see them.
+
+A column is sensitive when the catalog says so: personal data suggested by detection (`analytics.pii`)
+or confirmed by a person, or a sensitivity level above "internal" set by hand. A suggestion counts until a
+person rejects it: hiding a column that turns out harmless costs a click, showing one that holds e-mail
+addresses cannot be undone.
+
+Whoever holds ``analytics.view_sensitive_data`` (superusers do) sees values as they are; everybody else sees
+`MASK`. Pages, previews and API responses call `mask_for_user`; the checks that decide are here only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from analytics.catalog import TABLE as CATALOG_TABLE
+from analytics.clickhouse.client import ClickHouseTarget
+
+logger = logging.getLogger(__name__)
+
+PERMISSION = "analytics.view_sensitive_data"
+MASK = "•••"
+SENSITIVE_STATES = ("suggested", "confirmed")
+SENSITIVE_LEVELS = ("confidential", "restricted", "secret", "pii")
+# The schema under which staging columns are catalogued (target columns use the ClickHouse database name).
+STAGING_SCHEMA = "staging"
+
+
+def can_view_sensitive(user) -> bool:
+    return bool(user is not None and user.is_active and user.has_perm(PERMISSION))
+
+
+def is_sensitive(entry: dict) -> bool:
+    """One catalog entry (as `catalog_entries` returns it) is sensitive."""
+    if entry.get("sensitivity_state") == "rejected":
+        return (entry.get("sensitivity_level") or "").lower() in SENSITIVE_LEVELS
+    return (entry.get("sensitivity_state") in SENSITIVE_STATES
+            or (entry.get("sensitivity_level") or "").lower() in SENSITIVE_LEVELS)
+
+
+def _entries(target: ClickHouseTarget, table_name: str, schema_name: str | None) -> dict[str, dict]:
+    sql = (f"SELECT column_name, sensitivity_state, sensitivity_level FROM {CATALOG_TABLE} FINAL "
+           "WHERE table_name = {t:String}")
+    params: dict[str, Any] = {"t": table_name}
+    if schema_name is not None:
+        sql += " AND schema_name = {s:String}"
+        params["s"] = schema_name
+    return {row["column_name"]: row for row in target.rows(sql, params)}
+
+
+def sensitive_columns(target: ClickHouseTarget, table_name: str, schema_name: str | None = None) -> set[str]:
+    """Names of the columns of one table the catalog marks sensitive (latest version of each entry)."""
+    return {name for name, entry in _entries(target, table_name, schema_name).items() if is_sensitive(entry)}
+
+
+def mask_records(records: Iterable[dict], columns: Iterable[str]) -> list[dict]:
+    """Copies of `records` with the values of `columns` replaced by `MASK` (None stays None: absence of a
+    value reveals nothing the column's null rate does not already show)."""
+    hidden = set(columns)
+    return [{key: (MASK if key in hidden and value is not None else value) for key, value in record.items()}
+            for record in records]
+
+
+def mask_tuples(names: Sequence[str], rows: Iterable[Sequence], columns: Iterable[str]) -> list[tuple]:
+    """The same for rows given as tuples in the order of `names` (the staging preview's shape)."""
+    hidden = {index for index, name in enumerate(names) if name in set(columns)}
+    return [tuple(MASK if index in hidden and value is not None else value for index, value in enumerate(row))
+            for row in rows]
+
+
+def columns_to_mask(user, target: ClickHouseTarget, table_name: str, schema_name: str | None = None) -> set[str]:
+    """What `user` may not see in `table_name`: nothing for holders of the permission."""
+    if can_view_sensitive(user):
+        return set()
+    return sensitive_columns(target, table_name, schema_name)
+
+
+def mask_for_user(user, target: ClickHouseTarget, table_name: str, records: Iterable[dict],
+                  schema_name: str | None = None) -> list[dict]:
+    return mask_records(records, columns_to_mask(user, target, table_name, schema_name))
+
+
+def pipeline_sensitive_columns(target: ClickHouseTarget, *, target_table: str,
+                               staging_table: str | None = None) -> set[str]:
+    """Column names to hide in anything shown of one pipeline's data, whichever stage the names come from:
+    the target table's sensitive columns, the staging table's, and the source columns that lineage says feed
+    a sensitive target column (a quarantined value carries the source's name, not the target's)."""
+    from analytics.catalog import STAGING_SCHEMA
+
+    entries = _entries(target, target_table, target.database)
+    in_target = {name for name, entry in entries.items() if is_sensitive(entry)}
+    names = set(in_target)
+    if staging_table:
+        # A staging table lives for one run; what people decided about the target's column of the same name
+        # stands for it (a rejected suggestion is not re-raised by every run's copy).
+        cleared = {name for name, entry in entries.items()
+                   if entry.get("sensitivity_state") == "rejected" and not is_sensitive(entry)}
+        names |= sensitive_columns(target, staging_table, STAGING_SCHEMA) - cleared
+    if in_target:
+        rows = target.rows(
+            "SELECT DISTINCT source_column FROM data_lineage "
+            "WHERE target_table = {t:String} AND target_column IN {c:Array(String)} AND source_column != ''",
+            {"t": target_table, "c": sorted(in_target)})
+        names |= {row["source_column"] for row in rows}
+    return names
+
+
+class _Everything(frozenset):
+    """What to hide when the catalog cannot be read: every column (fail closed)."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+EVERYTHING = _Everything()
+
+
+class RunMasker:
+    """Decides, value by value, what one viewer may see of the rows of pipeline runs; asks the catalog once
+    per (target table, staging table)."""
+
+    def __init__(self, user, target: ClickHouseTarget | None = None):
+        self.allowed = can_view_sensitive(user)
+        self._target = target
+        self._cache: dict[tuple[str, str], set[str]] = {}
+
+    def hidden(self, *, target_table: str, staging_table: str = "") -> set[str]:
+        if self.allowed:
+            return set()
+        key = (target_table, staging_table or "")
+        if key not in self._cache:
+            from analytics.clickhouse import ClickHouseError, get_target
+
+            try:
+                self._target = self._target or get_target()
+                self._cache[key] = pipeline_sensitive_columns(self._target, target_table=target_table,
+                                                              staging_table=staging_table or None)
+            except ClickHouseError:
+                logger.warning("masking: the catalog is unreadable, hiding every value of %s", target_table)
+                self._cache[key] = EVERYTHING
+        return self._cache[key]
+
+    def value(self, value: Any, *, column: str, target_table: str, staging_table: str = "") -> Any:
+        if value is None or column not in self.hidden(target_table=target_table, staging_table=staging_table):
+            return value
+        return MASK
