@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "staging",
     "analytics",
     "dashboards",
+    "webui",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,9 @@ ETL_OPENLINEAGE_NAMESPACE = env.str("ETL_OPENLINEAGE_NAMESPACE", default="etl-sy
 ETL_OPENLINEAGE_PRODUCER = env.str("ETL_OPENLINEAGE_PRODUCER", default="urn:etl-system:0.1")
 # Rows per Arrow batch through a run: memory per run grows with it, per-batch overhead shrinks.
 ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
+# Upload pages: the largest file one upload may be, and the size of the chunks the browser sends.
+ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+ETL_UPLOAD_CHUNK_BYTES = env.int("ETL_UPLOAD_CHUNK_BYTES", default=2 * 1024**2)
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
 # unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".
 ETL_ALLOWED_NETWORKS = env.list("ETL_ALLOWED_NETWORKS", default=[])

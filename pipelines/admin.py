@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -38,7 +39,7 @@ class PipelineAdmin(SoftDeleteAdmin):
     soft_deleted_fk_fields = ("data_source",)
     restore_unique_field = "name"
     readonly_fields = ("source_link", "runs_link", "created_at", "updated_at")
-    actions = [*SoftDeleteAdmin.actions, "run_now"]
+    actions = [*SoftDeleteAdmin.actions, "run_now", "clone"]
     fieldsets = (
         (None, {"fields": ("name", "description", "data_source", "status", "tags")}),
         (_("Processing"), {"fields": ("configuration", "schedule_cron", "max_retries", "timeout_seconds")}),
@@ -68,6 +69,15 @@ class PipelineAdmin(SoftDeleteAdmin):
                 "%(count)d deleted or deprecated pipelines were not run.", skipped) % {"count": skipped},
                 messages.WARNING)
 
+    @admin.action(description=_("Clone selected pipelines (as drafts)"), permissions=["add"])
+    def clone(self, request, queryset):
+        from pipelines.cloning import pipeline_clone
+
+        clones = [pipeline_clone(pipeline=pipeline) for pipeline in queryset.select_related("data_source")]
+        self.message_user(request, ngettext("%(count)d pipeline cloned: %(names)s.",
+                                            "%(count)d pipelines cloned: %(names)s.", len(clones))
+                          % {"count": len(clones), "names": ", ".join(c.name for c in clones)}, messages.SUCCESS)
+
     @admin.display(description=_("data source"), ordering="data_source__name")
     def source_link(self, obj):
         if obj.data_source_id is None:
@@ -91,8 +101,9 @@ class PipelineAdmin(SoftDeleteAdmin):
 
 @admin.register(PipelineRun)
 class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
-    list_display = ("id", "pipeline_link", "status_badge", "started_at", "duration", "records_processed",
-                    "records_failed_display", "triggered_by", "retry_count", "results_link")
+    list_display = ("id", "pipeline_link", "status_badge", "progress", "started_at", "duration",
+                    "records_processed", "records_failed_display", "triggered_by", "retry_count", "results_link",
+                    "page_links")
     list_filter = ("status", "pipeline", "started_at")
     list_select_related = ("pipeline",)
     search_fields = ("pipeline__name", "triggered_by", "error_message")
@@ -101,13 +112,14 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     soft_deleted_fk_fields = ("pipeline",)
     show_full_result_count = False
     actions = ["cancel_runs", "rerun_failed"]
-    readonly_fields = ("results_link", "staging_links", "masked_execution_context", "created_at", "updated_at")
+    readonly_fields = ("results_link", "staging_links", "page_links", "progress", "masked_execution_context",
+                       "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("pipeline", "status", "triggered_by", "retry_count")}),
         (_("Timing"), {"fields": ("started_at", "finished_at", "duration_seconds")}),
         (_("Records"), {"fields": ("records_processed", "records_failed", "error_message")}),
-        (_("Details"), {"fields": ("results_link", "staging_links", "masked_execution_context", "created_at",
-                                   "updated_at")}),
+        (_("Details"), {"fields": ("progress", "page_links", "results_link", "staging_links",
+                                   "masked_execution_context", "created_at", "updated_at")}),
     )
 
     def get_queryset(self, request):
@@ -178,6 +190,25 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     @admin.display(description=_("execution context"))
     def masked_execution_context(self, obj):
         return pretty_json(mask_config(obj.execution_context))
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        if obj.pk is None:
+            return "-"
+        from webui.progress import run_progress_payload
+
+        data = run_progress_payload(obj)
+        return format_html('<progress max="100" value="{}" title="{}"></progress> {}', data["percent"],
+                           data["step_label"], data["step_label"])
+
+    @admin.display(description=_("run page"))
+    def page_links(self, obj):
+        if obj.pk is None:
+            return "-"
+        links = ((reverse("webui:run-detail", args=[obj.pk]), gettext("details")),
+                 (reverse("webui:run-logs", args=[obj.pk]), gettext("logs as text")),
+                 (reverse("webui:quarantine-run", args=[obj.pk]), gettext("quarantine")))
+        return format_html_join(" | ", '<a href="{}">{}</a>', links)
 
 
 @admin.register(AnalysisResult)

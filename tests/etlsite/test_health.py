@@ -20,6 +20,6 @@ def test_health_names_the_database_that_is_down_without_details(client, clickhou
 
 
 @pytest.mark.django_db
-def test_root_redirects_to_the_admin(client):
+def test_root_sends_anonymous_people_to_the_admin_login(client):
     response = client.get("/")
-    assert response.status_code == 302 and response["Location"].endswith("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

@@ -1,0 +1,53 @@
+"""What the pages show of a run's progress: step, rows and a percentage, from pipeline_runs.execution_context.
+
+The engine records the step it is in and its running counts; it cannot know a file's row count before the
+end, so the percentage follows the steps (a run spends most of its time in "load").
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from pipelines.models import PipelineRun, RunStatus
+
+STEPS = {
+    "pending": (0, _("Waiting for a worker")),
+    "extract": (10, _("Reading the source")),
+    "stage": (20, _("Staging the rows")),
+    "load": (50, _("Validating, transforming and loading")),
+    "commit": (80, _("Committing to the target")),
+    "analyze": (90, _("Measuring quality and metrics")),
+}
+ENDED = {RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED}
+
+
+def run_progress_payload(run: PipelineRun) -> dict:
+    ctx = run.execution_context or {}
+    step = ctx.get("step", "pending")
+    ended = run.status in ENDED
+    percent, label = STEPS.get(step, (0, step))
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "status_label": str(run.get_status_display()),
+        "step": "done" if ended else step,
+        "step_label": str(run.get_status_display() if ended else label),
+        "percent": 100 if ended else percent,
+        "rows_read": ctx.get("rows_read", 0),
+        "rows_loaded": ctx.get("rows_loaded", 0),
+        "rows_quarantined": ctx.get("rows_quarantined", 0),
+        "ended": ended,
+        "error": run.error_message if run.status == RunStatus.FAILED else "",
+    }
+
+
+def reconciliation(run: PipelineRun) -> dict | None:
+    """read = loaded + quarantined + removed (per step), as the engine checks it; None before the end."""
+    ctx = run.execution_context or {}
+    if "rows_read" not in ctx or "rows_loaded" not in ctx:
+        return None
+    removed = ctx.get("rows_removed") or {}
+    total = ctx.get("rows_loaded", 0) + ctx.get("rows_quarantined", 0) + sum(removed.values())
+    return {"read": ctx["rows_read"], "loaded": ctx.get("rows_loaded", 0),
+            "quarantined": ctx.get("rows_quarantined", 0), "removed": sorted(removed.items()),
+            "balanced": total == ctx["rows_read"]}

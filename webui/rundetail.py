@@ -1,0 +1,118 @@
+"""What the run detail page reads: processing logs per attempt, quality results, staged rows, lineage."""
+
+from __future__ import annotations
+
+import logging
+from itertools import groupby
+
+from django.db import DatabaseError
+from django.utils.translation import gettext as _
+
+from analytics.clickhouse import ClickHouseError, get_target
+from pipelines.engine.runner import target_table_name
+from pipelines.models import PipelineRun
+from sources.secrets import mask_config
+from staging.models import ProcessingLog
+from staging.writer import StagingError, StagingWriter
+from webui.masking import hidden_columns, mask_rows
+
+logger = logging.getLogger(__name__)
+STAGED_PREVIEW_ROWS = 20
+QUALITY_LIMIT = 500
+LINEAGE_LIMIT = 500
+
+
+def _attempt(log: ProcessingLog) -> int:
+    return int((log.execution_context or {}).get("attempt") or 1)
+
+
+def logs_by_attempt(run: PipelineRun) -> list[tuple[int, list[ProcessingLog]]]:
+    logs = sorted(ProcessingLog.objects.filter(pipeline_run_id=run.pk), key=lambda log: (_attempt(log), log.pk))
+    return [(attempt, list(group)) for attempt, group in groupby(logs, key=_attempt)]
+
+
+def logs_as_text(run: PipelineRun, attempt: int | None = None) -> str:
+    """The processing logs of a run (or one attempt) as plain text, for download; secrets masked."""
+    lines = [_("Run #%(id)d of %(pipeline)s: %(status)s") % {
+        "id": run.pk, "pipeline": run.pipeline.name, "status": run.get_status_display()}]
+    for number, logs in logs_by_attempt(run):
+        if attempt is not None and number != attempt:
+            continue
+        lines.append("")
+        lines.append(_("Attempt %(n)d") % {"n": number})
+        for log in logs:
+            lines.append("\t".join(str(part) for part in (
+                log.started_at.isoformat() if log.started_at else "-", log.get_operation_type_display(),
+                log.table_name, log.get_status_display(), log.records_processed, log.records_success,
+                log.records_failed, f"{log.processing_time_seconds:.3f}s" if log.processing_time_seconds else "-",
+                log.error_message or "")))
+            if log.execution_context:
+                lines.append(f"\t{mask_config(log.execution_context)}")
+    if run.error_message:
+        lines += ["", _("Error: %(message)s") % {"message": run.error_message}]
+    return "\n".join(lines) + "\n"
+
+
+def run_target_table(run: PipelineRun) -> str:
+    return (run.execution_context or {}).get("target_table") or target_table_name(run.pipeline)
+
+
+def quality_metrics(run: PipelineRun) -> tuple[list[dict], str]:
+    """data_quality_metrics of the run (failed first), or [] and a message when ClickHouse cannot answer."""
+    try:
+        rows = get_target().rows(
+            "SELECT table_name, column_name, metric_name, metric_value, threshold_min, threshold_max, is_passed "
+            "FROM data_quality_metrics WHERE pipeline_run_id = {run:UInt64} "
+            "ORDER BY is_passed, table_name, column_name, metric_name LIMIT {limit:UInt32}",
+            {"run": run.pk, "limit": QUALITY_LIMIT})
+    except ClickHouseError as exc:
+        logger.warning("run page: quality metrics of run %s unreadable: %s", run.pk, exc)
+        return [], _("The quality metrics cannot be read now: %(error)s") % {"error": exc}
+    return rows, ""
+
+
+def staged_preview(run: PipelineRun, user) -> tuple[list[str], list[list], str]:
+    """The first staged rows, sensitive values masked for `user`; a message instead when they are gone."""
+    table = (run.execution_context or {}).get("staging_table")
+    if not table:
+        return [], [], _("This run staged no rows.")
+    try:
+        names, rows = StagingWriter.open(table_name=table).preview(limit=STAGED_PREVIEW_ROWS)
+    except StagingError as exc:
+        return [], [], str(exc)
+    except DatabaseError as exc:
+        logger.warning("run page: staging table %s unreadable: %s", table, exc)
+        return [], [], _("The staging table cannot be read now.")
+    hidden = hidden_columns(user, target_table=run_target_table(run), staging_table=table)
+    return names, mask_rows(names, rows, hidden), ""
+
+
+def lineage_graph(run: PipelineRun) -> tuple[dict, str]:
+    """The run's lineage as cytoscape elements: tables as parents, columns inside, edges with the
+    transformation; or an empty graph and a message."""
+    try:
+        rows = get_target().rows(
+            "SELECT source_table, source_column, target_table, target_column, transformation_type, "
+            "transformation_logic FROM data_lineage WHERE pipeline_run_id = {run:UInt64} "
+            "ORDER BY source_table, source_column, target_table, target_column LIMIT {limit:UInt32}",
+            {"run": run.pk, "limit": LINEAGE_LIMIT})
+    except ClickHouseError as exc:
+        logger.warning("run page: lineage of run %s unreadable: %s", run.pk, exc)
+        return {"nodes": [], "edges": []}, _("The lineage cannot be read now: %(error)s") % {"error": exc}
+    nodes: dict[str, dict] = {}
+    edges = []
+
+    def node(table: str, column: str) -> str:
+        nodes.setdefault(table, {"data": {"id": table, "label": table, "kind": "table"}})
+        if not column:
+            return table
+        key = f"{table}.{column}"
+        nodes.setdefault(key, {"data": {"id": key, "label": column, "parent": table, "kind": "column"}})
+        return key
+
+    for index, row in enumerate(rows):
+        source = node(row["source_table"], row["source_column"])
+        target = node(row["target_table"], row["target_column"])
+        edges.append({"data": {"id": f"e{index}", "source": source, "target": target,
+                               "label": row["transformation_type"], "logic": row["transformation_logic"]}})
+    return {"nodes": list(nodes.values()), "edges": edges}, ""

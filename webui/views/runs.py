@@ -1,0 +1,45 @@
+"""Run detail: live progress, processing logs per attempt, reconciliation, quality, staged rows, lineage."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from pipelines.models import PipelineRun
+from webui import rundetail
+from webui.access import page
+from webui.progress import reconciliation, run_progress_payload
+
+
+def _run(run_id: int) -> PipelineRun:
+    return get_object_or_404(PipelineRun.objects.select_related("pipeline__data_source"), pk=run_id)
+
+
+@page("pipelines.view_pipelinerun")
+@require_GET
+def run_detail(request, run_id):
+    run = _run(run_id)
+    metrics, metrics_error = rundetail.quality_metrics(run)
+    staged_names, staged_rows, staged_error = rundetail.staged_preview(run, request.user)
+    graph, lineage_error = rundetail.lineage_graph(run)
+    return render(request, "webui/run_detail.html", {
+        "run": run, "progress": run_progress_payload(run), "reconciliation": reconciliation(run),
+        "attempts": rundetail.logs_by_attempt(run), "results": run.analysis_results.order_by("analysis_type"),
+        "metrics": metrics, "metrics_error": metrics_error,
+        "staged_names": staged_names, "staged_rows": staged_rows, "staged_error": staged_error,
+        "graph": graph, "lineage_error": lineage_error,
+        "quarantined": (run.execution_context or {}).get("rows_quarantined", 0),
+    })
+
+
+@page("pipelines.view_pipelinerun", "staging.view_processinglog")
+@require_GET
+def run_logs(request, run_id):
+    run = _run(run_id)
+    attempt = request.GET.get("attempt")
+    attempt = int(attempt) if attempt and attempt.isdigit() else None
+    response = HttpResponse(rundetail.logs_as_text(run, attempt), content_type="text/plain; charset=utf-8")
+    suffix = f"-attempt-{attempt}" if attempt else ""
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}{suffix}-logs.txt"'
+    return response
