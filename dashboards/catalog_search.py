@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 
+from analytics.masking import SENSITIVE_LEVELS
 from dashboards.timings import timed_rows
 
 MAX_ENTRIES = 500
-SENSITIVITY_LEVELS = ("public", "internal", "confidential", "restricted")
+SENSITIVITY_LEVELS = ("public", "internal", *SENSITIVE_LEVELS)
 COLUMNS = ("table_name", "schema_name", "column_name", "data_type", "is_nullable", "default_value", "description",
            "business_meaning", "owner", "tags", "sensitivity_level", "sensitivity_state", "sensitivity_evidence",
            "last_updated")
