@@ -60,9 +60,10 @@ def quality_dashboard(request):
     if filters is None:
         return _render(request, "quality.html", context, status=400)
     try:
-        days = quality.pass_rate_by_day(filters)
-        nulls = quality.null_rates(filters)
-        context.update(totals=quality.quality_totals(filters), failed=quality.failed_checks(filters), nulls=nulls)
+        with get_target().connection():  # one embedded session for all the page's queries
+            days = quality.pass_rate_by_day(filters)
+            nulls = quality.null_rates(filters)
+            context.update(totals=quality.quality_totals(days), failed=quality.failed_checks(filters), nulls=nulls)
     except ClickHouseError as exc:
         return _unavailable(request, "quality.html", context, exc)
     alerts = Alert.objects.filter(status=AlertStatus.OPEN).select_related("pipeline").order_by("-opened_at")
@@ -86,30 +87,34 @@ def business_dashboard(request):
     context = {"form": form, "section": "business"}
     if filters is None:
         return _render(request, "business.html", context, status=400)
-    keys: list[tuple[str, str]] = []
     try:
-        summary = business.summary(filters)
-        context.update(filters=filters, summary=summary)
-        keys = [(r["metric_category"], r["metric_name"]) for r in summary]
-        asked = (request.GET.get("category", ""), request.GET.get("metric", ""))
-        if asked != ("", "") and asked not in keys:
-            context["metric_error"] = _("There is no metric %(name)s in %(category)s for these filters.") % {
-                "name": asked[1], "category": asked[0]}
-            return _render(request, "business.html", context, status=400)
-        selected = asked if asked in keys else (keys[0] if keys else None)
-        if selected:
-            points = business.series(filters, *selected)
-            parts = business.breakdown(filters, *selected)
-            unit = points[0]["unit"] if points else ""
-            label = f"{selected[1]} ({unit})" if unit else selected[1]
-            context.update(
-                selected=selected, series=points, breakdown=parts,
-                series_chart=chart("line", [p["day"] for p in points], [(label, [p["value"] for p in points])])
-                if points else None,
-                breakdown_chart=chart("bar", [p["dimension"] for p in parts], [(label, [p["value"] for p in parts])],
-                                      horizontal=True) if parts else None)
+        with get_target().connection():  # one embedded session for all the page's queries
+            return _business_page(request, context, filters)
     except ClickHouseError as exc:
         return _unavailable(request, "business.html", context, exc)
+
+
+def _business_page(request, context, filters):
+    summary = business.summary(filters)
+    context.update(filters=filters, summary=summary)
+    keys = [(r["metric_category"], r["metric_name"]) for r in summary]
+    asked = (request.GET.get("category", ""), request.GET.get("metric", ""))
+    if asked != ("", "") and asked not in keys:
+        context["metric_error"] = _("There is no metric %(name)s in %(category)s for these filters.") % {
+            "name": asked[1], "category": asked[0]}
+        return _render(request, "business.html", context, status=400)
+    selected = asked if asked in keys else (keys[0] if keys else None)
+    if selected:
+        points = business.series(filters, *selected)
+        parts = business.breakdown(filters, *selected)
+        unit = points[0]["unit"] if points else ""
+        label = f"{selected[1]} ({unit})" if unit else selected[1]
+        context.update(
+            selected=selected, series=points, breakdown=parts,
+            series_chart=chart("line", [p["day"] for p in points], [(label, [p["value"] for p in points])])
+            if points else None,
+            breakdown_chart=chart("bar", [p["dimension"] for p in parts], [(label, [p["value"] for p in parts])],
+                                  horizontal=True) if parts else None)
     context["metric_links"] = [
         {"category": c, "name": n, "url": "?" + urlencode({**_filter_query(request), "category": c, "metric": n})}
         for c, n in keys]
@@ -153,10 +158,11 @@ def health_dashboard(request):
                "staging_tables": health.staging_tables()}
     try:
         target = get_target()
-        context["databases"].append({"name": _("Target (ClickHouse: %(where)s)") % {"where": target.describe()},
-                                     "bytes": health.clickhouse_size()})
-        context["clickhouse_tables"] = health.clickhouse_tables()
-        context["query_log"] = query_log_slowest()
+        with target.connection():
+            context["databases"].append({"name": _("Target (ClickHouse: %(where)s)") % {"where": target.describe()},
+                                         "bytes": health.clickhouse_size()})
+            context["clickhouse_tables"] = health.clickhouse_tables()
+            context["query_log"] = query_log_slowest()
     except ClickHouseError as exc:
         context["error"] = _("ClickHouse could not answer: %(error)s") % {"error": exc}
     tables = context.get("clickhouse_tables") or []
@@ -184,8 +190,9 @@ def lineage_page(request):
         return _render(request, "lineage.html", context, status=400)
     data = form.cleaned_data if request.GET else {}
     try:
-        run_id = lineage_run_id(run_id=data.get("run"), pipeline=data.get("pipeline"))
-        edges = lineage_edges(run_id) if run_id is not None else []
+        with get_target().connection():
+            run_id = lineage_run_id(run_id=data.get("run"), pipeline=data.get("pipeline"))
+            edges = lineage_edges(run_id) if run_id is not None else []
     except ClickHouseError as exc:
         return _unavailable(request, "lineage.html", context, exc)
     context.update(run_id=run_id, edges=edges, graph=lineage_graph(edges) if edges else None,
