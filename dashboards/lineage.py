@@ -59,13 +59,25 @@ def lineage_graph(edges: list[dict]) -> dict:
                               (edge["target_table"], edge["target_column"])):
             if column and column not in columns[table]:
                 columns[table].append(column)
+    upstream: dict[str, list[str]] = {}
+    for edge in edges:
+        upstream.setdefault(f"{edge['target_table']}.{edge['target_column']}", []).append(
+            f"{edge['source_table']}.{edge['source_column']}")
+    placed: dict[str, float] = {}
+
+    def barycentre(table: str, column: str) -> float:
+        # a column sits level with the columns it comes from, so edges cross as little as possible
+        ys = [placed[u] for u in upstream.get(f"{table}.{column}", []) if u in placed]
+        return sum(ys) / len(ys) if ys else float("inf")
+
     nodes, heights = [], dict.fromkeys(KIND_ORDER, 0)
     for table in sorted(kinds, key=lambda t: (KIND_ORDER.index(kinds[t]), t)):
         kind = kinds[table]
         x = KIND_ORDER.index(kind) * _X_STEP
         nodes.append({"data": {"id": f"t:{table}", "label": table, "kind": kind, "table": table, "column": ""},
                       "classes": f"table {kind}"})
-        for column in columns[table]:
+        for column in sorted(columns[table], key=lambda c: barycentre(table, c)):
+            placed[f"{table}.{column}"] = heights[kind]
             nodes.append({"data": {"id": f"c:{table}.{column}", "parent": f"t:{table}", "label": column,
                                    "kind": kind, "table": table, "column": column},
                           "position": {"x": x, "y": heights[kind]}, "classes": "column"})
