@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "staging",
     "analytics",
     "api",
+    "dashboards",
     "webui",
 ]
 

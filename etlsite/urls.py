@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     # The pages outside the admin: /, /upload/, /runs/, /quarantine/, /schema-changes/ (docs/WEB.md).
     path("", include("webui.urls")),
+    # Dashboards, lineage and catalog (docs/DASHBOARDS.md).
+    path("", include("dashboards.urls")),
 ]
 
 # Under /api/ these answer in the API's JSON error format; elsewhere they are Django's pages.

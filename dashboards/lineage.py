@@ -1,0 +1,96 @@
+"""The lineage graph of one run: source -> staging -> target tables and their columns, from ``data_lineage``.
+
+Which run: the one asked for, else the newest run of the pipeline asked for that recorded lineage, else the
+newest run that did. The graph is cytoscape.js elements: a compound node per table (kind source, staging or
+target, placed in that column from left to right) holding a node per column, and an edge per lineage row
+labelled with its transformation.
+"""
+
+from __future__ import annotations
+
+from dashboards.timings import timed_rows
+from pipelines.models import Pipeline, PipelineRun
+
+MAX_EDGES = 2000
+RECENT_RUNS = 200
+KIND_ORDER = ("source", "staging", "target")
+_X_STEP, _Y_STEP, _TABLE_GAP = 320, 44, 70
+
+
+def lineage_run_id(*, run_id: int | None = None, pipeline: Pipeline | None = None) -> int | None:
+    if run_id is not None:
+        return run_id
+    params: dict = {}
+    sql = "SELECT pipeline_run_id FROM data_lineage"
+    if pipeline is not None:
+        runs = list(PipelineRun.objects.filter(pipeline=pipeline).order_by("-created_at")
+                    .values_list("pk", flat=True)[:RECENT_RUNS])
+        sql += " WHERE pipeline_run_id IN {runs:Array(UInt64)}"
+        params["runs"] = runs
+    rows = timed_rows("lineage.latest_run", sql + " ORDER BY created_at DESC LIMIT 1", params)
+    return int(rows[0]["pipeline_run_id"]) if rows else None
+
+
+def lineage_edges(run_id: int) -> list[dict]:
+    return timed_rows(
+        "lineage.edges",
+        "SELECT source_table, source_column, target_table, target_column, transformation_type, "
+        "transformation_logic, record_count FROM data_lineage WHERE pipeline_run_id = {run:UInt64} "
+        "ORDER BY target_table, target_column, source_table, source_column LIMIT {limit:UInt32}",
+        {"run": run_id, "limit": MAX_EDGES})
+
+
+def _table_kinds(edges: list[dict]) -> dict[str, str]:
+    staging = {e["target_table"] for e in edges if e["transformation_type"] == "extract"}
+    targets = {e["target_table"] for e in edges} - staging
+    kinds = {}
+    for edge in edges:
+        for table in (edge["source_table"], edge["target_table"]):
+            kinds[table] = "staging" if table in staging else "target" if table in targets else "source"
+    return kinds
+
+
+def lineage_graph(edges: list[dict]) -> dict:
+    """cytoscape.js elements (nodes with preset positions, edges) and the tables by kind."""
+    kinds = _table_kinds(edges)
+    columns: dict[str, list[str]] = {table: [] for table in kinds}
+    for edge in edges:
+        for table, column in ((edge["source_table"], edge["source_column"]),
+                              (edge["target_table"], edge["target_column"])):
+            if column and column not in columns[table]:
+                columns[table].append(column)
+    upstream: dict[str, list[str]] = {}
+    for edge in edges:
+        upstream.setdefault(f"{edge['target_table']}.{edge['target_column']}", []).append(
+            f"{edge['source_table']}.{edge['source_column']}")
+    placed: dict[str, float] = {}
+
+    def barycentre(table: str, column: str) -> float:
+        # a column sits level with the columns it comes from, so edges cross as little as possible
+        ys = [placed[u] for u in upstream.get(f"{table}.{column}", []) if u in placed]
+        return sum(ys) / len(ys) if ys else float("inf")
+
+    nodes, heights = [], dict.fromkeys(KIND_ORDER, 0)
+    for table in sorted(kinds, key=lambda t: (KIND_ORDER.index(kinds[t]), t)):
+        kind = kinds[table]
+        x = KIND_ORDER.index(kind) * _X_STEP
+        nodes.append({"data": {"id": f"t:{table}", "label": table, "kind": kind, "table": table, "column": ""},
+                      "classes": f"table {kind}"})
+        for column in sorted(columns[table], key=lambda c: barycentre(table, c)):
+            placed[f"{table}.{column}"] = heights[kind]
+            nodes.append({"data": {"id": f"c:{table}.{column}", "parent": f"t:{table}", "label": column,
+                                   "kind": kind, "table": table, "column": column},
+                          "position": {"x": x, "y": heights[kind]}, "classes": "column"})
+            heights[kind] += _Y_STEP
+        heights[kind] += _TABLE_GAP
+    links = []
+    for i, edge in enumerate(edges):
+        source = (f"c:{edge['source_table']}.{edge['source_column']}" if edge["source_column"]
+                  else f"t:{edge['source_table']}")
+        target = (f"c:{edge['target_table']}.{edge['target_column']}" if edge["target_column"]
+                  else f"t:{edge['target_table']}")
+        links.append({"data": {"id": f"e{i}", "source": source, "target": target,
+                               "label": edge["transformation_type"], "logic": edge["transformation_logic"],
+                               "records": edge["record_count"]}})
+    by_kind = {kind: sorted(t for t, k in kinds.items() if k == kind) for kind in KIND_ORDER}
+    return {"elements": nodes + links, "tables": by_kind}

@@ -1,0 +1,79 @@
+"""Runs dashboard: pipeline_runs in the metadata database, aggregated by the database (ORM aggregates)."""
+
+from __future__ import annotations
+
+import math
+
+from django.db import connections
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncDate
+
+from dashboards.filters import Filters
+from dashboards.spec_queries import LATEST_RUNS, narrowed
+from pipelines.models import PipelineRun, RunStatus
+
+PERCENTILES = (50, 90, 95)
+MAX_DAYS = 400
+MAX_FAILURES = 20
+
+
+def _runs(filters: Filters):
+    runs = PipelineRun.objects.filter(created_at__gte=filters.since, created_at__lte=filters.until)
+    if filters.pipeline is not None:
+        runs = runs.filter(pipeline=filters.pipeline)
+    return runs
+
+
+def run_totals(filters: Filters) -> dict:
+    """Counts by outcome and the success rate (successful / finished, cancelled runs not counted)."""
+    totals = _runs(filters).aggregate(
+        total=Count("pk"),
+        success=Count("pk", filter=Q(status=RunStatus.SUCCESS)),
+        failed=Count("pk", filter=Q(status=RunStatus.FAILED)),
+        running=Count("pk", filter=Q(status__in=[RunStatus.RUNNING, RunStatus.PENDING])),
+        records_processed=Sum("records_processed"),
+        records_failed=Sum("records_failed"),
+    )
+    finished = totals["success"] + totals["failed"]
+    totals["success_rate"] = totals["success"] / finished if finished else None
+    return totals
+
+
+def duration_percentiles(filters: Filters) -> dict:
+    """Nearest-rank percentiles of the finished runs' durations (seconds), computed by the database: one
+    ordered, offset read per percentile (portable between PostgreSQL and SQLite)."""
+    durations = _runs(filters).filter(duration_seconds__isnull=False)
+    stats = durations.aggregate(n=Count("pk"), slowest=Max("duration_seconds"))
+    n = stats["n"]
+    result: dict = {"count": n, "max": stats["slowest"]}
+    ordered = durations.order_by("duration_seconds").values_list("duration_seconds", flat=True)
+    for p in PERCENTILES:
+        result[f"p{p}"] = ordered[max(0, math.ceil(p / 100 * n) - 1)] if n else None
+    return result
+
+
+def records_by_day(filters: Filters) -> list[dict]:
+    rows = (_runs(filters).annotate(day=TruncDate("created_at")).values("day")
+            .annotate(runs=Count("pk"), processed=Sum("records_processed"), failed=Sum("records_failed"),
+                      succeeded=Count("pk", filter=Q(status=RunStatus.SUCCESS)))
+            .order_by("day"))
+    return list(rows[:MAX_DAYS])
+
+
+def latest_runs(filters: Filters) -> list[dict]:
+    """The specification's latest-runs query, narrowed to the filters."""
+    conditions = ["pr.created_at >= %s", "pr.created_at <= %s"]
+    params: list = [filters.since, filters.until]
+    if filters.pipeline is not None:
+        conditions.append("pr.pipeline_id = %s")
+        params.append(filters.pipeline.pk)
+    with connections["default"].cursor() as cursor:
+        cursor.execute(narrowed(LATEST_RUNS, conditions, limit_param=None), params)
+        columns = [c[0] for c in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def failures(filters: Filters) -> list[PipelineRun]:
+    return list(_runs(filters).filter(status=RunStatus.FAILED).select_related("pipeline")
+                .only("pk", "pipeline__name", "created_at", "error_message", "records_failed", "retry_count")
+                .order_by("-created_at")[:MAX_FAILURES])
