@@ -55,7 +55,7 @@ def machine_describe(cfg: BenchConfig) -> dict:
         versions["PostgreSQL server"] = postgres.server_version(cfg)
     except Exception as exc:  # reported, not fatal: the PostgreSQL sections will say why they failed
         versions["PostgreSQL server"] = f"unreachable ({exc.__class__.__name__})"
-    versions["psql"] = _command(["psql", "--version"])
+    versions["psql"] = _command(["psql", "--version"]).removeprefix("psql ")
     versions["sqlite3 CLI"] = _command(["sqlite3", "--version"]).split(" ")[0]
     versions["redis-server"] = _command(["redis-server", "--version"]).split(" v=")[-1].split(" ")[0]
     commit = _command(["git", "rev-parse", "--short", "HEAD"])

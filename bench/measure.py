@@ -24,6 +24,13 @@ class ContenderFailed(RuntimeError):
     pass
 
 
+def failure_summary(text: str, limit: int = 300) -> str:
+    """One line for a report: the last line that names an error, else the last line of the output."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    named = [line for line in lines if "Error" in line or "Exception" in line or "error:" in line.lower()]
+    return ((named or lines or ["no output"])[-1])[:limit]
+
+
 @dataclass
 class Sample:
     seconds: float

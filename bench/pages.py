@@ -15,7 +15,7 @@ import os
 import statistics
 import time
 
-from bench.measure import ContenderFailed, report_inner
+from bench.measure import ContenderFailed, failure_summary, report_inner
 
 DASHBOARDS = ("/dashboards/quality/", "/dashboards/business/", "/dashboards/runs/", "/dashboards/health/")
 ADMIN_RUNS = "/admin/pipelines/pipelinerun/"
@@ -39,7 +39,7 @@ def pages_section(bench) -> dict:
     try:
         sample = run_once(argv, env=mode_env(cfg, "pg"), cwd=ROOT, timeout=3600, log=bench.log)
     except ContenderFailed as exc:
-        return {**sizes, "status": f"failed: {exc}"[:1500]}
+        return {**sizes, "status": f"failed: {failure_summary(str(exc))}"}
     return {**sizes, "status": "measured", **sample.inner}
 
 

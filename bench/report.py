@@ -20,7 +20,7 @@ def _fmt_s(value: float | None) -> str:
 
 
 def _row(cells) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
+    return "| " + " | ".join(" ".join(str(c).split()).replace("|", "/") for c in cells) + " |"
 
 
 def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
@@ -63,7 +63,7 @@ def _goals(results: Results) -> list[str]:
     for goal in goals_judge(results):
         ratio = "–" if goal.ratio is None else f"{goal.ratio:.2f}"
         verdict = f"**{goal.verdict}**" if goal.met is False else goal.verdict
-        lines.append(_row([goal.name, goal.target, goal.measured.replace("|", "/"), ratio, verdict]))
+        lines.append(_row([goal.name, goal.target, goal.measured, ratio, verdict]))
     lines += ["", "Ceiling times: psql's whole process (its start-up is milliseconds); chDB's and SQLite's insert "
               "as measured inside their process, without the interpreter's start-up (the stricter ceiling). This "
               "system's time is always the whole `manage.py run_pipeline` process, Django start-up included. "
@@ -100,9 +100,11 @@ def _by_size(results: Results) -> list[str]:
             if m.note:
                 notes.append(f"- {contender.label}, {label}: {m.note}")
             loaded = [s.inner.get("rows_loaded") for s in m.samples if s.inner.get("rows_loaded") is not None]
-            if loaded and key.startswith("etl_"):
-                notes.append(f"- {contender.label}, {label}: read {m.samples[0].inner.get('rows_read', 0):,} rows, "
-                             f"loaded {loaded[0]:,} into ClickHouse (clean_duplicates removed the repeats)")
+            read = m.samples[0].inner.get("rows_read")
+            if loaded and read and key.startswith("etl_"):
+                removed = " (clean_duplicates removed the repeats)" if loaded[0] < read else ""
+                notes.append(f"- {contender.label}, {label}: read {read:,} rows, loaded {loaded[0]:,} into "
+                             f"ClickHouse{removed}")
         if found or any(results.skipped(key, label) for label in labels):
             lines.append(_row(cells))
     if notes:

@@ -12,7 +12,7 @@ from bench.config import PYTHON, ROOT, BenchConfig
 from bench.contenders.registry import invocation, pipeline_name
 from bench.data import DataFile, flights_zip, free_bytes, write_base, write_repeated
 from bench.machine import load_average, machine_describe
-from bench.measure import ContenderFailed, Measurement, run_once
+from bench.measure import ContenderFailed, Measurement, failure_summary, run_once
 from bench.modes import MODES, mode_env, mode_reset
 from bench.results import Results
 
@@ -72,11 +72,11 @@ class Bench:
             return run_once(inv.argv, env=inv.env, cwd=ROOT, timeout=timeout, log=self.log, parse=inv.parse)
         except (ContenderFailed, OSError, RuntimeError) as exc:
             self.say(f"{key} @{data.label} FAILED: {exc}")
-            self.results.skip(key, data.label, f"failed: {str(exc)[-600:]}")
+            self.results.skip(key, data.label, f"failed: {failure_summary(str(exc))}")
             return None
         except Exception as exc:  # e.g. the database refused the untimed preparation: recorded, bench goes on
             self.say(f"{key} @{data.label} FAILED in preparation: {exc!r}")
-            self.results.skip(key, data.label, f"failed: {exc!r}"[-600:])
+            self.results.skip(key, data.label, f"failed: {failure_summary(repr(exc))}")
             return None
 
     # --- sections --------------------------------------------------------------------------------------

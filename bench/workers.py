@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench import postgres
 from bench.config import PYTHON, ROOT
-from bench.measure import ContenderFailed, run_once
+from bench.measure import ContenderFailed, failure_summary, run_once
 from bench.modes import mode_env, staging_tables_drop
 
 FINISHED = ("success", "failed", "cancelled")
@@ -150,7 +150,8 @@ def workers_section(bench) -> dict:
     try:
         bench.pipeline_setup("pg", data, parts=parts, name=name)
     except ContenderFailed as exc:
-        return {**section, "status": f"not measured: the pipeline with parallelism was refused: {exc}"[:800]}
+        return {**section, "status": f"not measured: the pipeline with parallelism was refused: "
+                                     f"{failure_summary(str(exc))}"}
     single = bench.results.measurement("etl_pg", data.label)
     timeout = max(1800.0, 4 * single.seconds) if single else 1800.0
     runs = []
@@ -158,6 +159,6 @@ def workers_section(bench) -> dict:
         try:
             runs.append(split_run_measure(bench, data=data, name=name, workers=workers, timeout=timeout))
         except (ContenderFailed, OSError) as exc:
-            runs.append({"workers": workers, "status": "failed", "error": str(exc)[-800:]})
+            runs.append({"workers": workers, "status": "failed", "error": failure_summary(str(exc))})
         bench.say(f"split run, {workers} worker(s): {runs[-1]}")
     return {**section, "status": "measured", "runs": runs}
