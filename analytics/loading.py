@@ -10,6 +10,8 @@ see half a run.
 from __future__ import annotations
 
 import re
+import time
+from contextlib import ExitStack
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -22,6 +24,9 @@ LOADED_AT_COLUMN = "_loaded_at"
 ROW_NUMBER_COLUMN = "_row_number"
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PARTITION_ID = re.compile(r"^[0-9A-Za-z_-]+$")
+# How long a load keeps its ClickHouse connection between batches. Opening the embedded engine costs
+# ~0.1-0.2 s, too much per batch; holding it for ever would shut web pages out of chDB for a whole run.
+HOLD_SECONDS = 2.0
 
 
 def clickhouse_type(arrow_type: pa.DataType) -> str:
@@ -86,6 +91,8 @@ class TargetLoad:
         self.rows_appended = 0
         self.replace_rows = sorted(set(replace_rows)) if replace_rows is not None else None
         self._columns: list[str] | None = None
+        self._held: ExitStack | None = None
+        self._held_since = 0.0
 
     def begin(self, schema: pa.Schema) -> list[str]:
         """Create the target table if needed, add columns the source gained, and a fresh temporary table.
@@ -122,6 +129,8 @@ class TargetLoad:
         if self._columns is None:
             raise RuntimeError("TargetLoad.begin() must come first")
         new = [f for f in schema if f.name != ROW_NUMBER_COLUMN and f.name not in self._columns]
+        if not new:
+            return []
         with self.target.connection() as client:
             for field in new:
                 for table in (self.table, self.temp_table):
@@ -130,6 +139,25 @@ class TargetLoad:
         self._columns += [f.name for f in new]
         return [f.name for f in new]
 
+    def resume(self, schema: pa.Schema) -> None:
+        """Append to a temporary table that another task began (a part of a split run)."""
+        self._columns = [f.name for f in schema if f.name != ROW_NUMBER_COLUMN]
+
+    def hold(self) -> None:
+        """Keep one connection open across the next appends (for at most HOLD_SECONDS at a time)."""
+        if self._held is None:
+            stack = ExitStack()
+            stack.enter_context(self.target.connection())
+            self._held, self._held_since = stack, time.monotonic()
+        elif time.monotonic() - self._held_since > HOLD_SECONDS:
+            self.release()
+            self.hold()
+
+    def release(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()
+
     def append(self, batch: pa.Table | pa.RecordBatch) -> int:
         if self._columns is None:
             raise RuntimeError("TargetLoad.begin() must come first")
@@ -137,8 +165,10 @@ class TargetLoad:
         if table.num_rows == 0:
             return 0
         n = table.num_rows
-        table = table.append_column(RUN_ID_COLUMN, pa.array([self.run_id] * n, pa.uint64()))
-        table = table.append_column(LOADED_AT_COLUMN, pa.array([self.loaded_at] * n, pa.timestamp("ms", tz="UTC")))
+        table = table.append_column(RUN_ID_COLUMN, pa.repeat(pa.scalar(self.run_id, pa.uint64()), n))
+        table = table.append_column(LOADED_AT_COLUMN, pa.repeat(
+            pa.scalar(self.loaded_at, pa.timestamp("ms", tz="UTC")), n))
+        self.hold()
         self.target.insert_arrow(self.temp_table, table)
         self.rows_appended += n
         return n
@@ -192,6 +222,7 @@ class TargetLoad:
 
     def abort(self) -> None:
         """Drop the temporary table: nothing of this attempt reaches the target."""
+        self.release()
         self.target.command(f"DROP TABLE IF EXISTS {quote_identifier(self.temp_table)}")
 
 

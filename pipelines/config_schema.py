@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pyarrow as pa
@@ -204,4 +205,22 @@ def _format_errors(rules: dict) -> list[str]:
     if words and true_words & false_words:
         errors.append(_("validation_rules: %(words)s cannot be both a true and a false value.")
                       % {"words": ", ".join(sorted(true_words & false_words))})
+    return errors
+
+
+MAX_PARTS = 64
+
+
+def parallelism_errors(value) -> list[str]:
+    """`"parallelism": {"parts": N}`: read one large file in N parts on parallel workers (see docs/ENGINE.md)."""
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [_("parallelism must be a JSON object, e.g. {\"parts\": 4}.")]
+    errors = [_("parallelism.%(key)s: unknown key; known keys: parts.") % {"key": key} for key in value
+              if key != "parts"]
+    parts = value.get("parts", 1)
+    if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= MAX_PARTS:
+        errors.append(_("parallelism.parts must be a whole number from 1 to %(max)d; got %(value)s.")
+                      % {"max": MAX_PARTS, "value": json.dumps(parts)})
     return errors

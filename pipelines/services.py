@@ -78,6 +78,44 @@ def run_progress(*, run: PipelineRun, **values: Any) -> None:
         raise RunCancelled(PipelineRun.objects.filter(pk=run.pk).values_list("status", flat=True).first())
 
 
+def run_part_report(*, run_id: int, index: int, **values: Any) -> dict:
+    """Merge one part's state into execution_context["parts"][index] of a split run (see docs/ENGINE.md).
+
+    Parts run in parallel on several workers, so the merge happens under a lock on the run's row (the plain
+    run_progress would let one part overwrite another's counts). Returns the merged execution_context;
+    raises RunCancelled once the run is no longer running (cancelled, failed by another part, or dead).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.RUNNING:
+            raise RunCancelled(run.status if run else None)
+        ctx = dict(run.execution_context or {})
+        parts = dict(ctx.get("parts") or {})
+        parts[str(index)] = {**parts.get(str(index), {}), **values}
+        ctx["parts"] = parts
+        ctx["rows_read"] = sum(int(part.get("rows_read", 0)) for part in parts.values())
+        ctx["heartbeat_at"] = now.isoformat()
+        PipelineRun.objects.filter(pk=run_id).update(execution_context=ctx, updated_at=now)
+    return ctx
+
+
+def run_split_commit_claim(*, run_id: int) -> bool:
+    """True for the one caller that may send a split run's commit (a redelivered part task must not send a
+    second one)."""
+    with transaction.atomic():
+        run = PipelineRun.objects.select_for_update().filter(pk=run_id, status=RunStatus.RUNNING).first()
+        if run is None:
+            return False
+        ctx = dict(run.execution_context or {})
+        split = dict(ctx.get("split") or {})
+        if split.get("commit_sent"):
+            return False
+        ctx["split"] = {**split, "commit_sent": True}
+        PipelineRun.objects.filter(pk=run_id).update(execution_context=ctx, updated_at=timezone.now())
+    return True
+
+
 def _finish(run: PipelineRun, *, status: str, **fields: Any) -> PipelineRun:
     """Record the end of a running run, unless a cancel or the watchdog ended it first (they win)."""
     now = timezone.now()

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -74,13 +75,63 @@ def run_pipeline_task(self, run_id: int) -> str:
             services.run_fail(run=run, error_message=_("Internal error: %(error)s") % {
                 "error": exc.__class__.__name__})
         raise
+    run.refresh_from_db()  # a split run may have finished in its parts' tasks meanwhile (eagerly: already)
+    if run.status == RunStatus.RUNNING:
+        return f"run {run_id}: split into parts; the last part to finish commits it"
+    return _after_finish(run)
+
+
+def _after_finish(run: PipelineRun) -> str:
     if _should_retry(run):
         countdown = retry_backoff_seconds(run.retry_count)
         if services.run_retry(run=run, countdown=countdown):
             services.run_dispatch(run=run, countdown=countdown)
-            return f"run {run_id}: failed (transient), retry {run.retry_count} in {countdown} s"
+            return f"run {run.pk}: failed (transient), retry {run.retry_count} in {countdown} s"
     _alert(run)  # not before a retry: a transient failure that is about to be retried is not news yet
-    return f"run {run_id}: {run.status}"
+    return f"run {run.pk}: {run.status}"
+
+
+# --- one large file in parts ("parallelism": {"parts": N}; pipelines/engine/parts.py) ---------------------
+
+def run_parts_dispatch(*, run: PipelineRun, parts: int) -> None:
+    """Send one task per part of a split run, once the current transaction commits."""
+    limit = run.pipeline.timeout_seconds
+    for index in range(parts):
+        transaction.on_commit(lambda index=index: run_part_task.apply_async(
+            (run.pk, index), soft_time_limit=limit, time_limit=limit + 60))
+
+
+def run_split_commit_dispatch(*, run: PipelineRun) -> None:
+    limit = run.pipeline.timeout_seconds
+    transaction.on_commit(lambda: run_split_commit_task.apply_async(
+        (run.pk,), soft_time_limit=limit, time_limit=limit + 60))
+
+
+def _finished_part(run_id: int) -> str:
+    run = PipelineRun.objects.select_related("pipeline").filter(pk=run_id).first()
+    if run is not None and run.status == RunStatus.FAILED:
+        return _after_finish(run)
+    return f"run {run_id}: {run.status if run else 'gone'}"
+
+
+@shared_task(name="pipelines.run_part", acks_late=True)
+def run_part_task(run_id: int, index: int) -> str:
+    from pipelines.engine.parts import part_execute
+
+    with run_heartbeat(run_id=run_id):
+        outcome = part_execute(run_id=run_id, index=index, batch_rows=getattr(settings, "ETL_BATCH_ROWS", 65_536))
+    if outcome.endswith("failed"):
+        return f"{outcome}; {_finished_part(run_id)}"
+    return outcome
+
+
+@shared_task(name="pipelines.run_split_commit", acks_late=True)
+def run_split_commit_task(run_id: int) -> str:
+    from pipelines.engine.parts import split_commit
+
+    with run_heartbeat(run_id=run_id):
+        run = split_commit(run_id=run_id)
+    return _after_finish(run) if run is not None and run.status != RunStatus.RUNNING else f"run {run_id}: skipped"
 
 
 def _alert(run: PipelineRun) -> None:

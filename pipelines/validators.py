@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from pipelines.config_schema import DATA_TYPES, validation_rules_errors
+from pipelines.config_schema import DATA_TYPES, parallelism_errors, validation_rules_errors
 from pipelines.transformations import steps_errors
 
 __all__ = ["DATA_TYPES", "configuration_errors", "validate_configuration", "validate_cron", "validate_tags"]
@@ -65,6 +65,7 @@ def configuration_errors(config) -> list[str]:
             )
         errors += steps_errors(steps)
     errors += _analysis_errors(config)
+    errors += parallelism_errors(config.get("parallelism"))
     return errors
 
 

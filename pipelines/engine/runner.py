@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+import numpy as np
 import pyarrow as pa
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -24,6 +25,8 @@ from pipelines.engine.analyze import run_analyze
 from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
+from pipelines.engine.overlap import StagingSink
+from pipelines.engine.parts import configured_parts, drop_keys_table, split_obstacle, split_start
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
@@ -89,8 +92,14 @@ def target_table_name(pipeline) -> str:
     return sanitize_identifier(configured or pipeline.name)
 
 
-def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | None = None) -> PipelineRun:
-    """Execute a claimed (running) run to success or failure; never raises for a data or source problem."""
+def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | None = None,
+                split: bool = True) -> PipelineRun:
+    """Execute a claimed (running) run to success or failure; never raises for a data or source problem.
+
+    A file run whose pipeline asks for `"parallelism": {"parts": N}` is split (pipelines/engine/parts.py)
+    unless `split` is False (a run executed in the calling process, without workers): then this returns
+    the run still running, and the parts' tasks finish it.
+    """
     pipeline = run.pipeline
     source = pipeline.data_source
     config = pipeline.configuration or {}
@@ -107,12 +116,21 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
     totals = RunTotals()
     load = TargetLoad(get_target(), table=target_table_name(pipeline), pipeline_run_id=run.pk)
     writer: StagingWriter | None = None
+    sink: StagingSink | None = None
     started = time.monotonic()
     try:
         services.run_progress(run=run, step="extract", attempt=attempt)
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSING)
         connector = _connector_for(source, connection_config, run)
+        if split and source.source_type == "file" and configured_parts(config) > 1:
+            obstacle = split_obstacle(config)
+            plan = None if obstacle else connector.split_plan(configured_parts(config))
+            if plan is not None and plan.split:
+                return split_start(run=run, connector=connector, plan=plan, load=load, staging_table=staging_table,
+                                   connection_config=connection_config, file_record=file_record,
+                                   drift_check=_drift_check)
+            services.run_progress(run=run, split={"parts": 1, "reason": obstacle or plan.reason})
         rules = ValidationRules.from_config(config)
         validator = Validator(rules)
         steps = _resolve_steps(config)
@@ -151,9 +169,12 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                         table_name=staging_table, schema=batch.schema, pipeline_run_id=run.pk,
                         source_type=STAGING_SOURCE_TYPES.get(source.source_type, "csv"),
                         source_config=connection_config, expires_in=timedelta(days=7))
+                    sink = StagingSink(writer)
                 elif len(batch.schema) > len(writer.schema):
+                    sink.close()  # the batches staged so far get the new columns' NULLs
                     writer.add_columns(batch.schema)
-                writer.append(batch)
+                    sink = StagingSink(writer)
+                sink.put(batch)
                 op.processed += batch.num_rows
                 op.success += batch.num_rows
             with ops[OperationType.VALIDATE].timed() as op:
@@ -190,6 +211,9 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             return services.run_succeed(run=run, records_processed=0, records_failed=0,
                                         context={**totals.as_dict(), "empty": True})
 
+        load.release()
+        with ops[OperationType.LOAD].timed():
+            sink.close()  # every batch staged before the commit: a staging error fails the run
         services.run_progress(run=run, step="commit", **totals.as_dict())
         totals.removed = dict(ctx.removed)
         totals.rows_loaded = load.staged_count()
@@ -206,10 +230,11 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         _acknowledge_source(connector, run)
         source_state = connector.new_state() if getattr(connector, "supports_state", False) else None
         services.run_progress(run=run, step="analyze", **totals.as_dict())
-        run_analyze(run=run, target=load.target, table=load.table, staging_table=staging_table,
-                    source_columns=[name for name, _type in drift["source_columns"]],
-                    lineage=[edge.as_dict() for edge in ctx.lineage], schema_diff=drift["diff"],
-                    rows_read=totals.rows_read, rows_loaded=totals.rows_loaded)
+        with load.target.connection():  # one connection for the analysis's dozen queries
+            run_analyze(run=run, target=load.target, table=load.table, staging_table=staging_table,
+                        source_columns=[name for name, _type in drift["source_columns"]],
+                        lineage=[edge.as_dict() for edge in ctx.lineage], schema_diff=drift["diff"],
+                        rows_read=totals.rows_read, rows_loaded=totals.rows_loaded)
         staged = writer.finish()
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSED)
@@ -225,7 +250,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         message = str(exc)
         transient = _is_transient(exc)
     except services.RunCancelled:
-        _cleanup_after_failure(load, writer)
+        _cleanup_after_failure(load, sink)
         _write_logs(ops, staging_table, run, status=ProcessingStatus.CANCELLED)
         run.refresh_from_db()
         return run
@@ -236,7 +261,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         logger.exception("pipeline run %s failed unexpectedly", run.pk)
         message = _("Internal error: %(error)s") % {"error": exc.__class__.__name__}
         transient = False
-    _cleanup_after_failure(load, writer)
+    _cleanup_after_failure(load, sink)
     if file_record and file_record.status == FileStatus.PROCESSING:
         file_status_set(file_record, FileStatus.FAILED, error_message=message)
     _write_logs(ops, staging_table, run, status=ProcessingStatus.FAILED, error_message=message)
@@ -274,7 +299,9 @@ def run_abandoned_cleanup(*, run: PipelineRun) -> None:
     """What a run killed with its worker leaves behind: its temporary ClickHouse table, its file in
     "processing". Nothing of it reached the target (the commit is atomic), so this only tidies up."""
     try:
-        TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk).abort()
+        load = TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk)
+        load.abort()
+        drop_keys_table(load)
     except ClickHouseError:
         logger.warning("run %s: could not drop its temporary load table", run.pk, exc_info=True)
     file_id = (run.execution_context or {}).get("file_id")
@@ -320,7 +347,7 @@ def _drift_check(run: PipelineRun, schema: pa.Schema) -> dict:
 
 
 def _numbered(batch: pa.RecordBatch, *, first: int) -> pa.RecordBatch:
-    numbers = pa.array(range(first, first + batch.num_rows), pa.int64())
+    numbers = pa.array(np.arange(first, first + batch.num_rows, dtype=np.int64))
     if ROW_NUMBER_COLUMN in batch.schema.names:
         batch = batch.drop_columns([ROW_NUMBER_COLUMN])
     return pa.RecordBatch.from_arrays([numbers, *batch.columns], names=[ROW_NUMBER_COLUMN, *batch.schema.names])
@@ -341,9 +368,12 @@ def _check_failed_ratio(rules: ValidationRules, totals: RunTotals) -> None:
                        % {"pct": ratio * 100, "max": rules.max_failed_ratio * 100})
 
 
-def _cleanup_after_failure(load: TargetLoad, writer: StagingWriter | None) -> None:
+def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None) -> None:
+    if sink is not None:
+        sink.abort()
     try:
         load.abort()
+        drop_keys_table(load)
     except ClickHouseError:
         logger.warning("could not drop the temporary load table %s", load.temp_table)
 

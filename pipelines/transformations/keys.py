@@ -1,8 +1,9 @@
 """Row keys seen earlier in a run, for `clean_duplicates` and the `unique` rule, held as 64-bit hashes.
 
 `row_hashes` hashes the values of some columns of every row with numpy over the Arrow buffers (no Python per
-row): each column's values as text (NULL distinct from ""), each byte mixed with its position by the splitmix64
-finalizer, XOR-ed per value, then the columns combined in order.
+row): numbers, dates, times and booleans by their 64-bit value, other columns as text (NULL distinct from ""),
+each byte mixed with its position by the splitmix64 finalizer, XOR-ed per value; then the columns combined in
+order.
 
 `HashSet` keeps the hashes of a run in sorted numpy arrays (a few levels merged like a binary counter), so
 memory is 8 bytes per distinct key (10 million distinct rows: about 80 MB, twice that while two levels merge),
@@ -32,8 +33,34 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+def _fixed_width_bits(array: pa.Array) -> np.ndarray | None:
+    """The values of a number, date, time or boolean column as uint64 bits (a column keeps one type for a whole
+    run, so equal values give equal bits); None for text and other types."""
+    t = array.type
+    if pa.types.is_date32(t) or pa.types.is_time32(t):
+        ints = pc.cast(array.view(pa.int32()), pa.int64())
+    elif pa.types.is_int64(t) or pa.types.is_uint64(t):
+        ints = array.view(pa.int64())
+    elif pa.types.is_boolean(t) or pa.types.is_integer(t):
+        ints = pc.cast(array, pa.int64())
+    elif pa.types.is_timestamp(t) or pa.types.is_duration(t) or pa.types.is_date64(t) or pa.types.is_time64(t):
+        ints = array.view(pa.int64())
+    elif pa.types.is_floating(t):
+        ints = pc.cast(array, pa.float64()).view(pa.int64()) if not pa.types.is_float64(t) else array.view(
+            pa.int64())
+    else:
+        return None
+    return ints.fill_null(0).to_numpy(zero_copy_only=False).view(np.uint64)
+
+
 def _column_hashes(values) -> np.ndarray:
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    bits = _fixed_width_bits(array)
+    if bits is not None:  # one mix per value instead of one per byte of its text
+        hashes = _mix(bits ^ _LENGTH_SEED)
+        if array.null_count:
+            hashes[~array.is_valid().to_numpy(zero_copy_only=False)] = _NULL
+        return hashes
     if not (pa.types.is_large_binary(array.type)):
         if not (pa.types.is_binary(array.type) or pa.types.is_string(array.type)
                 or pa.types.is_large_string(array.type)):

@@ -175,6 +175,35 @@ class FileConnector(Connector):
                 _("%(name)s has column types that differ from %(first)s's: %(reason)s")
                 % {"name": reader.member.name, "first": first.member.name, "reason": error}, permanent=True) from None
 
+    # -- one large file in parts (pipelines' "parallelism") -------------------------------------------------
+
+    def split_plan(self, parts: int):
+        """Byte ranges for reading the file in `parts` parallel parts, or a one-part plan with the reason."""
+        from sources.connectors.filesupport.splitting import one_part, split_plan
+
+        members = self.members()
+        if len(members) != 1:
+            return one_part(_("the path names several files"))
+        member = members[0]
+        if member.format not in ("csv", "tsv"):
+            return one_part(_("only CSV and TSV files are read in parts"))
+        reader = make_reader(member, self.settings)
+        self._schema, self._readers = reader.schema, [reader]
+        return split_plan(member, parts=parts, encoding=reader.detected["encoding"],
+                          quote_char=reader.detected["quote_char"], escape_char=self.settings.escape_char,
+                          has_header=self.settings.has_header)
+
+    def read_part(self, part, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """The rows of one part of a split plan, `batch_rows` at a time."""
+        member = self.members()[0]
+        reader = make_reader(member, self.settings)
+        self._readers = [reader]
+        self._schema = reader.schema
+        rebatcher = Rebatcher(batch_rows)
+        for batch in reader.part_batches(part):
+            yield from rebatcher.add(batch)
+        yield from rebatcher.flush()
+
     # -- the contract's other two ----------------------------------------------------------------------------
 
     def describe(self) -> dict[str, Any]:

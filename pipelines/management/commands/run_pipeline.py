@@ -65,7 +65,7 @@ class Command(BaseCommand):
             watcher.start()
         try:
             with run_heartbeat(run_id=run.pk):
-                run = run_execute(run=run, batch_rows=batch_rows)
+                run = run_execute(run=run, batch_rows=batch_rows, split=False)  # parts need workers
         finally:
             done.set()
             if watcher:

@@ -124,6 +124,23 @@ class DelimitedReader(FileReader):
         if self._bad_count:
             raise self._ragged_error(len(schema.names), bad_rows[0])
 
+    def part_batches(self, part) -> Iterator[pa.RecordBatch]:
+        """The rows of one byte range of the file (a `splitting.Part`); only part 0 holds the header."""
+        from sources.connectors.filesupport.splitting import RangeFile
+
+        schema = self.schema
+        names = None if part.index == 0 and self.settings.has_header else schema.names
+        read, parse = self._options(names, lambda row: "error")
+        convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in schema.names},
+                                       null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False)
+        with self._guard(), RangeFile(self.member.local_path, part.start, part.end) as source:
+            reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+            for batch in reader:
+                if batch.num_rows:
+                    if names is not None and batch.schema.names != schema.names:
+                        batch = batch.rename_columns(schema.names)
+                    yield batch
+
     def _guard(self) -> _CsvErrors:
         return _CsvErrors(self.member.name, self.detected.get("encoding"))
 
