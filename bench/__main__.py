@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bench.suite import Bench
 
-    bench = Bench(cfg)
+    # One section alone adds to the results of the last sitting; `all` starts a new sitting.
+    keep = args.command != "all" and cfg.results_path.exists()
+    bench = Bench(cfg, Results.load(cfg.results_path) if keep else None)
     bench.prepare()
     sections = SECTIONS if args.command == "all" else (args.command,)
     for name in sections:

@@ -49,7 +49,8 @@ def charts_write(results: Results, labels: list[str], directory: Path) -> dict[s
         ax.set_ylabel(unit)
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.25)
-        ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
         fig.tight_layout()
         path = directory / f"{name}.png"
         fig.savefig(path)

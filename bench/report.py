@@ -23,6 +23,18 @@ def _row(cells) -> str:
     return "| " + " | ".join(" ".join(str(c).split()).replace("|", "/") for c in cells) + " |"
 
 
+def _load_sentence(meta: dict) -> str:
+    loads = [x for key in ("load_average_start", "load_average_end") for x in (meta.get(key) or [])[:1]]
+    if loads and max(loads) > 0.75 * (meta.get("cores") or 1):
+        shared = ("Other work shared the CPUs during this sitting (load above the core count), so absolute times "
+                  "are slower and noisier than on an idle machine. ")
+    else:
+        shared = ""
+    rerun = f"Some sections were re-run at {meta['sections_rerun_at']}. " if meta.get("sections_rerun_at") else ""
+    return (shared + rerun + "Figures that are compared were measured in the same sitting, interleaved round by "
+            "round, so a burst of load hits all of them and the ratios hold.")
+
+
 def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
     meta = results.data["meta"]
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
@@ -31,9 +43,7 @@ def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
         f"- Machine: {meta.get('cores')} cores ({meta.get('cpu')}), {meta.get('ram_gib')} GiB RAM, {meta.get('os')}.",
         f"- Sitting: {meta.get('started_at')} to {meta.get('finished_at')} UTC ({meta.get('total_minutes')} min); "
         f"load average {meta.get('load_average_start')} at the start, {meta.get('load_average_end')} at the end. "
-        "Other engineers' test runs shared the two cores during this sitting, so absolute times are slower and "
-        "noisier than on an idle machine; every figure was measured in the same sitting, interleaved round by "
-        "round with the figures it is compared with, so the ratios hold.",
+        + _load_sentence(meta),
         f"- Source tree: branch `{meta.get('branch')}`, commit {meta.get('commit')}.",
         f"- Runs per figure: {meta.get('repeats')} (median) for the contenders on the 10x and 1x files; "
         f"{meta.get('slow_repeats')} for dlt's documented path, Django bulk_create and pandas to_sql (1x file "

@@ -86,6 +86,10 @@ class Bench:
         meta = machine_describe(cfg)
         meta.update(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), quick=cfg.quick,
                     load_average_start=load_average(), repeats=cfg.repeats, slow_repeats=cfg.slow_repeats)
+        if self.results.data["meta"].get("started_at"):  # a section re-run: the sitting began earlier
+            meta.update(started_at=self.results.data["meta"]["started_at"],
+                        load_average_start=self.results.data["meta"].get("load_average_start"),
+                        sections_rerun_at=meta["started_at"])
         self.results.data["meta"] = meta
         self.say(f"machine: {meta['cores']} cores, {meta['ram_gib']} GiB, load {meta['load_average_start']}")
         base = write_base(flights_zip(), cfg.data_dir / "flights_1x.csv", rows=cfg.base_rows)
@@ -176,7 +180,8 @@ class Bench:
 
     def finish(self) -> None:
         meta = self.results.data["meta"]
-        meta.update(finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    load_average_end=load_average(),
-                    total_minutes=round((time.monotonic() - self.started) / 60, 1))
+        finished = datetime.now(timezone.utc)
+        started = datetime.fromisoformat(meta["started_at"])
+        meta.update(finished_at=finished.isoformat(timespec="seconds"), load_average_end=load_average(),
+                    total_minutes=round((finished - started).total_seconds() / 60, 1))
         self.results.save()
