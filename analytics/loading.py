@@ -27,6 +27,9 @@ _PARTITION_ID = re.compile(r"^[0-9A-Za-z_-]+$")
 # How long a load keeps its ClickHouse connection between batches. Opening the embedded engine costs
 # ~0.1-0.2 s, too much per batch; holding it for ever would shut web pages out of chDB for a whole run.
 HOLD_SECONDS = 2.0
+# Rows gathered before one INSERT: every insert makes a part (files per column, then merges), which costs
+# about as much as inserting a few hundred thousand rows more, so small batches are sent together.
+INSERT_ROWS = 262_144
 
 
 def clickhouse_type(arrow_type: pa.DataType) -> str:
@@ -78,7 +81,8 @@ class TargetLoad:
     """Load one run into `table`: begin(schema), append(batch)..., then commit() or abort()."""
 
     def __init__(self, target: ClickHouseTarget, *, table: str, pipeline_run_id: int,
-                 loaded_at: datetime | None = None, replace_rows: list[int] | None = None):
+                 loaded_at: datetime | None = None, replace_rows: list[int] | None = None,
+                 insert_rows: int = INSERT_ROWS):
         """`replace_rows`: commit replaces only these source rows of the run (a quarantine replay), not
         the whole run."""
         if not _TABLE_NAME.match(table):
@@ -93,6 +97,9 @@ class TargetLoad:
         self._columns: list[str] | None = None
         self._held: ExitStack | None = None
         self._held_since = 0.0
+        self.insert_rows = max(1, int(insert_rows))
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
 
     def begin(self, schema: pa.Schema) -> list[str]:
         """Create the target table if needed, add columns the source gained, and a fresh temporary table.
@@ -154,6 +161,9 @@ class TargetLoad:
             self.hold()
 
     def release(self) -> None:
+        """Close the held connection (after flushing what was gathered)."""
+        if self._pending:
+            self.flush()
         if self._held is not None:
             held, self._held = self._held, None
             held.close()
@@ -168,17 +178,32 @@ class TargetLoad:
         table = table.append_column(RUN_ID_COLUMN, pa.repeat(pa.scalar(self.run_id, pa.uint64()), n))
         table = table.append_column(LOADED_AT_COLUMN, pa.repeat(
             pa.scalar(self.loaded_at, pa.timestamp("ms", tz="UTC")), n))
-        self.hold()
-        self.target.insert_arrow(self.temp_table, table)
+        if self._pending and not self._pending[0].schema.equals(table.schema):
+            self.flush()  # the columns changed (a growing source): the gathered rows go first
+        self._pending.append(table)
+        self._pending_rows += n
         self.rows_appended += n
+        if self._pending_rows >= self.insert_rows:
+            self.flush()
         return n
 
+    def flush(self) -> None:
+        """Insert the rows gathered so far (one INSERT)."""
+        if not self._pending:
+            return
+        table = pa.concat_tables(self._pending) if len(self._pending) > 1 else self._pending[0]
+        self._pending, self._pending_rows = [], 0
+        self.hold()
+        self.target.insert_arrow(self.temp_table, table)
+
     def staged_count(self) -> int:
+        self.flush()
         return int(self.target.command(f"SELECT count() FROM {quote_identifier(self.temp_table)}"))
 
     def commit(self) -> int:
         """Replace whatever this run had in the target with the temporary table's rows; returns the count."""
         temp, table = quote_identifier(self.temp_table), quote_identifier(self.table)
+        self.flush()
         with self.target.connection() as client:
             expected = int(client.command(f"SELECT count() FROM {temp}"))
             if expected != self.rows_appended:
@@ -222,6 +247,7 @@ class TargetLoad:
 
     def abort(self) -> None:
         """Drop the temporary table: nothing of this attempt reaches the target."""
+        self._pending, self._pending_rows = [], 0
         self.release()
         self.target.command(f"DROP TABLE IF EXISTS {quote_identifier(self.temp_table)}")
 

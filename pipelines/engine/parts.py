@@ -113,6 +113,7 @@ class PartFlow:
         self.load = load
         self.sink = StagingSink(writer) if writer is not None else None
         self.keys_table = keys_table
+        self._keys: list[pa.Table] = []
         self.staging_table = writer.table_name if writer is not None else ""
         self.totals = {"rows_read": 0, "rows_quarantined": 0, "rows_loaded": 0, "keys": 0}
         self.ops = {kind: {"processed": 0, "failed": 0, "seconds": 0.0}
@@ -168,9 +169,16 @@ class PartFlow:
                            % {"step": DEDUPE_STEP, "missing": ", ".join(missing)})
         keys = pa.table({ROW_NUMBER_COLUMN: table.column(ROW_NUMBER_COLUMN),
                          KEY_COLUMN: pa.array(row_hashes(table, columns), pa.uint64())})
-        self.load.hold()  # the same held connection as the load's appends
-        self.load.target.insert_arrow(self.keys_table, keys)
+        self._keys.append(keys)
         self.totals["keys"] += keys.num_rows
+        if sum(k.num_rows for k in self._keys) >= self.load.insert_rows:
+            self._flush_keys()
+
+    def _flush_keys(self) -> None:
+        if self._keys:
+            keys, self._keys = pa.concat_tables(self._keys), []
+            self.load.hold()  # the same held connection as the load's inserts
+            self.load.target.insert_arrow(self.keys_table, keys)
 
     def _op(self, kind: str, processed: int, failed: int, started: float) -> None:
         op = self.ops[kind]
@@ -180,6 +188,7 @@ class PartFlow:
 
     def finish(self) -> None:
         if self.load is not None:
+            self._flush_keys()
             self.load.release()
         if self.sink is not None:
             self.sink.close()
@@ -252,7 +261,7 @@ def _sample(connector, part: Part, columns: list[str]) -> pa.RecordBatch:
 
 def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
     """Process part `index` of a split run; the last part to finish sends the commit."""
-    from pipelines.engine.runner import _connector_for, _numbered
+    from pipelines.engine.runner import INSERT_BATCHES, _connector_for, _numbered
 
     run = PipelineRun.objects.select_related("pipeline__data_source").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
@@ -261,7 +270,8 @@ def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
     split = ctx.get("split") or {}
     part = Part.from_dict(split["ranges"][index])
     config = run.pipeline.configuration or {}
-    load = TargetLoad(get_target(), table=split["target_table"], pipeline_run_id=run.pk)
+    load = TargetLoad(get_target(), table=split["target_table"], pipeline_run_id=run.pk,
+                      insert_rows=INSERT_BATCHES * batch_rows)
     flow = None
     try:
         services.run_part_report(run_id=run.pk, index=index, status="running")

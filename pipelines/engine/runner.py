@@ -44,6 +44,8 @@ STAGING_SOURCE_TYPES = {"file": "csv", "database": "database", "api": "api"}
 # Sources read incrementally: nothing new since the last run is a normal, successful, empty run.
 EMPTY_READ_IS_NORMAL = {"kafka", "database", "api"}
 PROGRESS_EVERY_SECONDS = 1.0
+# Batches gathered into one ClickHouse INSERT (analytics.loading.INSERT_ROWS says why).
+INSERT_BATCHES = 4
 
 
 @dataclass
@@ -114,7 +116,8 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
     ops = {kind: Operation(kind) for kind in (OperationType.LOAD, OperationType.VALIDATE, OperationType.TRANSFORM,
                                              OperationType.EXPORT)}
     totals = RunTotals()
-    load = TargetLoad(get_target(), table=target_table_name(pipeline), pipeline_run_id=run.pk)
+    load = TargetLoad(get_target(), table=target_table_name(pipeline), pipeline_run_id=run.pk,
+                      insert_rows=INSERT_BATCHES * batch_rows)
     writer: StagingWriter | None = None
     sink: StagingSink | None = None
     started = time.monotonic()

@@ -61,6 +61,20 @@ def _column_hashes(values) -> np.ndarray:
         if array.null_count:
             hashes[~array.is_valid().to_numpy(zero_copy_only=False)] = _NULL
         return hashes
+    if len(array) > 1 and not pa.types.is_dictionary(array.type):
+        # Text repeats (codes, names): hash each distinct value once, then look the rows up.
+        encoded = pc.dictionary_encode(array)
+        if len(encoded.dictionary) < len(array) // 2:
+            hashes = _text_hashes(encoded.dictionary)[encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)]
+            if encoded.null_count:
+                hashes[~encoded.is_valid().to_numpy(zero_copy_only=False)] = _NULL
+            return hashes
+    return _text_hashes(array)
+
+
+def _text_hashes(array: pa.Array) -> np.ndarray:
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
     if not (pa.types.is_large_binary(array.type)):
         if not (pa.types.is_binary(array.type) or pa.types.is_string(array.type)
                 or pa.types.is_large_string(array.type)):

@@ -23,8 +23,8 @@ from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN
 from pipelines.engine.runner import target_table_name
 from pipelines.models import RunStatus
 from pipelines.services import run_dispatch, run_enqueue, run_retry
-from staging.quarantine import QuarantinedRow
 from staging.models import StagingTable
+from staging.quarantine import QuarantinedRow
 from tests.factories import DataSourceFactory, PipelineFactory
 from tests.pipelines.test_worker_beat import ROOT, _settings_module, _start, _stop
 from tests.pipelines.test_worker_kill import _finished, _tables, _wait_for, broker  # noqa: F401  (a fixture)
