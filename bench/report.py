@@ -50,6 +50,8 @@ def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
         "only: their per-row throughput is compared, i.e. extrapolated linearly to the larger files); one run "
         "on the 100x file. A run slower than the repeat cap is not repeated (the table says so).",
         f"- Versions: {versions}.",
+        "- Settings (environment): " + (", ".join(f"`{k}={v}`" for k, v in meta.get("knobs", {}).items())
+                                        or "defaults") + ".",
     ]
     if meta.get("quick"):
         lines.insert(2, "**QUICK smoke pass (BENCH_QUICK=1) on a slice of the data: not the figures of record.**\n")

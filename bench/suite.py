@@ -85,7 +85,8 @@ class Bench:
         cfg = self.cfg
         meta = machine_describe(cfg)
         meta.update(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), quick=cfg.quick,
-                    load_average_start=load_average(), repeats=cfg.repeats, slow_repeats=cfg.slow_repeats)
+                    load_average_start=load_average(), repeats=cfg.repeats, slow_repeats=cfg.slow_repeats,
+                    knobs={k: v for k, v in sorted(os.environ.items()) if k.startswith("BENCH_")})
         if self.results.data["meta"].get("started_at"):  # a section re-run: the sitting began earlier
             meta.update(started_at=self.results.data["meta"]["started_at"],
                         load_average_start=self.results.data["meta"].get("load_average_start"),
