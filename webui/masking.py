@@ -1,39 +1,16 @@
-"""Which values of a run's rows a viewer may not see: the pages' one door to analytics.masking.
+"""Which values of a run's rows a viewer may not see: the pages' door to analytics.masking.
 
-Fails closed: when the catalog cannot be read, every value is hidden from people without the permission.
+Fails closed there: when the catalog cannot be read, every value is hidden from people without the permission.
 """
 
 from __future__ import annotations
 
-import logging
-
-from analytics.masking import MASK, can_view_sensitive, sensitive_columns
-
-logger = logging.getLogger(__name__)
+from analytics.masking import MASK, RunMasker
 
 
-class _All(frozenset):
-    def __contains__(self, item) -> bool:
-        return True
-
-
-EVERY_COLUMN = _All()
-
-
-def hidden_columns(user, *, target_table: str, staging_table: str = "") -> frozenset | set:
-    if can_view_sensitive(user):
-        return set()
-    from analytics.clickhouse import ClickHouseError, get_target
-
-    try:
-        target = get_target()
-        hidden = sensitive_columns(target, target_table)
-        if staging_table:
-            hidden |= sensitive_columns(target, staging_table)
-    except ClickHouseError:
-        logger.warning("masking: the catalog is unreadable; hiding every value of %s", target_table)
-        return EVERY_COLUMN
-    return hidden
+def hidden_columns(user, *, target_table: str, staging_table: str = ""):
+    """The column names (target, staging, and the source columns feeding sensitive ones) to hide from `user`."""
+    return RunMasker(user).hidden(target_table=target_table, staging_table=staging_table)
 
 
 def mask_value(value, column: str, hidden) -> object:

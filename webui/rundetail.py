@@ -88,8 +88,8 @@ def staged_preview(run: PipelineRun, user) -> tuple[list[str], list[list], str]:
 
 
 def lineage_graph(run: PipelineRun) -> tuple[dict, str]:
-    """The run's lineage as cytoscape elements: tables as parents, columns inside, edges with the
-    transformation; or an empty graph and a message."""
+    """The run's lineage as cytoscape elements: a node per column, edges with the transformation; or an empty
+    graph and a message."""
     try:
         rows = get_target().rows(
             "SELECT source_table, source_column, target_table, target_column, transformation_type, "
@@ -101,13 +101,15 @@ def lineage_graph(run: PipelineRun) -> tuple[dict, str]:
         return {"nodes": [], "edges": []}, _("The lineage cannot be read now: %(error)s") % {"error": exc}
     nodes: dict[str, dict] = {}
     edges = []
+    # One node per column ("table.column"), coloured by its table: compound parents overlap in the
+    # breadth-first layout, flat nodes read left to right from source to target.
+    tables: list[str] = []
 
     def node(table: str, column: str) -> str:
-        nodes.setdefault(table, {"data": {"id": table, "label": table, "kind": "table"}})
-        if not column:
-            return table
-        key = f"{table}.{column}"
-        nodes.setdefault(key, {"data": {"id": key, "label": column, "parent": table, "kind": "column"}})
+        if table not in tables:
+            tables.append(table)
+        key = f"{table}.{column}" if column else table
+        nodes.setdefault(key, {"data": {"id": key, "label": key, "table": tables.index(table) % 6}})
         return key
 
     for index, row in enumerate(rows):

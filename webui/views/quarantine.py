@@ -13,11 +13,10 @@ from django.views.decorators.http import require_GET, require_POST
 from pipelines.engine.errors import RunError
 from pipelines.engine.replay import quarantine_replay
 from pipelines.models import PipelineRun
+from staging.masking import QuarantineMasker
 from staging.quarantine import QuarantinedRow, QuarantineStatus
 from webui.access import page
-from webui.masking import hidden_columns, mask_reason, mask_value
 from webui.quarantine import EDITABLE, quarantine_correct, quarantine_runs
-from webui.rundetail import run_target_table
 
 ROWS_PER_PAGE = 100
 
@@ -41,13 +40,11 @@ def quarantine_run(request, run_id):
     if status in QuarantineStatus.values:
         rows = rows.filter(status=status)
     page_obj = Paginator(rows.order_by("row_number", "id"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
-    target_table = run_target_table(run)
-    hidden = hidden_columns(request.user, target_table=target_table,
-                            staging_table=(run.execution_context or {}).get("staging_table", ""))
+    masker = QuarantineMasker(request.user)
     for row in page_obj:
-        row.shown_value = mask_value(row.value, row.column_name, hidden)
-        row.shown_reason = mask_reason(row.reason, row.value, row.column_name, hidden)
-        row.shown_correction = mask_value(row.corrected_value, row.column_name, hidden)
+        row.shown_value = masker.value(row)
+        row.shown_reason = masker.reason(row)
+        row.shown_correction = masker.value(row, "corrected_value")
         row.editable = row.status in EDITABLE
     return render(request, "webui/quarantine_run.html", {
         "run": run, "rows": page_obj, "status": status, "statuses": QuarantineStatus.choices,

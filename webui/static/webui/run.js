@@ -19,20 +19,21 @@
   const container = document.getElementById("lineage-graph");
   if (data && container && window.cytoscape) {
     const graph = JSON.parse(data.textContent);
+    const palette = ["#2f6fb2", "#1a7f37", "#b54708", "#7e3fb2", "#b42318", "#0e7490"];
     window.lineageGraph = window.cytoscape({
       container: container,
       elements: graph.nodes.concat(graph.edges),
-      layout: {name: "breadthfirst", directed: true, spacingFactor: 1.1, animate: false},
+      layout: {name: "breadthfirst", directed: true, spacingFactor: 1.2, animate: false},
       style: [
-        {selector: "node", style: {"label": "data(label)", "font-size": 10, "background-color": "#2f6fb2",
-                                   "color": "#1f2933", "text-valign": "center", "text-halign": "right"}},
-        {selector: "node[kind = 'table']", style: {"background-color": "#f5f7fa", "border-color": "#264b73",
-                                                   "border-width": 1, "text-valign": "top", "text-halign": "center",
-                                                   "font-weight": "bold"}},
+        {selector: "node", style: {"label": "data(label)", "font-size": 10, "color": "#1f2933",
+                                   "text-valign": "bottom", "text-margin-y": 3, "width": 14, "height": 14}},
+      ].concat(palette.map((colour, index) => (
+        {selector: "node[table = " + index + "]", style: {"background-color": colour}}
+      ))).concat([
         {selector: "edge", style: {"width": 1, "line-color": "#9aa5b1", "target-arrow-color": "#9aa5b1",
                                    "target-arrow-shape": "triangle", "curve-style": "bezier", "label": "data(label)",
-                                   "font-size": 8, "color": "#616e7c"}},
-      ],
+                                   "font-size": 8, "color": "#616e7c", "text-rotation": "autorotate"}},
+      ]),
     });
   }
 })();

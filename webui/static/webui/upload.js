@@ -82,23 +82,34 @@
     return pipelineSelect.value;
   }
 
+  function failedText(response) {
+    return fmt(text.failed, response.status + " " + response.statusText);
+  }
+
+  // The mapping form inside a preview: saving answers with the preview again, mapping applied (or its error).
+  function wireMapping(done, item) {
+    const target = item.querySelector(".preview");
+    const form = target.querySelector("form.mapping-form");
+    if (!form) return;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = new FormData(form);
+      body.set("pipeline", pipelineId());
+      const saved = await fetch(form.action, {method: "POST", credentials: "same-origin", body: body,
+                                              headers: {"X-CSRFToken": csrf}});
+      if (!saved.ok) { target.textContent = failedText(saved); return; }
+      target.innerHTML = await saved.text();
+      wireMapping(done, item);
+    });
+  }
+
   async function preview(done, item) {
     const target = item.querySelector(".preview");
     const url = done.preview_url + "?pipeline=" + encodeURIComponent(pipelineId());
     const response = await fetch(url, {credentials: "same-origin"});
+    if (!response.ok) { target.textContent = failedText(response); return; }
     target.innerHTML = await response.text();
-    const form = target.querySelector("form.mapping-form");
-    if (form) {
-      form.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const body = new FormData(form);
-        body.set("pipeline", pipelineId());
-        const saved = await fetch(form.action, {method: "POST", credentials: "same-origin", body: body,
-                                                headers: {"X-CSRFToken": csrf}});
-        target.innerHTML = await saved.text();
-        preview(done, item);
-      });
-    }
+    wireMapping(done, item);
   }
 
   function follow(run, item) {
