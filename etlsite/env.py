@@ -34,3 +34,29 @@ def secret_key(var_dir: Path) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
+
+
+def secrets_keys(var_dir: Path) -> list[str]:
+    """ETL_SECRETS_KEY (Fernet keys, comma-separated: the first encrypts, all decrypt), or a key generated
+    once under var/ for the embedded default."""
+    keys = env.list("ETL_SECRETS_KEY", default=[])
+    if keys:
+        return keys
+    path = var_dir / "secrets_key"
+    if not path.exists():
+        from cryptography.fernet import Fernet
+
+        # Written whole, then linked into place: of processes starting together, one key wins and every
+        # process reads that one complete key.
+        var_dir.mkdir(parents=True, exist_ok=True)
+        draft = var_dir / f".secrets_key.{os.getpid()}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(Fernet.generate_key().decode())
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return [path.read_text().strip()]

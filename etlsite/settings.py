@@ -10,13 +10,15 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from etlsite import databases
-from etlsite.env import env, secret_key
+from etlsite.env import env, secret_key, secrets_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env.str("ETL_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = secret_key(VAR_DIR)
+# Fernet keys for connection_config secrets at rest (sources.encryption): the first encrypts, all decrypt.
+ETL_SECRETS_KEYS = secrets_keys(VAR_DIR)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

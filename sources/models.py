@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from etlsite.models import SoftDeleteModel, TimestampedModel
+from sources.fields import EncryptedConfigField
 from sources.validators import validate_connection_config
 
 
@@ -20,7 +21,8 @@ class DataSource(SoftDeleteModel, TimestampedModel):
     name = models.CharField(_("name"), max_length=255)
     description = models.TextField(_("description"), blank=True, default="")
     source_type = models.CharField(_("source type"), max_length=20, choices=SourceType.choices)
-    connection_config = models.JSONField(
+    # Secrets encrypted at rest (sources.encryption); the rest stays queryable JSON.
+    connection_config = EncryptedConfigField(
         _("connection configuration"), default=dict, blank=True, validators=[validate_connection_config],
         help_text=_('JSON object, e.g. {"file_path": "/data/sales_2024.csv", "delimiter": ",", "encoding": "utf-8"}'),
     )

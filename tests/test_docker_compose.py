@@ -35,8 +35,9 @@ SPEC_DEFAULTS = {
 SPEC_VARIABLES = [
     f"{prefix}_{field}" for prefix in SPEC_DEFAULTS for field in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE")
 ]
-# The one variable the compose file requires; tests supply a dummy value.
-REQUIRED = {"DJANGO_SECRET_KEY": "compose-test-secret-key"}
+# The variables the compose file requires; tests supply dummy values (a well-formed Fernet key).
+REQUIRED = {"DJANGO_SECRET_KEY": "compose-test-secret-key",
+            "ETL_SECRETS_KEY": "cw_0x689RpI-jtRR7oE8h59Q_pO25IFO-2aYuVRCgrA="}
 
 
 # --- Compose interpolation ------------------------------------------------------------------------------
