@@ -96,7 +96,7 @@ def run_part_report(*, run_id: int, index: int, attempt: int, start: bool = Fals
         if run is None or run.status != RunStatus.RUNNING:
             raise RunCancelled(run.status if run else None)
         ctx = dict(run.execution_context or {})
-        if (ctx.get("split") or {}).get("attempt") != attempt:
+        if run.retry_count + 1 != attempt or (ctx.get("split") or {}).get("attempt") != attempt:
             raise RunCancelled("stale attempt")  # a later attempt of the run is executing
         parts = dict(ctx.get("parts") or {})
         if start and str(index) in parts:

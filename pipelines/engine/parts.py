@@ -217,7 +217,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
                 connection_config: dict, file_record, drift_check) -> PipelineRun:
     """Prepare the run's tables and send its parts; the run stays running (see the module's docstring)."""
     config = run.pipeline.configuration or {}
-    attempt = int((run.execution_context or {}).get("attempt", 1))
+    attempt = run.retry_count + 1  # run_retry raises retry_count with the status, in one update: no gap
     load = split_load(load.target, table=load.table, run_id=run.pk, attempt=attempt)
     rules = ValidationRules.from_config(config)
     schema = connector.schema
@@ -278,7 +278,7 @@ def part_execute(*, run_id: int, index: int, attempt: int, batch_rows: int) -> s
         return f"run {run_id} is not running; part {index} skipped"
     ctx = run.execution_context or {}
     split = ctx.get("split") or {}
-    if split.get("attempt") != attempt:
+    if split.get("attempt") != attempt or run.retry_count + 1 != attempt:
         return f"run {run_id}: part {index} of attempt {attempt} is stale; skipped"
     part = Part.from_dict(split["ranges"][index])
     config = run.pipeline.configuration or {}
@@ -374,8 +374,7 @@ def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, tran
 
     _drop_tables(load, split)
     run.refresh_from_db()
-    if run.status != RunStatus.RUNNING or (run.execution_context or {}).get("split", {}).get("attempt") != \
-            split.get("attempt"):
+    if run.status != RunStatus.RUNNING or run.retry_count + 1 != split.get("attempt"):
         return  # already ended, or a later attempt runs now: a straggler of an earlier one must not touch it
     record = file_for_run(run)
     if record and record.status == FileStatus.PROCESSING:
