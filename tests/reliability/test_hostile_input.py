@@ -200,3 +200,33 @@ def test_big_case_in_bounded_memory(case, separate_site, generated, tmp_path):
     else:
         assert code == 1 and case["error"] in stderr, stderr
         assert "Traceback" not in stderr
+
+
+# --- the upload page's resumable upload refuses the same files with the same messages -----------------------
+
+REFUSED_CASES = [case for case in CASES if "upload_error" in case]
+
+
+@pytest.mark.parametrize("case", REFUSED_CASES, ids=case_id)
+def test_upload_page_refuses(case, admin_client, generated):
+    from django.urls import reverse
+
+    from webui import chunked
+
+    content = case_path(case, generated).read_bytes()
+    opened = admin_client.post(reverse("webui:upload-session"), {
+        "name": case.get("upload_as", case_id(case)), "size": len(content), "modified": 1700000000000,
+        "client_id": "hostile"}, content_type="application/json")
+    if not content:  # refused before a byte is sent
+        assert opened.status_code == 400 and case["upload_error"] in opened.json()["error"]
+        return
+    session = opened.json()
+    sent = admin_client.put(session["chunk_url"], content, content_type="application/octet-stream",
+                            HTTP_X_UPLOAD_OFFSET="0")
+    assert sent.status_code == 200, sent.content
+    finished = admin_client.post(session["finish_url"])
+    assert finished.status_code == 400
+    assert case["upload_error"] in finished.json()["error"]
+    assert not FileMetadata.objects.exists()
+    assert not (chunked.sessions_dir() / session["key"]).exists()
+    assert not [p for p in uploads_dir().rglob("*") if p.is_file()]
