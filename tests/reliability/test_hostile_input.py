@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -106,12 +105,21 @@ def test_upload_api(case, pipeline, clickhouse, generated):
 # --- csv-spectrum: each parse equals the package's expected JSON ---------------------------------------------
 
 SPECTRUM_CASES = sorted(p.stem for p in (SPECTRUM / "csvs").glob("*.csv"))
+# Known mistakes of csv-spectrum 2.0.0's expected parses, open upstream: location_coordinates.json is an object,
+# not an array (max-mapper/csv-spectrum#22), and its phone number is not the CSV's (#20, fix in PR #23).
+SPECTRUM_ERRATA = {"location_coordinates": {"Contact Phone Number": "2095257564"}}
+
+
+def _spectrum_expected(name: str) -> list[dict]:
+    expected = json.loads((SPECTRUM / "json" / f"{name}.json").read_text(encoding="utf-8"))
+    expected = [expected] if isinstance(expected, dict) else expected
+    return [{**row, **SPECTRUM_ERRATA.get(name, {})} for row in expected]
 
 
 def _assert_spectrum_parse(name: str, run: PipelineRun, clickhouse) -> None:
     run.refresh_from_db()
     assert run.status == "success", run.error_message
-    expected = json.loads((SPECTRUM / "json" / f"{name}.json").read_text(encoding="utf-8"))
+    expected = _spectrum_expected(name)
     columns = list(expected[0])
     loaded = ", ".join(f"`{column}`" for column in sanitize_columns(columns))
     rows = clickhouse.query(
@@ -176,30 +184,21 @@ def separate_site(tmp_path_factory):
 @pytest.mark.django_db(databases=[])
 @pytest.mark.parametrize("case", BIG_CASES, ids=case_id)
 def test_big_case_in_bounded_memory(case, separate_site, generated, tmp_path):
-    output = tmp_path / "output.txt"  # a file, not a pipe: nobody reads a pipe while the run goes on
-    with open(output, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "run_pipeline", "hostile", "--file", str(case_path(case, generated)),
-             "--sync"], cwd=ROOT, env=separate_site, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
-    while True:  # os.wait4 gives this child's own rusage; poll so that a hung run is killed, not waited for
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"{case_id(case)} took longer than {RUN_TIMEOUT_SECONDS} s")
-        time.sleep(0.2)
-    stderr = output.read_text()
-    peak = usage.ru_maxrss * 1024  # kilobytes on Linux
+    output = tmp_path / "output.txt"
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("peak_rss.py")), str(RUN_TIMEOUT_SECONDS), str(output), "--",
+         sys.executable, "manage.py", "run_pipeline", "hostile", "--file", str(case_path(case, generated)),
+         "--sync"], cwd=ROOT, env=separate_site, timeout=RUN_TIMEOUT_SECONDS + 60)
+    text = output.read_text()
+    assert done.returncode != 124, f"{case_id(case)} took longer than {RUN_TIMEOUT_SECONDS} s"
+    peak = int(text.rsplit("MAXRSS ", 1)[1])
     print(f"{case_id(case)}: max RSS {peak / 1024**2:.0f} MiB")
     assert peak < MAX_RSS_BYTES
-    code = process.returncode = os.waitstatus_to_exitcode(status)
     if "load" in case:
-        assert code == 0, stderr
+        assert done.returncode == 0, text
     else:
-        assert code == 1 and case["error"] in stderr, stderr
-        assert "Traceback" not in stderr
+        assert done.returncode == 1 and case["error"] in text, text
+        assert "Traceback" not in text
 
 
 # --- the upload page's resumable upload refuses the same files with the same messages -----------------------
