@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,7 @@ from sources.connectors.filesupport.detection import (
 from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
 
 BLOCK_SIZE = 2 << 20  # bytes pyarrow parses at a time: bounds memory (it reads ~40 blocks ahead), and the longest row
+QUOTE_SCAN_MAX_BYTES = 1 << 30  # an odd quote count is confirmed by a scan of the file held in memory
 
 
 def file_is_empty(name: str) -> ConnectorError:
@@ -190,8 +192,27 @@ class DelimitedReader(FileReader):
     def _check_census(self, census: _Census, *, complete: bool = False) -> None:
         if census.nul_at >= 0 and ascii_compatible(self.detected["encoding"]):
             raise binary_data(self.member.name, census.nul_at)
-        if complete and census.quotes % 2:
+        if complete and census.quotes % 2 and self._ends_inside_quotes():
             raise unclosed_quote(self.member.name, self.detected["quote_char"])
+
+    def _ends_inside_quotes(self) -> bool:
+        """Whether the file ends inside a quoted value, read as pyarrow reads it: a quote opens a value only at
+        the value's start (5" pipe is five inches, not a quote), and a doubled quote inside it is a quote.
+        Only run for an odd quote count, which literal quotes such as 5" also give."""
+        delimiter, quote = self.detected["delimiter"], self.detected["quote_char"]
+        if not (delimiter.isascii() and quote.isascii()):
+            return False
+        with self.member.open() as stream:
+            data = stream.read(QUOTE_SCAN_MAX_BYTES + 1)
+        if len(data) > QUOTE_SCAN_MAX_BYTES:
+            return False  # too big to confirm in memory: pyarrow's reading stands
+        d, q = re.escape(delimiter.encode("ascii")), re.escape(quote.encode("ascii"))
+        # A quote at the start of a value (after a delimiter, a line end or nothing), then the value to its
+        # closing quote, or to the end of the file when there is none.
+        quoted = re.compile(rb"(?<![^" + d + rb"\r\n])" + q + rb"(?:[^" + q + rb"]+|" + q + q + rb")*(" + q
+                            + rb"|\Z)")
+        ends = [match.group(1) for match in quoted.finditer(data)]
+        return bool(ends) and ends[-1] == b""
 
     def part_batches(self, part) -> Iterator[pa.RecordBatch]:
         """The rows of one byte range of the file (a `splitting.Part`); only part 0 holds the header."""
