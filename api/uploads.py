@@ -1,8 +1,9 @@
 """Checks an upload before anything is recorded, then hands it to `staging.uploads.file_register`.
 
 Refused with a field error on `file`, leaving no file_metadata row and no file on disk: an empty file, one
-larger than API_UPLOAD_MAX_BYTES, a name whose format the file connector cannot read, and content that
-contradicts its name (a ".csv" holding binary data, a ".parquet" or ".xlsx" without its signature).
+larger than API_UPLOAD_MAX_BYTES, a name whose format the file connector cannot read, and what
+`staging.upload_checks` finds in the content (binary data in a ".csv", a ".parquet" or ".xlsx" without its
+signature, a zip member with an unsafe path, a gzip bomb).
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from sources.connectors.filesupport.opening import EXTENSIONS, format_from_name
+from staging.upload_checks import upload_content_problem
 from staging.uploads import Registered, file_register
-
-TEXT_FORMATS = {"csv", "tsv", "json", "jsonl"}
-SIGNATURES = {"parquet": b"PAR1", "xlsx": b"PK\x03\x04", "zip": b"PK\x03\x04", "gzip": b"\x1f\x8b"}
-SNIFF_BYTES = 8192
 
 
 def _refuse(message: str):
@@ -35,15 +33,9 @@ def upload_check(upload) -> None:
     if upload.size > limit:
         _refuse(_("%(name)s is %(size)d bytes, more than the limit of %(limit)d bytes.")
                 % {"name": name, "size": upload.size, "limit": limit})
-    upload.seek(0)
-    head = upload.read(SNIFF_BYTES)
-    upload.seek(0)
-    expected = SIGNATURES.get(compression) or SIGNATURES.get(fmt)
-    if expected is not None and not head.startswith(expected):
-        _refuse(_("%(name)s does not look like a %(format)s file.") % {"name": name, "format": compression or fmt})
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
-    if compression is None and fmt in TEXT_FORMATS and b"\x00" in head and not utf16:
-        _refuse(_("%(name)s contains binary data, not %(format)s text.") % {"name": name, "format": fmt.upper()})
+    problem = upload_content_problem(upload, name)
+    if problem:
+        _refuse(problem)
 
 
 def upload_register(*, upload, user) -> Registered:

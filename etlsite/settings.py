@@ -185,6 +185,10 @@ ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
 # Upload pages: the largest file one upload may be, and the size of the chunks the browser sends.
 ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=2 * 1024**3)
 ETL_UPLOAD_CHUNK_BYTES = env.int("ETL_UPLOAD_CHUNK_BYTES", default=2 * 1024**2)
+# File sources: the most bytes one read may decompress from .gz/.zip (archive bombs) unless a source's
+# connection_config sets max_bytes, and the most columns a file may have (staging tables: PostgreSQL 1,600).
+ETL_FILE_MAX_BYTES = env.int("ETL_FILE_MAX_BYTES", default=20 * 1024**3)
+ETL_FILE_MAX_COLUMNS = env.int("ETL_FILE_MAX_COLUMNS", default=1000)
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
 # unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".
 ETL_ALLOWED_NETWORKS = env.list("ETL_ALLOWED_NETWORKS", default=[])

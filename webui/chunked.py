@@ -19,6 +19,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from sources.connectors.filesupport.opening import EXTENSIONS
+from staging.upload_checks import upload_content_problem
 from staging.uploads import Registered, file_register, uploads_dir
 
 # Archives are looked into by the file connector (a .csv.gz, a .zip holding a CSV).
@@ -116,6 +117,11 @@ def session_finish(*, session: UploadSession, uploaded_by: str) -> Registered:
     if session.received != session.size:
         raise UploadError(_("%(name)s is not complete: %(received)d of %(size)d bytes.")
                           % {"name": session.name, "received": session.received, "size": session.size})
+    with open(session.data, "rb") as stream:
+        problem = upload_content_problem(stream, session.name)
+    if problem:
+        shutil.rmtree(session.folder, ignore_errors=True)  # nothing of a refused file stays behind
+        raise UploadError(problem)
     try:
         with open(session.data, "rb") as stream:
             registered = file_register(stream=stream, original_filename=session.name, uploaded_by=uploaded_by,

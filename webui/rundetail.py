@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
+from etlsite.csvsafe import csv_safe
 from pipelines.engine.runner import target_table_name
 from pipelines.models import PipelineRun
 from sources.secrets import mask_config
@@ -41,11 +42,12 @@ def logs_as_text(run: PipelineRun, attempt: int | None = None) -> str:
         lines.append("")
         lines.append(_("Attempt %(n)d") % {"n": number})
         for log in logs:
+            # Tab-separated, so a spreadsheet may open it: table names and messages can quote data.
             lines.append("\t".join(str(part) for part in (
                 log.started_at.isoformat() if log.started_at else "-", log.get_operation_type_display(),
-                log.table_name, log.get_status_display(), log.records_processed, log.records_success,
+                csv_safe(log.table_name), log.get_status_display(), log.records_processed, log.records_success,
                 log.records_failed, f"{log.processing_time_seconds:.3f}s" if log.processing_time_seconds else "-",
-                log.error_message or "")))
+                csv_safe(log.error_message or ""))))
             if log.execution_context:
                 lines.append(f"\t{mask_config(log.execution_context)}")
     if run.error_message:

@@ -257,7 +257,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         message = str(exc)
         transient = _is_transient(exc)
     except services.RunCancelled:
-        _cleanup_after_failure(load, sink)
+        _cleanup_after_failure(load, sink, writer)
         _write_logs(ops, staging_table, run, status=ProcessingStatus.CANCELLED)
         run.refresh_from_db()
         return run
@@ -268,7 +268,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         logger.exception("pipeline run %s failed unexpectedly", run.pk)
         message = _("Internal error: %(error)s") % {"error": exc.__class__.__name__}
         transient = False
-    _cleanup_after_failure(load, sink)
+    _cleanup_after_failure(load, sink, writer)
     if file_record and file_record.status == FileStatus.PROCESSING:
         file_status_set(file_record, FileStatus.FAILED, error_message=message)
     _write_logs(ops, staging_table, run, status=ProcessingStatus.FAILED, error_message=message)
@@ -375,9 +375,16 @@ def _check_failed_ratio(rules: ValidationRules, totals: RunTotals) -> None:
                        % {"pct": ratio * 100, "max": rules.max_failed_ratio * 100})
 
 
-def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None) -> None:
+def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None, writer: StagingWriter | None) -> None:
+    """Nothing of a failed or cancelled run stays half-written: not in ClickHouse, not in staging (a retry
+    stages again from the source)."""
     if sink is not None:
         sink.abort()
+    if writer is not None:
+        try:
+            writer.drop()
+        except DatabaseError:
+            logger.warning("could not drop the staging table %s", writer.table_name, exc_info=True)
     try:
         load.abort()
         drop_split_tables(load)

@@ -9,7 +9,10 @@ connection_config (the specification's example is {"file_path": "/data/sales_202
 - has_header (default true): false names the columns column_1, column_2, ...
 - record_path: for JSON, the key (or dotted path, or list of keys) of the array of records
 - sheet: for Excel, the sheet's name (default: the first)
-- max_bytes (default 20 GiB): most decompressed bytes one read may take from .gz/.zip (archive bombs)
+- max_bytes (default ETL_FILE_MAX_BYTES, 20 GiB): most decompressed bytes one read may take from .gz/.zip
+  (archive bombs)
+
+A file with more columns than ETL_FILE_MAX_COLUMNS (default 1,000) is refused before a row is read.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -38,7 +42,6 @@ from sources.connectors.filesupport.opening import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BYTES = 20 * 1024**3
 PREVIEW_ROWS = 20
 _TAB_NAMES = ("\\t", "tab")
 
@@ -56,7 +59,7 @@ class FileConnector(Connector):
         super().__init__(config)
         record_path = config.get("record_path") or ()
         delimiter = config.get("delimiter")
-        self.max_bytes = max_bytes or config.get("max_bytes") or DEFAULT_MAX_BYTES
+        self.max_bytes = max_bytes or config.get("max_bytes") or settings.ETL_FILE_MAX_BYTES
         self.format = FORMAT_ALIASES.get(config.get("format"), config.get("format"))
         self.settings = ReadSettings(
             encoding=normalize_encoding(config["encoding"]) if config.get("encoding") else None,
@@ -122,7 +125,7 @@ class FileConnector(Connector):
     def read_schema(self) -> pa.Schema:
         """The columns, from the first file (reading only its header where the format allows)."""
         reader = make_reader(self.members()[0], self.settings)
-        self._schema = reader.schema
+        self._schema = _width_checked(reader)
         self._readers = [reader]
         return self._schema
 
@@ -144,6 +147,7 @@ class FileConnector(Connector):
         for member in members:
             reader = make_reader(member, self.settings)
             self._readers.append(reader)
+            _width_checked(reader)
             for batch in reader.batches(budget, batch_rows):
                 if first is None:
                     self._schema = reader.schema  # known once a batch is out: a preview may stop here
@@ -198,7 +202,7 @@ class FileConnector(Connector):
         member = self.members()[0]
         reader = make_reader(member, self.settings)
         self._readers = [reader]
-        self._schema = reader.schema
+        self._schema = _width_checked(reader)
         rebatcher = Rebatcher(batch_rows)
         for batch in reader.part_batches(part):
             yield from rebatcher.add(batch)
@@ -229,6 +233,8 @@ class FileConnector(Connector):
             members = self.members()
             check_declared_sizes(members, self.max_bytes)
             readers = [make_reader(member, self.settings) for member in members]
+            for reader in readers:
+                _width_checked(reader)
             first = readers[0]
             for reader in readers:
                 if reader is not first:
@@ -245,6 +251,16 @@ class FileConnector(Connector):
                            "%(count)d files can be read; columns: %(columns)s.", len(readers)) % {
             "count": len(readers), "columns": ", ".join(columns) or _("(none)")}
         return ConnectionCheck(ok=True, message=message, details=self.describe())
+
+
+def _width_checked(reader: FileReader) -> pa.Schema:
+    """The reader's columns, refused when there are more than a staging table can hold."""
+    schema, limit = reader.schema, settings.ETL_FILE_MAX_COLUMNS
+    if len(schema) > limit:
+        raise ConnectorError(_("%(name)s has %(count)d columns; at most %(limit)d are loaded (ETL_FILE_MAX_COLUMNS). "
+                               "Split the file, or check its delimiter.")
+                             % {"name": reader.member.name, "count": len(schema), "limit": limit}, permanent=True)
+    return schema
 
 
 def _empty(schema: pa.Schema) -> pa.RecordBatch:

@@ -239,15 +239,17 @@ def test_one_ragged_row_is_singular(tmp_path):
                                   "the header.")
 
 
-def test_an_unclosed_quote_swallows_the_rest_of_the_file(tmp_path):
+def test_an_unclosed_quote_is_an_error_not_a_value_holding_the_rest_of_the_file(tmp_path):
+    # pyarrow (like the csv module without strict=True) accepts a quote left open at the end of the file: the
+    # value would hold the rest of the file. The connector counts quotes as pyarrow reads and refuses it.
     path = tmp_path / "unclosed.csv"
-    path.write_text('a,b,c\n1,2,3\n4,"never closed,5\n6,7,8\n')
-    error = error_of({"file_path": str(path)})  # the quoted value runs to the end: 2 fields
-    assert error.permanent and error.message.startswith(f"{path}, line 3: 2 fields where the header has 3.")
-    # pyarrow (like the csv module without strict=True) accepts a quote left open at the end of the file when
-    # the field count still matches: the value then holds the rest of the file
-    path.write_text('a,b\n1,"never closed\n2,3\n')
-    assert rows_of(read({"file_path": str(path)})[1]) == [["1", "never closed\n2,3\n"]]
+    for text in ('a,b,c\n1,2,3\n4,"never closed,5\n6,7,8\n', 'a,b\n1,"never closed\n2,3\n'):
+        path.write_text(text)
+        error = error_of({"file_path": str(path)})
+        assert error.permanent and error.message.startswith(f"{path} has a quote (\") that is never closed")
+    # A quote inside an unquoted value is a character (5" is five inches), even when the count is odd.
+    path.write_text('a,b\n1,5" pipe\n2,"x ""y"""\n')
+    assert rows_of(read({"file_path": str(path)})[1]) == [["1", '5" pipe'], ["2", 'x "y"']]
 
 
 # -- paths and globs -------------------------------------------------------------------------------------------

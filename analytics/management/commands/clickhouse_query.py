@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
+from etlsite.csvsafe import csv_safe_row
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:
@@ -40,8 +41,8 @@ class Command(BaseCommand):
 
     def _write_csv(self, columns, rows):
         writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerow(csv_safe_row(columns))  # loaded data names columns too
+        writer.writerows(csv_safe_row(row) for row in rows)
 
     def _write_json(self, columns, rows):
         data = [dict(zip(columns, row, strict=True)) for row in rows]

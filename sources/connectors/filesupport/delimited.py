@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ from sources.connectors.filesupport import FileReader
 from sources.connectors.filesupport.detection import (
     ENCODING_SAMPLE_BYTES,
     arrow_encoding,
+    ascii_compatible,
     decimal_comma_columns,
     decode_sample,
     detect_encoding,
@@ -27,10 +29,62 @@ from sources.connectors.filesupport.detection import (
 from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
 
 BLOCK_SIZE = 2 << 20  # bytes pyarrow parses at a time: bounds memory (it reads ~40 blocks ahead), and the longest row
+QUOTE_SCAN_MAX_BYTES = 1 << 30  # an odd quote count is confirmed by a scan of the file held in memory
 
 
 def file_is_empty(name: str) -> ConnectorError:
     return ConnectorError(_("%(name)s: the file is empty.") % {"name": name}, permanent=True)
+
+
+def binary_data(name: str, offset: int) -> ConnectorError:
+    return ConnectorError(_("%(name)s contains NUL bytes (the first at byte %(offset)d): it is binary data, not CSV "
+                            "text. If it is UTF-16 text without a byte order mark, set encoding to \"utf-16-le\".")
+                          % {"name": name, "offset": offset}, permanent=True)
+
+
+def unclosed_quote(name: str, quote_char: str) -> ConnectorError:
+    return ConnectorError(_("%(name)s has a quote (%(quote)s) that is never closed: everything after it would be "
+                            "one value. Close the quote, or set quote_char if the file uses another one.")
+                          % {"name": name, "quote": quote_char}, permanent=True)
+
+
+class _Census:
+    """The byte stream pyarrow parses, counting on the way what pyarrow would take silently: NUL bytes (binary
+    data) and quote characters (an odd number in all means one was never closed, and pyarrow would run the
+    value to the end of the file). Only meaningful in an ASCII-compatible encoding without an escape char."""
+
+    def __init__(self, raw, quote: bytes | None):
+        self._raw, self._quote = raw, quote
+        self.quotes, self.offset, self.nul_at = 0, 0, -1
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if self.nul_at < 0 and (found := data.find(b"\x00")) >= 0:
+            self.nul_at = self.offset + found
+        if self._quote:
+            self.quotes += data.count(self._quote)
+        self.offset += len(data)
+        return data
+
+    # Only these: pyarrow prefers other methods of a stream (read_buffer, readinto) when it finds them.
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._raw.close()
 
 
 class DelimitedReader(FileReader):
@@ -46,10 +100,13 @@ class DelimitedReader(FileReader):
             encoding, how = settings.encoding, "configured"
         else:
             encoding, how = detect_encoding(sample)
-            if encoding is None:
-                raise ConnectorError(_("%(name)s: its encoding could not be detected; set encoding in the connection "
-                                       "configuration (e.g. \"utf-8\" or \"cp1251\").") % {"name": self.member.name},
-                                     permanent=True)
+        nul = sample.find(b"\x00")
+        if nul >= 0 and (encoding is None or ascii_compatible(encoding)):
+            raise binary_data(self.member.name, nul)
+        if encoding is None:
+            raise ConnectorError(_("%(name)s: its encoding could not be detected; set encoding in the connection "
+                                   "configuration (e.g. \"utf-8\" or \"cp1251\").") % {"name": self.member.name},
+                                 permanent=True)
         with _CsvErrors(self.member.name, encoding):
             text = decode_sample(sample, encoding, complete=complete)
         if not text.strip():
@@ -114,15 +171,48 @@ class DelimitedReader(FileReader):
             # Only an empty unquoted field is NULL: pyarrow's default list also nulls "NA", "null", "NaN"...
             null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False)
         rows = 0
-        with self._guard(), self._source(budget) as source:
+        with self._guard(), self._census(self._source(budget)) as source:
             reader = pacsv.open_csv(source, read_options=read, parse_options=parse, convert_options=convert)
             for batch in reader:
+                self._check_census(source)
                 if batch.num_rows:
                     rows += batch.num_rows
                     yield batch
+            self._check_census(source, complete=True)
         self.detected["rows"] = rows
         if self._bad_count:
             raise self._ragged_error(len(schema.names), bad_rows[0])
+
+    def _census(self, source) -> _Census:
+        quote = self.detected["quote_char"]
+        counted = (ascii_compatible(self.detected["encoding"]) and not self.settings.escape_char
+                   and quote and quote.isascii())
+        return _Census(source, quote.encode("ascii") if counted else None)
+
+    def _check_census(self, census: _Census, *, complete: bool = False) -> None:
+        if census.nul_at >= 0 and ascii_compatible(self.detected["encoding"]):
+            raise binary_data(self.member.name, census.nul_at)
+        if complete and census.quotes % 2 and self._ends_inside_quotes():
+            raise unclosed_quote(self.member.name, self.detected["quote_char"])
+
+    def _ends_inside_quotes(self) -> bool:
+        """Whether the file ends inside a quoted value, read as pyarrow reads it: a quote opens a value only at
+        the value's start (5" pipe is five inches, not a quote), and a doubled quote inside it is a quote.
+        Only run for an odd quote count, which literal quotes such as 5" also give."""
+        delimiter, quote = self.detected["delimiter"], self.detected["quote_char"]
+        if not (delimiter.isascii() and quote.isascii()):
+            return False
+        with self.member.open() as stream:
+            data = stream.read(QUOTE_SCAN_MAX_BYTES + 1)
+        if len(data) > QUOTE_SCAN_MAX_BYTES:
+            return False  # too big to confirm in memory: pyarrow's reading stands
+        d, q = re.escape(delimiter.encode("ascii")), re.escape(quote.encode("ascii"))
+        # A quote at the start of a value (after a delimiter, a line end or nothing), then the value to its
+        # closing quote, or to the end of the file when there is none.
+        quoted = re.compile(rb"(?<![^" + d + rb"\r\n])" + q + rb"(?:[^" + q + rb"]+|" + q + q + rb")*(" + q
+                            + rb"|\Z)")
+        ends = [match.group(1) for match in quoted.finditer(data)]
+        return bool(ends) and ends[-1] == b""
 
     def part_batches(self, part) -> Iterator[pa.RecordBatch]:
         """The rows of one byte range of the file (a `splitting.Part`); only part 0 holds the header."""

@@ -45,6 +45,12 @@ def arrow_encoding(encoding: str) -> str:
     return "utf8" if normalize_encoding(encoding) in ("utf-8", "utf-8-sig") else encoding
 
 
+def ascii_compatible(encoding: str) -> bool:
+    """Whether every ASCII character is the same single byte in `encoding` (UTF-8, cp1251, KOI8-R, Shift JIS...
+    but not UTF-16/32), so that a NUL or quote byte in the file is that character."""
+    return bytes(range(128)).decode(python_encoding(encoding), errors="replace") == bytes(range(128)).decode("ascii")
+
+
 def python_encoding(encoding: str) -> str:
     """What to give Python's decoders: UTF-8 read as utf-8-sig, so a BOM never ends up in the first value."""
     return "utf-8-sig" if normalize_encoding(encoding) == "utf-8" else encoding

@@ -185,6 +185,9 @@ class ReadErrors:
         return False
 
     def translate(self, error: BaseException) -> ConnectorError | None:
+        if isinstance(error, RecursionError):  # the JSON decoder recurses once per level of nesting
+            return ConnectorError(_("%(name)s is nested too deeply: arrays or objects inside each other more than "
+                                    "about %(levels)d levels.") % {"name": self.name, "levels": 1000}, permanent=True)
         if isinstance(error, UnicodeError):
             return ConnectorError(
                 _("%(name)s cannot be decoded as %(encoding)s; set encoding in the connection configuration.")
@@ -214,7 +217,8 @@ def resolve_paths(pattern: str) -> list[str]:
     raise ConnectorError(_("The file %(path)s does not exist.") % {"path": pattern}, permanent=False)
 
 
-def _unsafe_member_name(name: str) -> bool:
+def unsafe_member_name(name: str) -> bool:
+    """Whether an archive member's name would leave the folder it is extracted into (absolute, or with "..")."""
     normalized = name.replace("\\", "/")
     return normalized.startswith("/") or bool(re.match(r"^[A-Za-z]:", normalized)) or ".." in normalized.split("/")
 
@@ -234,7 +238,7 @@ def zip_members(path: str, fmt: str | None) -> list[Member]:
         raise os_error(path, error) from None
     members = []
     for info in infos:
-        if _unsafe_member_name(info.filename):
+        if unsafe_member_name(info.filename):
             raise ConnectorError(
                 _("%(name)s was refused: its member %(member)s has an unsafe path (absolute or with \"..\").")
                 % {"name": path, "member": info.filename}, permanent=True)
