@@ -220,6 +220,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Sources, pipelines, runs, uploads, staging and ClickHouse analytics. See docs/API.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs describe every endpoint: for logged-in users (session or token) only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI and Redoc from this app's static files (drf-spectacular-sidecar): no CDN at run time.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
