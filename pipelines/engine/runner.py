@@ -381,12 +381,13 @@ def _check_failed_ratio(rules: ValidationRules, totals: RunTotals) -> None:
 
 
 def _drop_broken_connections() -> None:
-    """Close this thread's database connections that failed and no longer answer, so the next query
-    reconnects (Django does this only between requests; a worker's task is not one)."""
+    """Close this thread's database connections that no longer answer (all of them die when a server
+    restarts, not only the one that failed), so the next query reconnects. Django does this only between
+    requests; a worker's task is not one."""
     from django.db import connections
 
     for conn in connections.all(initialized_only=True):
-        if conn.connection is not None and conn.errors_occurred and not conn.in_atomic_block and not conn.is_usable():
+        if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
             conn.close()
 
 

@@ -56,6 +56,8 @@ def postgres_mode():
 def test_postgres_restarted_mid_run_fails_clearly_retries_and_loads_once(postgres_mode, clickhouse, tmp_path,
                                                                          monkeypatch):
     pipeline = _orders_pipeline(tmp_path, rows=ROWS)
+    pipeline.max_retries = 2
+    pipeline.save()
     sent = []
     monkeypatch.setattr(tasks.run_pipeline_task, "apply_async",
                         lambda args=None, kwargs=None, **options: sent.append(options))
