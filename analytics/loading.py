@@ -84,7 +84,7 @@ class TargetLoad:
 
     def __init__(self, target: ClickHouseTarget, *, table: str, pipeline_run_id: int,
                  loaded_at: datetime | None = None, replace_rows: list[int] | None = None,
-                 insert_rows: int = INSERT_ROWS):
+                 insert_rows: int = INSERT_ROWS, temp_suffix: str = ""):
         """`replace_rows`: commit replaces only these source rows of the run (a quarantine replay), not
         the whole run."""
         if not _TABLE_NAME.match(table):
@@ -93,7 +93,9 @@ class TargetLoad:
         self.table = table
         self.run_id = int(pipeline_run_id)
         self.loaded_at = (loaded_at or datetime.now(timezone.utc)).replace(microsecond=0)
-        self.temp_table = f"_load_{table}_{self.run_id}"[:200]
+        # A split run's attempt has a table of its own (temp_suffix), so a straggling part of an earlier
+        # attempt can never write into a later attempt's rows.
+        self.temp_table = f"_load_{table}_{self.run_id}{temp_suffix}"[:200]
         self.rows_appended = 0
         self.replace_rows = sorted(set(replace_rows)) if replace_rows is not None else None
         self._columns: list[str] | None = None

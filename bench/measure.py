@@ -1,7 +1,7 @@
 """Timing one contender: a child process, its wall time, and its peak RSS as the kernel accounts it.
 
-Each contender runs in a process of its own, so the peak RSS is that process's (ru_maxrss from wait4, which
-covers the child and any descendants it waited for), not the harness's. A contender may print one line
+Each contender runs in a process of its own, so the peak RSS is that process's (its ru_maxrss as GNU time
+reports it, covering any descendants it waited for), not the harness's. A contender may print one line
 `BENCH_RESULT {json}` with figures it measured inside (e.g. the insert alone, without interpreter start-up).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -73,14 +74,21 @@ def run_once(argv: list[str], *, env: dict | None = None, cwd: Path | None = Non
     """Run `argv` to its end; raise ContenderFailed (with the output's tail) on a non-zero exit.
 
     `parse(output) -> dict` adds figures read from the output to the sample's `inner`."""
-    with tempfile.TemporaryFile("w+b") as out:
+    # Linux carries a process's peak RSS over fork and exec, so a child of this (large) harness never shows
+    # less than the harness itself; GNU time forks the contender from a small process and reports its own.
+    timer = shutil.which("time", path="/usr/bin:/bin")
+    with tempfile.TemporaryFile("w+b") as out, tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        wrapped = [timer, "-f", "%M", "-o", rss.name, *argv] if timer else argv
         started = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         status, usage = _wait(process, timeout)
         seconds = time.perf_counter() - started
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
+        peak_kib = _time_rss_kib(rss.read()) if timer else None
+    if peak_kib is None:
+        peak_kib = usage.ru_maxrss
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a", encoding="utf-8") as fh:
@@ -91,7 +99,12 @@ def run_once(argv: list[str], *, env: dict | None = None, cwd: Path | None = Non
     inner = _inner(text)
     if parse is not None:
         inner.update(parse(text))
-    return Sample(seconds=seconds, peak_rss_mib=usage.ru_maxrss / 1024, inner=inner)
+    return Sample(seconds=seconds, peak_rss_mib=peak_kib / 1024, inner=inner)
+
+
+def _time_rss_kib(text: str) -> int | None:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return int(lines[-1]) if lines and lines[-1].isdigit() else None
 
 
 def _wait(process: subprocess.Popen, timeout: float):

@@ -53,6 +53,7 @@ def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
         "- Settings (environment): " + (", ".join(f"`{k}={v}`" for k, v in meta.get("knobs", {}).items())
                                         or "defaults") + ".",
     ]
+    lines += [f"- Note: {note}" for note in meta.get("notes", [])]
     if meta.get("quick"):
         lines.insert(2, "**QUICK smoke pass (BENCH_QUICK=1) on a slice of the data: not the figures of record.**\n")
     return lines + [""]
@@ -88,7 +89,7 @@ def _by_size(results: Results) -> list[str]:
     labels = _size_labels(results)
     head = ["contender", "what it does"] + [f"{label}: s / rows/s / MiB" for label in labels]
     lines = ["## Every measurement", "", "Median wall time of the process (seconds), throughput and peak RSS "
-             "(ru_maxrss of the process, from wait4). `inner` is the contender's own timing of the load itself.",
+             "(the process's own ru_maxrss, via GNU time). `inner` is the contender's own timing of the load itself.",
              "", _row(head), _row(["---"] * len(head))]
     notes = []
     for key, contender in CONTENDERS.items():

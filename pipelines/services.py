@@ -89,7 +89,7 @@ class PartStartedTwice(Exception):
     """A part's task was delivered again after its first delivery had begun (its worker was lost)."""
 
 
-def run_part_report(*, run_id: int, index: int, start: bool = False, **values: Any) -> dict:
+def run_part_report(*, run_id: int, index: int, attempt: int, start: bool = False, **values: Any) -> dict:
     """Merge one part's state into execution_context["parts"][index] of a split run (see docs/ENGINE.md).
 
     Parts run in parallel on several workers, so the merge happens under a lock on the run's row (the plain
@@ -103,6 +103,8 @@ def run_part_report(*, run_id: int, index: int, start: bool = False, **values: A
         if run is None or run.status != RunStatus.RUNNING:
             raise RunCancelled(run.status if run else None)
         ctx = dict(run.execution_context or {})
+        if run.retry_count + 1 != attempt or (ctx.get("split") or {}).get("attempt") != attempt:
+            raise RunCancelled("stale attempt")  # a later attempt of the run is executing
         parts = dict(ctx.get("parts") or {})
         if start and str(index) in parts:
             raise PartStartedTwice(index)

@@ -93,12 +93,12 @@ def _after_finish(run: PipelineRun) -> str:
 
 # --- one large file in parts ("parallelism": {"parts": N}; pipelines/engine/parts.py) ---------------------
 
-def run_parts_dispatch(*, run: PipelineRun, parts: int) -> None:
-    """Send one task per part of a split run, once the current transaction commits."""
+def run_parts_dispatch(*, run: PipelineRun, parts: int, attempt: int) -> None:
+    """Send one task per part of a split run's attempt, once the current transaction commits."""
     limit = run.pipeline.timeout_seconds
     for index in range(parts):
         transaction.on_commit(lambda index=index: run_part_task.apply_async(
-            (run.pk, index), soft_time_limit=limit, time_limit=limit + 60))
+            (run.pk, index, attempt), soft_time_limit=limit, time_limit=limit + 60))
 
 
 def run_split_commit_dispatch(*, run: PipelineRun) -> None:
@@ -115,11 +115,12 @@ def _finished_part(run_id: int) -> str:
 
 
 @shared_task(name="pipelines.run_part", acks_late=True)
-def run_part_task(run_id: int, index: int) -> str:
+def run_part_task(run_id: int, index: int, attempt: int) -> str:
     from pipelines.engine.parts import part_execute
 
     with run_heartbeat(run_id=run_id):
-        outcome = part_execute(run_id=run_id, index=index, batch_rows=getattr(settings, "ETL_BATCH_ROWS", 65_536))
+        outcome = part_execute(run_id=run_id, index=index, attempt=attempt,
+                               batch_rows=getattr(settings, "ETL_BATCH_ROWS", 65_536))
     if outcome.endswith("failed"):
         return f"{outcome}; {_finished_part(run_id)}"
     return outcome

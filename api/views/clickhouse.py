@@ -120,7 +120,10 @@ def _listing_view(spec: listing.Listing, summary: str, **attrs):
 QualityMetricsView = _listing_view(listing.QUALITY_METRICS, "Data-quality metrics")
 BusinessMetricsView = _listing_view(listing.BUSINESS_METRICS, "Business metrics")
 LineageView = _listing_view(listing.LINEAGE, "Column lineage")
-CatalogListView = _listing_view(listing.CATALOG, "Data catalog")
+# The catalog pages' permissions (dashboards.CatalogEntry), so the API and the pages agree on who may do what.
+CATALOG_READ = ["dashboards.view_catalogentry"]
+CATALOG_WRITE = ["dashboards.change_catalogentry"]
+CatalogListView = _listing_view(listing.CATALOG, "Data catalog", read_permissions=CATALOG_READ)
 AuditLogView = _listing_view(listing.AUDIT_LOG, "Audit log (superusers only)", permission_classes=[SuperuserOnly])
 
 
@@ -138,8 +141,8 @@ class CatalogEntryView(APIView):
     sensitivity level, the sensitivity decision). The edit is audited."""
 
     permission_classes = [ClickHousePermissions]
-    read_permissions = ["pipelines.view_pipelinerun"]
-    write_permissions = ["pipelines.change_pipeline"]
+    read_permissions = CATALOG_READ
+    write_permissions = CATALOG_WRITE
 
     def _entry(self, entry_id: str) -> dict:
         entry = listing.catalog_entry_get(target=get_target(), entry_id=str(entry_id))

@@ -82,8 +82,16 @@ def split_obstacle(config: dict) -> str:
     return ""
 
 
-def keys_table_name(table: str, run_id: int) -> str:
-    return f"_keys_{table}_{int(run_id)}"[:200]
+def keys_table_name(table: str, run_id: int, attempt: int) -> str:
+    return f"_keys_{table}_{int(run_id)}_a{int(attempt)}"[:200]
+
+
+def split_load(target, *, table: str, run_id: int, attempt: int, batch_rows: int = 65_536) -> TargetLoad:
+    """The load of one attempt of a split run: its temporary table is `_load_<table>_<run>_a<attempt>`."""
+    from pipelines.engine.runner import INSERT_BATCHES
+
+    return TargetLoad(target, table=table, pipeline_run_id=run_id, insert_rows=INSERT_BATCHES * batch_rows,
+                      temp_suffix=f"_a{int(attempt)}")
 
 
 def _steps(config: dict) -> tuple[list, dict | None, list]:
@@ -211,6 +219,8 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
                 connection_config: dict, file_record, drift_check) -> PipelineRun:
     """Prepare the run's tables and send its parts; the run stays running (see the module's docstring)."""
     config = run.pipeline.configuration or {}
+    attempt = run.retry_count + 1  # run_retry raises retry_count with the status, in one update: no gap
+    load = split_load(load.target, table=load.table, run_id=run.pk, attempt=attempt)
     rules = ValidationRules.from_config(config)
     schema = connector.schema
     columns = column_mapping_apply(sanitize_columns(schema.names), config.get(MAPPING_KEY))
@@ -228,20 +238,20 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     load.begin(output.schema)
     keys_table = None
     if flow.dedupe is not None:
-        keys_table = keys_table_name(load.table, run.pk)
+        keys_table = keys_table_name(load.table, run.pk, attempt)
         load.target.command(f"DROP TABLE IF EXISTS {quote_identifier(keys_table)}")
         load.target.command(f"CREATE TABLE {quote_identifier(keys_table)} ({ROW_NUMBER_COLUMN} Int64, "
                             f"{KEY_COLUMN} UInt64) ENGINE = MergeTree ORDER BY ({KEY_COLUMN}, {ROW_NUMBER_COLUMN})")
     services.run_progress(
         run=run, step="load", parts={},
-        split={"parts": len(plan.parts), "ranges": [part.as_dict() for part in plan.parts],
+        split={"parts": len(plan.parts), "attempt": attempt, "ranges": [part.as_dict() for part in plan.parts],
                "staging_table": writer.table_name, "target_table": load.table, "keys_table": keys_table,
                "output_schema": [[f.name, str(f.type)] for f in output.schema],
                "drift": ctx["split"]["drift"], "source_columns": drift["source_columns"],
                "schema_diff": drift["diff"], "file_id": file_record.pk if file_record else None})
     from pipelines.tasks import run_parts_dispatch
 
-    run_parts_dispatch(run=run, parts=len(plan.parts))
+    run_parts_dispatch(run=run, parts=len(plan.parts), attempt=attempt)
     return run
 
 
@@ -261,22 +271,24 @@ def _sample(connector, part: Part, columns: list[str]) -> pa.RecordBatch:
 
 # --- 2. one part ---------------------------------------------------------------------------------------
 
-def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
+def part_execute(*, run_id: int, index: int, attempt: int, batch_rows: int) -> str:
     """Process part `index` of a split run; the last part to finish sends the commit."""
-    from pipelines.engine.runner import INSERT_BATCHES, _connector_for, _numbered
+    from pipelines.engine.runner import _connector_for, _numbered
 
     run = PipelineRun.objects.select_related("pipeline__data_source").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return f"run {run_id} is not running; part {index} skipped"
     ctx = run.execution_context or {}
     split = ctx.get("split") or {}
+    if split.get("attempt") != attempt or run.retry_count + 1 != attempt:
+        return f"run {run_id}: part {index} of attempt {attempt} is stale; skipped"
     part = Part.from_dict(split["ranges"][index])
     config = run.pipeline.configuration or {}
-    load = TargetLoad(get_target(), table=split["target_table"], pipeline_run_id=run.pk,
-                      insert_rows=INSERT_BATCHES * batch_rows)
+    load = split_load(get_target(), table=split["target_table"], run_id=run.pk, attempt=attempt,
+                      batch_rows=batch_rows)
     flow = None
     try:
-        services.run_part_report(run_id=run.pk, index=index, start=True, status="running")
+        services.run_part_report(run_id=run.pk, index=index, attempt=attempt, start=True, status="running")
         connection_config = dict(run.pipeline.data_source.connection_config or {})
         if ctx.get("file_path"):
             connection_config["file_path"] = ctx["file_path"]
@@ -292,10 +304,11 @@ def part_execute(*, run_id: int, index: int, batch_rows: int) -> str:
             if time.monotonic() - last_report >= 1.0:
                 last_report = time.monotonic()
                 load.flush()
-                services.run_part_report(run_id=run.pk, index=index, **flow.totals)
+                services.run_part_report(run_id=run.pk, index=index, attempt=attempt, **flow.totals)
         flow.finish()
-        ctx = services.run_part_report(run_id=run.pk, index=index, status="done", removed=flow.removed(),
-                                       ops=flow.ops, lineage=[edge.as_dict() for edge in flow.transform_ctx.lineage],
+        ctx = services.run_part_report(run_id=run.pk, index=index, attempt=attempt, status="done",
+                                       removed=flow.removed(), ops=flow.ops,
+                                       lineage=[edge.as_dict() for edge in flow.transform_ctx.lineage],
                                        **flow.totals)
     except services.RunCancelled:
         if flow is not None:
@@ -337,14 +350,23 @@ def _transient(exc: Exception) -> bool:
     return _is_transient(exc)
 
 
-def drop_keys_table(load: TargetLoad) -> None:
-    load.target.command(f"DROP TABLE IF EXISTS {quote_identifier(keys_table_name(load.table, load.run_id))}")
+def drop_split_tables(load: TargetLoad) -> None:
+    """Drop the temporary and keys tables of every split attempt of the run (after a failure or a death)."""
+    prefixes = (f"_load_{load.table}_{load.run_id}_a", f"_keys_{load.table}_{load.run_id}_a")
+    names = [name for (name,) in load.target.query(
+        "SELECT name FROM system.tables WHERE database = {db:String} AND (startsWith(name, {p1:String}) "
+        "OR startsWith(name, {p2:String}))", {"db": load.target.database, "p1": prefixes[0],
+                                               "p2": prefixes[1]}).result_rows]
+    for name in names:
+        if name[len(prefixes[0]):].isdigit() or name[len(prefixes[1]):].isdigit():
+            load.target.command(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
 
 
 def _drop_tables(load: TargetLoad, split: dict) -> None:
     try:
         load.abort()
-        drop_keys_table(load)
+        if split.get("keys_table"):
+            load.target.command(f"DROP TABLE IF EXISTS {quote_identifier(split['keys_table'])}")
     except ClickHouseError:
         logger.warning("run %s: could not drop its temporary tables", load.run_id, exc_info=True)
 
@@ -354,8 +376,8 @@ def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, tran
 
     _drop_tables(load, split)
     run.refresh_from_db()
-    if run.status != RunStatus.RUNNING:
-        return
+    if run.status != RunStatus.RUNNING or run.retry_count + 1 != split.get("attempt"):
+        return  # already ended, or a later attempt runs now: a straggler of an earlier one must not touch it
     record = file_for_run(run)
     if record and record.status == FileStatus.PROCESSING:
         file_status_set(record, FileStatus.FAILED, error_message=message)
@@ -375,7 +397,7 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
         return run
     ctx = run.execution_context or {}
     split = ctx["split"]
-    load = TargetLoad(get_target(), table=split["target_table"], pipeline_run_id=run.pk)
+    load = split_load(get_target(), table=split["target_table"], run_id=run.pk, attempt=split["attempt"])
     config = run.pipeline.configuration or {}
     try:
         parts = [ctx["parts"][str(i)] for i in range(split["parts"])]
@@ -400,7 +422,8 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
             if committed != totals.rows_loaded:
                 raise RunError(_("ClickHouse holds %(have)d rows of this run, expected %(want)d.")
                                % {"have": committed, "want": totals.rows_loaded})
-            drop_keys_table(load)
+            if split.get("keys_table"):
+                load.target.command(f"DROP TABLE IF EXISTS {quote_identifier(split['keys_table'])}")
             lineage = []
             for part in parts:
                 lineage += [edge for edge in part.get("lineage", []) if edge not in lineage]

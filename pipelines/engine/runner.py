@@ -28,7 +28,7 @@ from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply
 from pipelines.engine.overlap import StagingSink
-from pipelines.engine.parts import configured_parts, drop_keys_table, split_obstacle, split_start
+from pipelines.engine.parts import configured_parts, drop_split_tables, split_obstacle, split_start
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
@@ -313,7 +313,7 @@ def run_abandoned_cleanup(*, run: PipelineRun) -> None:
     try:
         load = TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk)
         load.abort()
-        drop_keys_table(load)
+        drop_split_tables(load)
     except ClickHouseError:
         logger.warning("run %s: could not drop its temporary load table", run.pk, exc_info=True)
     file_id = (run.execution_context or {}).get("file_id")
@@ -396,7 +396,7 @@ def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None) -> None:
         sink.abort()
     try:
         load.abort()
-        drop_keys_table(load)
+        drop_split_tables(load)
     except ClickHouseError:
         logger.warning("could not drop the temporary load table %s", load.temp_table)
 

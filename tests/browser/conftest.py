@@ -71,7 +71,9 @@ def browser_user(django_user_model):
 def anonymous_page(chromium, live_server):
     """A fresh browser context (own cookies) on the live server, with console and page errors collected."""
     context = chromium.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
+    # Bounds for waiting on a busy (2-core, shared) machine; no test measures speed.
+    context.set_default_timeout(30_000)
+    context.set_default_navigation_timeout(60_000)
     page = context.new_page()
     errors: list[str] = []
 

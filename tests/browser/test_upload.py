@@ -11,6 +11,7 @@ from pipelines.models import PipelineRun, RunStatus, SchemaChange
 from tests.browser.conftest import switch_language
 
 DEMO_ROWS = 400
+RUN_WAIT_MS = 180_000  # a bound for waiting, not a speed check
 
 
 @pytest.fixture
@@ -77,7 +78,9 @@ def test_upload_preview_run_and_follow_it_to_the_end(browser_page, demo, screens
     assert pipeline.configuration["column_mapping"] == {"sale_date": "date", "sum": "amount"}
 
     demo_item.locator(".run-button").click()
-    page.wait_for_function("document.querySelector('.upload-file').dataset.runStatus !== undefined")
+    # The run executes inside the request (eagerly): on a busy machine that can take a while.
+    page.wait_for_function("document.querySelector('.upload-file').dataset.runStatus !== undefined",
+                           timeout=RUN_WAIT_MS)
     assert demo_item.get_attribute("data-run-status") == RunStatus.SUCCESS
     assert demo_item.locator(".run-progress").evaluate("bar => bar.value") == 100
     screenshot(page, "upload-run-finished")
@@ -117,7 +120,7 @@ def test_correct_a_quarantined_value_and_replay_it(browser_page, demo, screensho
     page.click("#quarantine-form button[type=submit]")
     page.locator(".message.success").wait_for()
     page.click("#replay-button")
-    page.locator(".message").first.wait_for()
+    page.locator(".message").first.wait_for(timeout=RUN_WAIT_MS)
     screenshot(page, "quarantine-replayed")
     run.refresh_from_db()
     assert run.execution_context["rows_quarantined"] <= quarantined
