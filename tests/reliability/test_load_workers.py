@@ -34,8 +34,17 @@ pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction
 UPLOADS, RUNS, PIPELINES, CLIENTS = 50, 20, 4, 10
 WAIT_SECONDS = 600
 FINISHED = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED)
-# test_worker_redis's fixtures: this test's Redis database and the workers' environment.
+# test_worker_redis's fixtures (the workers' environment, a flushed Redis database), on a Redis database of
+# this test's own: two suites sharing one would consume each other's tasks.
+REDIS_DB = 12
 redis_broker, worker_env = test_worker_redis.redis_broker, test_worker_redis.worker_env
+
+
+@pytest.fixture(autouse=True)
+def _own_redis_database(monkeypatch):
+    monkeypatch.setattr(test_worker_redis, "REDIS_DB", REDIS_DB)
+    monkeypatch.setattr(test_worker_redis, "REDIS_URL",
+                        f"redis://{test_worker_redis.REDIS_HOST}:{test_worker_redis.REDIS_PORT}/{REDIS_DB}")
 
 
 def _csv(index: int) -> tuple[bytes, int]:
