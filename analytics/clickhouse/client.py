@@ -23,6 +23,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from filelock import FileLock, Timeout
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,26 @@ def _error_code(exc: Exception) -> int | None:
         return code
     match = re.search(r"Code: (\d+)", str(exc))
     return int(match.group(1)) if match else None
+
+
+# What urllib3/requests say when the server could not be talked to at all, and the words a person needs.
+_UNREACHABLE = (
+    (re.compile(r"Connection refused", re.I), gettext_noop("connection refused")),
+    (re.compile(r"timed? ?out", re.I), gettext_noop("timed out")),
+    (re.compile(r"Name or service not known|Failed to resolve|nodename nor servname", re.I),
+     gettext_noop("host name not found")),
+    (re.compile(r"RemoteDisconnected|Connection aborted|Connection reset|BrokenPipe|IncompleteRead|"
+                r"ProtocolError|Max retries exceeded", re.I), gettext_noop("connection lost")),
+)
+
+
+def _unreachable_reason(exc: Exception) -> str | None:
+    """Why the server could not be reached, or None when it answered (with an error of its own)."""
+    text = str(exc)
+    for pattern, reason in _UNREACHABLE:
+        if pattern.search(text):
+            return reason
+    return None
 
 
 def _clean_message(exc: Exception) -> str:
@@ -167,6 +188,12 @@ class ClickHouseTarget:
                 % {"name": self.database},
                 code=code,
             )
+        reason = None if code is not None or self.embedded else _unreachable_reason(exc)
+        if reason is not None:
+            # The driver's own text holds the whole request URL, the query and its data: not for people.
+            return ClickHouseError(
+                _("ClickHouse at %(where)s could not be reached (%(reason)s).")
+                % {"where": self.describe(), "reason": _(reason)})
         return ClickHouseError(_clean_message(exc), code=code)
 
     # --- the API everything else uses -------------------------------------------------------------

@@ -256,6 +256,11 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
     except (RunError, ConnectorError, ClickHouseError, ValueError, DatabaseError) as exc:
         message = str(exc)
         transient = _is_transient(exc)
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            # A database server restarted or the link broke: reconnect before recording the failure.
+            _drop_broken_connections()
+            message = _("A database connection was lost (the server restarted or the network failed): "
+                        "%(error)s") % {"error": (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]}
     except services.RunCancelled:
         _cleanup_after_failure(load, sink, writer)
         _write_logs(ops, staging_table, run, status=ProcessingStatus.CANCELLED)
@@ -373,6 +378,17 @@ def _check_failed_ratio(rules: ValidationRules, totals: RunTotals) -> None:
     if ratio > rules.max_failed_ratio:
         raise RunError(_("%(pct).1f%% of the rows failed validation, more than the allowed %(max).1f%%.")
                        % {"pct": ratio * 100, "max": rules.max_failed_ratio * 100})
+
+
+def _drop_broken_connections() -> None:
+    """Close this thread's database connections that no longer answer (all of them die when a server
+    restarts, not only the one that failed), so the next query reconnects. Django does this only between
+    requests; a worker's task is not one."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
+            conn.close()
 
 
 def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None, writer: StagingWriter | None) -> None:

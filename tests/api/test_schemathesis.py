@@ -75,7 +75,8 @@ def _check_operation(operation, token: str) -> None:
 
 @pytest.mark.django_db(databases=["default", "staging"])
 def test_every_operation_conforms_to_the_schema(token, keep_test_connections, subtests):
-    schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application(),
+                                           headers={"Authorization": f"Token {token}"})
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 39
     for operation in operations:

@@ -20,6 +20,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.MIGRATE_HEADING(_("%(name)s database") % {"name": name}))
             call_command("migrate", database=alias, interactive=interactive, verbosity=verbosity,
                          stdout=self.stdout)
+        # Permissions exist only after `migrate`; the read-only role follows them.
+        call_command("create_roles", verbosity=verbosity, stdout=self.stdout)
         if not skip_clickhouse:
             self.stdout.write(self.style.MIGRATE_HEADING(_("clickhouse database")))
             call_command("migrate_clickhouse", verbosity=verbosity, stdout=self.stdout)
