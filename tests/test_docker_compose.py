@@ -385,8 +385,8 @@ ENV_METHODS = {
 
 def _python_sources() -> list[Path]:
     """First-party code: etlsite/, the apps and their commands (not the tests and their conftest.py, the
-    virtualenv or var/)."""
-    skip = {"tests", "var", "node_modules"}
+    virtualenv, var/, or the benchmark harness, whose BENCH_* knobs are documented in docs/BENCH.md)."""
+    skip = {"tests", "var", "node_modules", "bench"}
     return sorted(
         path for path in ROOT.rglob("*.py")
         if path.name != "conftest.py"
