@@ -21,7 +21,8 @@ DB = "etl_target"
 TABLES = ["data_quality_metrics", "business_metrics", "data_lineage", "data_catalog", "etl_audit_log"]
 RECORD_TABLE = migrator.MIGRATIONS_TABLE
 # Checksums of the migration files as deployed databases recorded them: the single-node text must not change.
-DEPLOYED_CHECKSUMS = {"0001_initial": "dd97d5d70316e1dd", "0002_catalog_sensitivity": "e9a8f71a0e21b96b"}
+DEPLOYED_CHECKSUMS = {"0001_initial": "dd97d5d70316e1dd", "0002_catalog_sensitivity": "e9a8f71a0e21b96b",
+                      "0003_quality_by_day_projection": "d3697d71ee9f5795"}
 
 # What each table's local table must be: the single-node engine made Replicated, version columns kept.
 EXPECTED_ENGINES = {
