@@ -119,3 +119,13 @@ def _test_settings(settings):
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Every test starts with an empty cache: the API's throttle history lives there, and a fast machine
+    running the whole suite in one process would otherwise throttle later tests' uploads."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
