@@ -188,6 +188,8 @@ ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
 # Upload pages: the largest file one upload may be, and the size of the chunks the browser sends.
 ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=2 * 1024**3)
 ETL_UPLOAD_CHUNK_BYTES = env.int("ETL_UPLOAD_CHUNK_BYTES", default=2 * 1024**2)
+# An interrupted chunked upload can resume for this long after its last chunk; then its bytes are removed.
+ETL_UPLOAD_SESSION_HOURS = env.int("ETL_UPLOAD_SESSION_HOURS", default=24)
 # File sources: the most bytes one read may decompress from .gz/.zip (archive bombs) unless a source's
 # connection_config sets max_bytes, and the most columns a file may have (staging tables: PostgreSQL 1,600).
 ETL_FILE_MAX_BYTES = env.int("ETL_FILE_MAX_BYTES", default=20 * 1024**3)

@@ -29,6 +29,7 @@ SYSTEM_TASKS = {
     "system: mark runs with a dead worker failed": ("pipelines.watchdog", {"every": 1, "period": "minutes"}),
     "system: drop expired staging tables": ("staging.cleanup_expired", {"cron": "7 * * * *"}),
     "system: alert on pipelines without new data": ("pipelines.alerts_check_stale", {"every": 15, "period": "minutes"}),
+    "system: remove abandoned upload sessions": ("webui.expire_upload_sessions", {"cron": "37 * * * *"}),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -130,3 +131,21 @@ def session_finish(*, session: UploadSession, uploaded_by: str) -> Registered:
         raise UploadError(str(exc)) from exc
     shutil.rmtree(session.folder, ignore_errors=True)
     return registered
+
+
+def sessions_expire(*, older_than_seconds: float, now: float | None = None) -> int:
+    """Remove upload sessions nobody has added a byte to for `older_than_seconds` (an upload abandoned
+    half-way keeps its bytes on disk until then, so that it can resume); returns how many were removed."""
+    root = sessions_dir()
+    if not root.is_dir():
+        return 0
+    cutoff = (time.time() if now is None else now) - older_than_seconds
+    removed = 0
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        touched = max((p.stat().st_mtime for p in folder.iterdir()), default=folder.stat().st_mtime)
+        if touched < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed

@@ -29,7 +29,8 @@ def test_task_names_are_pinned():
     assert staging.tasks.staging_cleanup_expired_task.name == "staging.cleanup_expired"
     celery_app.loader.import_default_modules()
     assert {"pipelines.run_pipeline", "pipelines.scheduled_run", "pipelines.watchdog",
-            "staging.cleanup_expired", "pipelines.alerts_check_stale"} <= set(celery_app.tasks)
+            "staging.cleanup_expired", "pipelines.alerts_check_stale", "webui.expire_upload_sessions"} <= set(
+        celery_app.tasks)
 
 
 def test_backoff_doubles_per_retry_with_jitter_and_a_cap(settings):

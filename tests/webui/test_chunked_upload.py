@@ -92,3 +92,27 @@ def test_uploading_needs_the_permission_and_a_login(client, django_user_model):
 def test_unknown_or_malformed_sessions_are_refused_clearly(client, uploader, key):
     response = _put(client, f"/upload/sessions/{key}/", 0, b"x")
     assert response.status_code == 400 and "Unknown upload session" in response.json()["error"]
+
+
+def test_abandoned_sessions_are_removed_and_recent_ones_kept(client, uploader, settings):
+    import os
+    import time
+
+    from webui.tasks import upload_sessions_expire_task
+
+    settings.ETL_UPLOAD_CHUNK_BYTES = 100
+    settings.ETL_UPLOAD_SESSION_HOURS = 24
+    old = _open(client, name="old.csv").json()
+    _put(client, old["chunk_url"], 0, CONTENT[:100])
+    recent = _open(client, name="recent.csv").json()
+    _put(client, recent["chunk_url"], 0, CONTENT[:100])
+    two_days_ago = time.time() - 48 * 3600
+    for path in (chunked.sessions_dir() / old["key"]).iterdir():
+        os.utime(path, (two_days_ago, two_days_ago))
+
+    assert upload_sessions_expire_task() == "1 abandoned upload sessions removed"
+
+    assert not (chunked.sessions_dir() / old["key"]).exists()
+    assert (chunked.sessions_dir() / recent["key"] / "data").stat().st_size == 100
+    # The abandoned upload's browser comes back: it starts again from byte 0 instead of failing.
+    assert _open(client, name="old.csv").json()["received"] == 0
