@@ -162,3 +162,21 @@ def test_deciding_needs_the_change_permission(client, django_user_model, file_pi
     assert "Approve" not in client.get("/schema-changes/").content.decode()
     assert client.post(reverse("webui:schema-change-decide", args=[change.pk]),
                        {"decision": "approve"}).status_code == 403
+
+
+@pytest.mark.parametrize(("language", "count", "started"), [
+    ("en", "1,234,567", "Nov. 26, 2026"),
+    ("ru", "1\xa0234\xa0567", "26 ноября 2026 г."),
+])
+def test_dates_and_numbers_follow_the_language(admin_client, language, count, started):
+    from datetime import datetime, timezone
+
+    run = PipelineRunFactory(status="success", started_at=datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc),
+                             execution_context={"step": "done", "rows_read": 1234567, "rows_loaded": 1234567,
+                                                "rows_quarantined": 0})
+    ProcessingLogFactory(pipeline_run_id=run.pk, records_processed=1234567, execution_context={"attempt": 1})
+    page = admin_client.get(reverse("webui:run-detail", args=[run.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    text = page.content.decode()
+    assert f'<dd id="run-rows">{count}</dd>' in text
+    assert f'<td class="num">{count}</td>' in text  # the attempt's records processed
+    assert started in text

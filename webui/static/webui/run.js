@@ -8,7 +8,7 @@
       const data = await response.json();
       document.getElementById("run-progress").value = data.percent;
       document.getElementById("run-step").textContent = data.step_label;
-      document.getElementById("run-rows").textContent = data.rows_read;
+      document.getElementById("run-rows").textContent = Number(data.rows_read).toLocaleString(document.documentElement.lang || undefined);
       document.getElementById("run-status").textContent = data.status_label;
       if (data.ended) { window.location.reload(); return; }
       window.setTimeout(poll, 1500);
