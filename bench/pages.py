@@ -25,7 +25,9 @@ METRICS = ("null_rate", "distinct_count", "min", "max", "mean", "invalid_rate", 
 COLUMNS = ("year", "month", "dep_delay", "arr_delay", "carrier", "tailnum", "origin", "dest", "distance", "")
 
 
-def pages_section(bench) -> dict:
+def pages_section(bench, mode: str = "pg_server") -> dict:
+    """The pages in `mode`: "pg_server" (ClickHouse in its own process, as deployed) or "pg" (chDB inside
+    the web process, which opens a short chDB session per request)."""
     from bench.config import PYTHON, ROOT
     from bench.measure import run_once
     from bench.modes import mode_env
@@ -37,10 +39,10 @@ def pages_section(bench) -> dict:
     argv = [PYTHON, "-m", "bench.pages", "--file", str(bench.files["10x"].path.resolve()),
             *(f"--{k.replace('_', '-')}={v}" for k, v in sizes.items())]
     try:
-        sample = run_once(argv, env=mode_env(cfg, "pg"), cwd=ROOT, timeout=3600, log=bench.log)
+        sample = run_once(argv, env=mode_env(cfg, mode), cwd=ROOT, timeout=3600, log=bench.log)
     except ContenderFailed as exc:
         return {**sizes, "status": f"failed: {failure_summary(str(exc))}"}
-    return {**sizes, "status": "measured", **sample.inner}
+    return {**sizes, "mode": mode, "status": "measured", **sample.inner}
 
 
 def p95(values: list[float]) -> float:

@@ -132,7 +132,8 @@ def _workers(results: Results) -> list[str]:
         return lines + [f"{section.get('status', 'not run')}.", ""]
     lines += [f"The {section['file']} file in {section['parts']} parts (`\"parallelism\": {{\"parts\": "
               f"{section['parts']}}}`), PostgreSQL mode, broker {section['broker']}; timed from `run_pipeline NAME` "
-              "(queued) to the run's end in the metadata database.", "",
+              "(queued) to the run's end in the metadata database; ClickHouse as a server (with chDB inside each "
+              "worker, the workers would take turns at chDB's one data directory).", "",
               _row(["workers", "status", "seconds", "run duration (s)", "peak RSS of a worker (MiB)"]),
               _row(["---:", "---", "---:", "---:", "---:"])]
     for run in section.get("runs", []):
@@ -144,8 +145,16 @@ def _workers(results: Results) -> list[str]:
 
 
 def _pages(results: Results) -> list[str]:
-    section = results.section("pages")
-    lines = ["## Pages over a lot of data", ""]
+    lines = ["## Pages over a lot of data", "",
+             "Measured twice: with ClickHouse as a server in its own process (as deployed), and with chDB inside "
+             "the web process (the embedded default, where each request opens a short chDB session).", ""]
+    for name, where in (("pages", "ClickHouse as a server"), ("pages_chdb", "chDB inside the web process")):
+        lines += [f"### {where}", ""] + _pages_section(results.section(name))
+    return lines
+
+
+def _pages_section(section: dict) -> list[str]:
+    lines = []
     if section.get("status") != "measured":
         return lines + [f"{section.get('status', 'not run')}.", ""]
     seeded = section.get("seeded", {})

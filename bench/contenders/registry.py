@@ -35,6 +35,10 @@ CONTENDERS = {c.key: c for c in (
     Contender("etl_pg", "This system, PostgreSQL staging", "system",
               notes="`manage.py run_pipeline --sync`: file -> PostgreSQL staging -> validation -> "
                     "clean_duplicates -> ClickHouse (chDB) -> quality metrics"),
+    Contender("etl_pg_server", "This system, PostgreSQL staging, ClickHouse server", "system",
+              notes="the same run with ClickHouse in its own process over HTTP, as in production (chDB behind "
+                    "ClickHouse's HTTP interface: no ClickHouse server can be installed here); RSS is the "
+                    "worker's own"),
     Contender("etl_embedded", "This system, embedded default", "system",
               notes="the same run on SQLite staging + chDB"),
     Contender("dlt_arrow", "dlt, Arrow + CSV COPY", "alternative", inner_key="load_seconds",
@@ -84,7 +88,7 @@ def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
                            "--db", str(work / "flights.sqlite3")])
     if key == "pyarrow_read":
         return Invocation([PYTHON, "-m", "bench.contenders.pyarrow_read", "--file", path])
-    if key in ("etl_pg", "etl_embedded"):
+    if key in ("etl_pg", "etl_pg_server", "etl_embedded"):
         mode = key.removeprefix("etl_")
         return Invocation([PYTHON, "manage.py", "run_pipeline", pipeline_name(data), "--sync"],
                           env=mode_env(cfg, mode), before=lambda: staging_tables_drop(cfg, mode), parse=run_summary)

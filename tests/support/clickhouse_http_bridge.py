@@ -167,6 +167,9 @@ class Engine:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, which clickhouse-connect's connection pool relies on
     server_version = "chdb-http-bridge"
+    # Headers and body go out in separate writes; with Nagle's algorithm against the client's delayed ACK
+    # every answer waited ~40 ms, a latency no ClickHouse server has.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # the test output is no place for an access log
         pass
