@@ -37,7 +37,7 @@ run: migrate
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) scripts/test_suite.py $(PYTEST_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

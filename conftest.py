@@ -70,6 +70,17 @@ def clickhouse_http_config(tmp_path_factory):
     process.wait(timeout=30)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_chdb_data_directory(clickhouse_embedded_config):
+    """chDB runs one engine per process and does not reliably open another data directory once one was
+    open ("Error initializing EmbeddedServer"), yet tests that never ask for ClickHouse still reach it (the
+    audit log written on admin changes). So the default target shares the embedded fixture's directory,
+    under its own database name, which no test migrates."""
+    if django_settings.TARGET_CLICKHOUSE.get("BACKEND") == "embedded":
+        django_settings.TARGET_CLICKHOUSE = {**django_settings.TARGET_CLICKHOUSE,
+                                             "PATH": clickhouse_embedded_config["PATH"]}
+
+
 _schema_tables: dict[str, set[str]] = {}
 
 

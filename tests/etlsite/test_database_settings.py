@@ -71,3 +71,26 @@ def test_describe_never_shows_the_password(monkeypatch, tmp_path):
     target = ClickHouseTarget(databases.clickhouse(tmp_path / "clickhouse"))
     assert "s3cret-value" not in target.describe()
     assert "ch.example:8123" in target.describe()
+
+
+def _setting_in_a_fresh_process(name: str, env: dict) -> str:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TARGET_CLICKHOUSE_", "CELERY_"))}
+    code = f"from django.conf import settings; import django; django.setup(); print(settings.{name})"
+    return subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True,
+                          env={**clean, "DJANGO_SETTINGS_MODULE": "etlsite.settings", **env}).stdout.strip()
+
+
+def test_worker_processes_are_replaced_only_with_the_embedded_target(tmp_path):
+    # chDB keeps pool threads for good per engine open: a worker process on the embedded target is replaced
+    # after 50 tasks; with a ClickHouse server it lives on, and the environment decides either way.
+    var = {"ETL_VAR_DIR": str(tmp_path), "ETL_ENV_FILE": str(tmp_path / "none.env")}
+    assert _setting_in_a_fresh_process("CELERY_WORKER_MAX_TASKS_PER_CHILD", var) == "50"
+    server = {**var, "TARGET_CLICKHOUSE_HOST": "clickhouse.example"}
+    assert _setting_in_a_fresh_process("CELERY_WORKER_MAX_TASKS_PER_CHILD", server) == "None"
+    assert _setting_in_a_fresh_process("CELERY_WORKER_MAX_TASKS_PER_CHILD",
+                                       {**server, "CELERY_WORKER_MAX_TASKS_PER_CHILD": "7"}) == "7"
