@@ -13,7 +13,7 @@ from bench.contenders.registry import invocation, pipeline_name
 from bench.data import DataFile, flights_zip, free_bytes, write_base, write_repeated
 from bench.machine import load_average, machine_describe
 from bench.measure import ContenderFailed, Measurement, failure_summary, run_once
-from bench.modes import MODES, mode_env, mode_reset
+from bench.modes import MODES, mode_env, mode_reset, var_dir
 from bench.results import Results
 
 SIDE_BY_SIDE = ("psql_copy", "chdb_file", "etl_pg", "etl_pg_server", "sqlite_import", "etl_embedded", "pyarrow_read")
@@ -81,7 +81,9 @@ class Bench:
 
     # --- sections --------------------------------------------------------------------------------------
 
-    def prepare(self) -> None:
+    def prepare(self, *, fresh: bool = True) -> None:
+        """Data files, roles and the pipelines under test. `fresh` (a whole sitting) starts every mode from
+        empty databases; a section re-run keeps what the sitting made (the pages need its loaded table)."""
         cfg = self.cfg
         meta = machine_describe(cfg)
         meta.update(started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), quick=cfg.quick,
@@ -104,7 +106,8 @@ class Bench:
         postgres.roles_ensure(cfg)
         postgres.database_recreate(cfg, postgres.CONTENDERS_DB, postgres.CONTENDERS_ROLE[0])
         for mode in (*MODES, "pg_server"):
-            mode_reset(cfg, mode)
+            if fresh or not var_dir(cfg, mode).exists():
+                mode_reset(cfg, mode)
             for f in (base, ten):
                 self.pipeline_setup(mode, f, migrate=f is base)
 
