@@ -61,7 +61,7 @@ vendor:
 	cp node_modules/cytoscape/dist/cytoscape.min.js node_modules/cytoscape/LICENSE $(VENDOR)/cytoscape/
 	for lib in chart.js cytoscape; do \
 	  node -p "require('./node_modules/$$lib/package.json').version" > $(VENDOR)/$$lib/VERSION; done
-# The side-by-side benchmark (issue 5): ~40 min on 2 cores, needs PostgreSQL at 127.0.0.1:5432 (and Redis
+# The side-by-side benchmark (issue 5): ~20 min on 2 cores, needs PostgreSQL at 127.0.0.1:5432 (and Redis
 # for the scale-out section); writes docs/BENCHMARKS.md and docs/bench/*.png. BENCH_QUICK=1: a short smoke
 # pass on a slice of the data, reported under var/bench/ instead. See docs/BENCH.md.
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat requirements-bench.txt | sha1sum | cut -c1-12)
