@@ -24,7 +24,8 @@ def _row(cells) -> str:
 
 
 def _load_sentence(meta: dict) -> str:
-    loads = [x for key in ("load_average_start", "load_average_end") for x in (meta.get(key) or [])[:1]]
+    # The load before the first contender starts is other work's; at the end it is mostly the bench's own.
+    loads = (meta.get("load_average_start") or [])[:1]
     if loads and max(loads) > 0.75 * (meta.get("cores") or 1):
         shared = ("Other work shared the CPUs during this sitting (load above the core count), so absolute times "
                   "are slower and noisier than on an idle machine. ")
@@ -53,6 +54,10 @@ def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
         "- Settings (environment): " + (", ".join(f"`{k}={v}`" for k, v in meta.get("knobs", {}).items())
                                         or "defaults") + ".",
     ]
+    if meta.get("clickhouse_server_peak_rss_mib"):
+        lines.append(f"- ClickHouse as a server (server mode): its own process peaked at "
+                     f"{meta['clickhouse_server_peak_rss_mib']:,} MiB over the whole sitting (every server-mode run, "
+                     "the 100x file and the pages' 10 M seeded rows); it is not counted in the worker's RSS.")
     lines += [f"- Note: {note}" for note in meta.get("notes", [])]
     if meta.get("quick"):
         lines.insert(2, "**QUICK smoke pass (BENCH_QUICK=1) on a slice of the data: not the figures of record.**\n")

@@ -32,7 +32,7 @@ CONTENDERS = {c.key: c for c in (
               notes="SQLite's own bulk CSV import into a typed table"),
     Contender("pyarrow_read", "pyarrow CSV read, no load", "reference", inner_key="read_seconds",
               notes="streaming read in 16 MiB blocks, empty strings as NULL"),
-    Contender("etl_pg", "This system, PostgreSQL staging", "system",
+    Contender("etl_pg", "This system, PostgreSQL staging, chDB in the worker", "system",
               notes="`manage.py run_pipeline --sync`: file -> PostgreSQL staging -> validation -> "
                     "clean_duplicates -> ClickHouse (chDB) -> quality metrics"),
     Contender("etl_pg_server", "This system, PostgreSQL staging, ClickHouse server", "system",
