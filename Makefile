@@ -26,6 +26,8 @@ migrate: install
 	$(PY) manage.py migrate_all --noinput
 
 # Web, a Celery worker and beat run together (the embedded broker is a folder under var/); Ctrl+C stops all.
+# gunicorn replaces a web process after ~1000 requests: with the embedded chDB each page that reads ClickHouse
+# re-opens its engine, which keeps a few threads for good (README, "Limits of the embedded default").
 run: migrate
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_demo
@@ -34,7 +36,8 @@ run: migrate
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) -m celery -A etlsite worker --loglevel=warning --concurrency=1 & \
 	$(PY) -m celery -A etlsite beat --loglevel=warning --pidfile= & \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+	$(PY) -m gunicorn etlsite.wsgi:application --bind $(HOST):$(PORT) --workers 2 --timeout 300 \
+	  --max-requests 1000 --max-requests-jitter 100
 
 test: install
 	$(PY) scripts/test_suite.py $(PYTEST_ARGS)
