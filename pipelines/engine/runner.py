@@ -28,7 +28,13 @@ from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply
 from pipelines.engine.overlap import StagingSink
-from pipelines.engine.parts import configured_parts, drop_split_tables, split_obstacle, split_start
+from pipelines.engine.parts import (
+    configured_parts,
+    drop_split_tables,
+    embedded_split_obstacle,
+    split_obstacle,
+    split_start,
+)
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
@@ -129,7 +135,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             file_status_set(file_record, FileStatus.PROCESSING)
         connector = _connector_for(source, connection_config, run)
         if split and source.source_type == "file" and configured_parts(config) > 1:
-            obstacle = split_obstacle(config)
+            obstacle = split_obstacle(config) or embedded_split_obstacle(load.target)
             plan = None if obstacle else connector.split_plan(configured_parts(config))
             if plan is not None and plan.split:
                 return split_start(run=run, connector=connector, plan=plan, load=load, staging_table=staging_table,
