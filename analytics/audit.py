@@ -1,6 +1,7 @@
 """The audit trail: who changed what, from where, written to ClickHouse's append-only `etl_audit_log`.
 
-* `audit_record` writes one row. Secrets in the details are masked with `mask_config`; the user, session,
+* `audit_record` writes one row. Secrets in the details are masked with `mask_config` (a source's
+  connection_config by its connector's declaration of secrets, the rest by key names); the user, session,
   IP address and user agent default to the current request's (`audit_context`, filled by
   `etlsite.middleware.AuditContextMiddleware`). It never raises: a ClickHouse outage is logged, the
   caller's save or export goes on.
@@ -162,6 +163,24 @@ def _values(instance) -> dict[str, Any]:
     return {f.attname: getattr(instance, f.attname, None) for f in _fields(type(instance))}
 
 
+def _source_config(values: dict[str, Any] | None) -> Any:
+    """A source's connection_config masked by its connector's declaration of secrets (headers, parameters...),
+    which key names alone do not reveal."""
+    values = values or {}
+    return mask_config(values.get("connection_config"), values.get("source_type"))
+
+
+def _mask_sources(sender, details: dict, previous: dict | None, current: dict | None) -> dict:
+    if "connection_config" not in {f.attname for f in _fields(sender)} or "source_type" not in (current or {}):
+        return details
+    if "values" in details:
+        details["values"] = {**details["values"], "connection_config": _source_config(current)}
+    change = details.get("changes", {}).get("connection_config")
+    if change is not None:
+        change.update(old=_source_config(previous), new=_source_config(current))
+    return details
+
+
 def _diff_paths(old: Any, new: Any, path: str) -> list[str]:
     """Where two JSON values differ, as "key.sub" paths (the paths name keys, never values)."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -206,31 +225,33 @@ def _on_save(sender, instance, created, raw=False, **kwargs) -> None:
         return
     table = sender._meta.db_table
     base = {"model": sender._meta.label_lower, "object_id": instance.pk, "object": _label(instance)}
+    current = _values(instance)
     if created:
-        audit_record(operation_type="create", table_name=table,
-                     details={**base, "action": "create", "values": _values(instance)})
+        audit_record(operation_type="create", table_name=table, details=_mask_sources(
+            sender, {**base, "action": "create", "values": current}, None, current))
         return
     previous = getattr(instance, "_audit_previous", None)
     instance._audit_previous = None
     if previous is None:
         changed, paths = {}, []
     else:
-        changed, paths = changes(previous, _values(instance))
+        changed, paths = changes(previous, current)
         if not changed:
             return
     operation, action = "update", "update"
     if "is_deleted" in changed:
         deleted = changed["is_deleted"]["new"]
         operation, action = ("delete", "soft_delete") if deleted else ("update", "restore")
-    audit_record(operation_type=operation, table_name=table,
-                 details={**base, "action": action, "changed": sorted(changed), "changed_paths": paths,
-                          "changes": changed})
+    audit_record(operation_type=operation, table_name=table, details=_mask_sources(
+        sender, {**base, "action": action, "changed": sorted(changed), "changed_paths": paths, "changes": changed},
+        previous, current))
 
 
 def _on_delete(sender, instance, **kwargs) -> None:
-    audit_record(operation_type="delete", table_name=sender._meta.db_table,
-                 details={"model": sender._meta.label_lower, "object_id": instance.pk, "object": _label(instance),
-                          "action": "delete", "values": _values(instance)})
+    current = _values(instance)
+    audit_record(operation_type="delete", table_name=sender._meta.db_table, details=_mask_sources(
+        sender, {"model": sender._meta.label_lower, "object_id": instance.pk, "object": _label(instance),
+                 "action": "delete", "values": current}, None, current))
 
 
 def _on_run_save(sender, instance, created, raw=False, **kwargs) -> None:

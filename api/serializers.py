@@ -18,7 +18,8 @@ from rest_framework import serializers
 from api.errors import django_errors
 from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
 from sources.models import DataSource
-from sources.secrets import mask_config, merge_secrets, placeholder_paths
+from sources.secrets import mask_config
+from sources.services import source_config_merge
 
 SOFT_DELETE_FIELDS = ("is_deleted", "deleted_at", "created_at", "updated_at")
 
@@ -45,8 +46,10 @@ class FullCleanSerializer(serializers.ModelSerializer):
 class DataSourceSerializer(FullCleanSerializer):
     connection_config = serializers.JSONField(
         required=False,
-        help_text=_("JSON object. Secrets (password, token, api_key...) are write-only: shown as ******** and "
-                    "kept as stored when sent back as ******** or left out."))
+        help_text=_("JSON object. Secrets (password, token, api_key, API headers and parameters...) are write-only: "
+                    "shown as ******** and kept as stored when sent back as ******** or left out, unless the "
+                    "source now points elsewhere (host, URL, port, bucket, brokers...): then they must be sent "
+                    "again."))
 
     class Meta:
         model = DataSource
@@ -57,18 +60,23 @@ class DataSourceSerializer(FullCleanSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        data["connection_config"] = mask_config(instance.connection_config)
+        data["connection_config"] = mask_config(instance.connection_config, instance.source_type)
         return data
 
-    def validate_connection_config(self, value):
-        stored = self.instance.connection_config if self.instance else {}
-        config = merge_secrets(value, stored)
-        unresolved = placeholder_paths(config)
-        if unresolved:
-            raise serializers.ValidationError(
-                _("No stored secret matches the placeholder ******** at %(paths)s: send the value.")
-                % {"paths": ", ".join(unresolved)})
-        return config
+    def validate(self, attrs):
+        # Before full_clean: the connector checks the configuration with the stored secrets put back.
+        source_type = attrs.get("source_type", getattr(self.instance, "source_type", None))
+        type_changed = self.instance is not None and source_type != self.instance.source_type
+        if "connection_config" in attrs or type_changed:
+            # Left out while the type changes: the stored configuration, secrets masked, must pass the same rule.
+            config = attrs["connection_config"] if "connection_config" in attrs else mask_config(
+                self.instance.connection_config, source_type)
+            try:
+                attrs["connection_config"] = source_config_merge(source=self.instance, source_type=source_type,
+                                                                 config=config)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"connection_config": exc.messages}) from exc
+        return super().validate(attrs)
 
 
 class PipelineSerializer(FullCleanSerializer):

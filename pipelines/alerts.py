@@ -35,6 +35,7 @@ from pipelines.models import (
     PipelineStatus,
     RunStatus,
 )
+from sources.scrubbing import scrub, scrub_for_source, source_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ def _renotify_after() -> timedelta | None:
 def _apply(pipeline: Pipeline, condition: str, details: dict | None, run: PipelineRun | None) -> tuple | None:
     """Update the alert of one condition; returns (alert, notification kind) when something must be sent."""
     now = timezone.now()
+    if details is not None:  # stored, and sent to mailboxes and webhooks: never with a secret of the source
+        details = scrub_for_source(details, pipeline.data_source)
     with transaction.atomic():
         alert = (Alert.objects.select_for_update()
                  .filter(pipeline=pipeline, condition=condition, status=AlertStatus.OPEN).first())
@@ -344,7 +347,8 @@ def _render(alert: Alert, kind: str) -> tuple[str, str, dict]:
                "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
                "run_id": alert.last_run_id, "occurrences": alert.occurrences, "details": details,
                "subject": subject, "text": "\n".join(lines)}
-    return subject, "\n".join(lines), payload
+    secrets = source_secrets(pipeline.data_source)
+    return scrub(subject, secrets), scrub("\n".join(lines), secrets), scrub(payload, secrets)
 
 
 def _recipients(pipeline: Pipeline) -> tuple[list[str], str]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pipelines.models import Pipeline, PipelineRun, RunStatus
+from sources.scrubbing import scrub_for_run
 
 
 def run_create(*, pipeline: Pipeline, triggered_by: str, execution_context: dict | None = None) -> PipelineRun:
@@ -78,6 +79,7 @@ def run_progress(*, run: PipelineRun, **values: Any) -> None:
     changed the status in between wins, and the engine learns of it here.
     """
     now = timezone.now()
+    values = scrub_for_run(values, run=run)
     run.execution_context = {**(run.execution_context or {}), **values, "heartbeat_at": now.isoformat()}
     updated = PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
         execution_context=run.execution_context, updated_at=now)
@@ -108,7 +110,7 @@ def run_part_report(*, run_id: int, index: int, attempt: int, start: bool = Fals
         parts = dict(ctx.get("parts") or {})
         if start and str(index) in parts:
             raise PartStartedTwice(index)
-        parts[str(index)] = {**parts.get(str(index), {}), **values}
+        parts[str(index)] = {**parts.get(str(index), {}), **scrub_for_run(values, run=run)}
         ctx["parts"] = parts
         ctx["rows_read"] = sum(int(part.get("rows_read", 0)) for part in parts.values())
         ctx["heartbeat_at"] = now.isoformat()
@@ -133,10 +135,13 @@ def run_split_commit_claim(*, run_id: int) -> bool:
 
 
 def _finish(run: PipelineRun, *, status: str, **fields: Any) -> PipelineRun:
-    """Record the end of a running run, unless a cancel or the watchdog ended it first (they win)."""
+    """Record the end of a running run, unless a cancel or the watchdog ended it first (they win).
+
+    The error message and the context are scrubbed of the source's secret values (a server may echo them).
+    """
     now = timezone.now()
     values = {"status": status, "finished_at": now, "updated_at": now,
-              "execution_context": run.execution_context, **fields}
+              **scrub_for_run({"execution_context": run.execution_context, **fields}, run=run)}
     if run.started_at:
         values["duration_seconds"] = round((now - run.started_at).total_seconds(), 3)
     PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**values)

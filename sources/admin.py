@@ -16,12 +16,13 @@ from etlsite.admin_utils import (
 )
 from pipelines.models import Pipeline
 from sources.models import DataSource
-from sources.secrets import mask_config, merge_secrets, placeholder_paths
-from sources.services import source_test_connection
+from sources.secrets import mask_config
+from sources.services import source_config_merge, source_test_connection
 
 
 class DataSourceForm(forms.ModelForm):
-    """Shows connection_config with its secrets masked and keeps the stored secret where the mask comes back."""
+    """Shows connection_config with its secrets masked and keeps the stored secret where the mask comes back,
+    unless the source now points elsewhere (sources.services.source_config_merge)."""
 
     class Meta:
         model = DataSource
@@ -30,23 +31,19 @@ class DataSourceForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and "connection_config" in self.fields:
-            self.initial["connection_config"] = mask_config(self.instance.connection_config)
+            self.initial["connection_config"] = mask_config(self.instance.connection_config,
+                                                            self.instance.source_type)
             self.fields["connection_config"].help_text = _(
-                "Secrets (passwords, tokens, keys) are shown as ******** and kept as stored unless you type a "
-                "new value in their place."
+                "Secrets (passwords, tokens, keys, API headers and parameters) are shown as ******** and kept as "
+                "stored unless you type a new value in their place. Changing where the source points (its host, "
+                "URL, port, bucket, brokers...) needs the secrets typed again."
             )
 
     def clean_connection_config(self):
         # self.instance still holds the stored values here: the form copies cleaned data onto it later.
-        stored = self.instance.connection_config if self.instance.pk else {}
-        config = merge_secrets(self.cleaned_data["connection_config"], stored)
-        unresolved = placeholder_paths(config)
-        if unresolved:
-            raise forms.ValidationError(
-                gettext("No stored secret matches the placeholder ******** at %(paths)s: type the value.")
-                % {"paths": ", ".join(unresolved)}
-            )
-        return config
+        source_type = self.cleaned_data.get("source_type", self.instance.source_type)
+        return source_config_merge(source=self.instance, source_type=source_type,
+                                   config=self.cleaned_data["connection_config"])
 
 
 @admin.register(DataSource)
@@ -99,9 +96,9 @@ class DataSourceAdmin(SoftDeleteAdmin):
 
     @admin.display(description=_("connection configuration"))
     def config_summary(self, obj):
-        text = json.dumps(mask_config(obj.connection_config), ensure_ascii=False)
+        text = json.dumps(mask_config(obj.connection_config, obj.source_type), ensure_ascii=False)
         return format_html("<code>{}</code>", Truncator(text).chars(80))
 
     @admin.display(description=_("connection configuration"))
     def masked_connection_config(self, obj):
-        return pretty_json(mask_config(obj.connection_config))
+        return pretty_json(mask_config(obj.connection_config, obj.source_type))

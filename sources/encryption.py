@@ -1,7 +1,8 @@
 """Secrets in connection_config are encrypted at rest.
 
-Every value stored under a secret-looking key (see `sources.secrets.is_secret_key`) and every string with a
-password written into it (a URL's user info, ``password=...``) is stored as ``enc:v1:<Fernet token>``; the
+Every value its connector declares a secret (sources.secrets.SecretRules: `SECRET_KEYS`, every API header
+and parameter not listed as public; keys no connector knows by their name) and every string with a secret
+written into it (a URL's user info, ``password=...``) is stored as ``enc:v1:<Fernet token>``; the
 rest of the configuration stays readable JSON, so lookups on ``file_path`` and the like keep working and a
 database dump shows where a source points but not how it logs in.
 
@@ -20,7 +21,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-from sources.secrets import is_secret_key, mask_string, value_is_set
+from sources.secrets import SecretRules, value_is_set
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +60,21 @@ def decrypt_value(value: str) -> Any:
         return value
 
 
-def _holds_secret(value: Any) -> bool:
-    return isinstance(value, str) and not is_encrypted(value) and mask_string(value) != value
+def _encrypt(value: Any, rules: SecretRules, path: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {key: (encrypt_value(item) if rules.is_secret((*path, str(key))) and value_is_set(item)
+                      else _encrypt(item, rules, (*path, str(key)))) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_encrypt(item, rules, path) for item in value]
+    if isinstance(value, str) and not is_encrypted(value) and rules.mask_text(path, value) != value:
+        return encrypt_value(value)  # a text with a secret inside (a URL with a password) is hidden whole
+    return value
 
 
-def encrypt_config(config: Any) -> Any:
-    if isinstance(config, dict):
-        return {key: (encrypt_value(item) if is_secret_key(key) and value_is_set(item)
-                      else encrypt_config(item)) for key, item in config.items()}
-    if isinstance(config, list):
-        return [encrypt_config(item) for item in config]
-    if _holds_secret(config):
-        return encrypt_value(config)
-    return config
+def encrypt_config(config: Any, source_type: str | None = None) -> Any:
+    """`config` with every secret encrypted: by the connector's declaration when `source_type` is given, by
+    the keys' names otherwise (sources.secrets.SecretRules)."""
+    return _encrypt(config, SecretRules(source_type, config), ())
 
 
 def decrypt_config(config: Any) -> Any:
@@ -80,7 +83,9 @@ def decrypt_config(config: Any) -> Any:
     if isinstance(config, list):
         return [decrypt_config(item) for item in config]
     if is_encrypted(config):
-        return decrypt_value(config)
+        value = decrypt_value(config)
+        # An object encrypted whole under an older declaration may hold values encrypted on their own.
+        return decrypt_config(value) if isinstance(value, (dict, list)) else value
     return config
 
 

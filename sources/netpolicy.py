@@ -72,15 +72,47 @@ def allowances(entries: Iterable[str] | str | None = None) -> Allowances:
     return Allowances(tuple(networks), frozenset(names), tuple(suffixes))
 
 
+# IPv6 forms that carry an IPv4 address: NAT64 (RFC 6052: 64:ff9b::1.2.3.4 reaches 1.2.3.4 through a
+# translator), its local-use prefix (RFC 8215, a translator of the deployment's own network: never public),
+# and the deprecated site-local addresses (RFC 3879), private like fc00::/7.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
 def _plain(address: IPAddress) -> IPAddress:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    """The IPv4 address an IPv6 address stands for where it is that host: IPv4-mapped (::ffff:127.0.0.1),
+    IPv4-compatible (::127.0.0.1) and NAT64 (64:ff9b::127.0.0.1) are judged as 127.0.0.1."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    value = int(address)
+    if address in _NAT64 or 1 < value < 2**32:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
     return address
+
+
+def _embedded(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a 6to4 (2002:V4::/48) or Teredo (2001::/32, obfuscated client) address routes through."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
 
 
 def is_public(address: str | IPAddress) -> bool:
     address = _plain(ipaddress.ip_address(address))
-    return address.is_global and not address.is_multicast
+    if not address.is_global or address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _NAT64_LOCAL or address in _SITE_LOCAL:
+            return False
+        embedded = _embedded(address)
+        if embedded is not None and not is_public(embedded):
+            return False
+    return True
 
 
 def address_allowed(address: str | IPAddress, allowed: Allowances | None = None) -> bool:

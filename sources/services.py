@@ -2,14 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from sources.connectors import ConnectionCheck, ConnectorError, get_connector
 from sources.models import DataSource
+from sources.scrubbing import scrub_for_source
+from sources.secrets import PLACEHOLDER, secrets_merge
+
+
+def source_config_merge(*, source: DataSource | None, source_type: str | None, config: Any) -> Any:
+    """The configuration to save when `config` comes back from a form or the API (secrets masked).
+
+    The stored secrets go back where the placeholder came back; but not when the source now points
+    elsewhere (another host, port, URL, bucket, broker... as its connector declares in DESTINATION_KEYS, or
+    another source type): a stored secret is never sent to a new destination unless it is typed again in
+    the same save. Raises ValidationError naming the keys.
+    """
+    stored = source.connection_config if source is not None and source.pk else {}
+    stored_type = source.source_type if source is not None and source.pk else source_type
+    merge = secrets_merge(config, stored, source_type=source_type, old_source_type=stored_type)
+    if merge.moved and merge.restored:
+        raise ValidationError(
+            _("The source now points elsewhere (%(keys)s changed), so its stored secrets are not sent there: type "
+              "the values of %(paths)s again (in place of %(placeholder)s).")
+            % {"keys": ", ".join(merge.moved), "paths": ", ".join(merge.restored), "placeholder": PLACEHOLDER},
+            code="secrets_not_reentered")
+    if merge.unresolved:
+        raise ValidationError(
+            _("No stored secret matches the placeholder %(placeholder)s at %(paths)s: type the value.")
+            % {"placeholder": PLACEHOLDER, "paths": ", ".join(merge.unresolved)}, code="placeholder")
+    return merge.config
 
 
 def source_test_connection(*, source: DataSource) -> ConnectionCheck:
-    """Can the source be reached and read? A ConnectionCheck, never an exception, for user problems."""
+    """Can the source be reached and read? A ConnectionCheck, never an exception, for user problems; its
+    message and details never quote a secret of the source (an API may echo them)."""
+    check = _test_connection(source)
+    return ConnectionCheck(ok=check.ok, message=scrub_for_source(check.message, source),
+                           details=scrub_for_source(check.details, source))
+
+
+def _test_connection(source: DataSource) -> ConnectionCheck:
     try:
         connector = get_connector(source.source_type, source.connection_config or {})
     except ConnectorError as exc:

@@ -1,5 +1,5 @@
 """Writes to the staging database's registry tables: clean-up of expired staging tables, processing logs,
-and the status of uploaded files."""
+and the status of uploaded files. Messages and contexts about a run are scrubbed of its source's secrets."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sources.scrubbing import scrub_for_run
 from staging.models import FileMetadata, FileStatus, ProcessingLog, ProcessingStatus, StagingTable
 from staging.writer import STAGING_ALIAS, staging_table_drop
 
@@ -62,7 +63,8 @@ def processing_log_start(*, table_name: str, operation_type: str, pipeline_run_i
                          context: dict | None = None) -> ProcessingLog:
     return ProcessingLog.objects.using(STAGING_ALIAS).create(
         table_name=table_name, operation_type=operation_type, pipeline_run_id=pipeline_run_id,
-        status=ProcessingStatus.IN_PROGRESS, started_at=timezone.now(), execution_context=context or {},
+        status=ProcessingStatus.IN_PROGRESS, started_at=timezone.now(),
+        execution_context=scrub_for_run(context or {}, run_id=pipeline_run_id),
     )
 
 
@@ -81,7 +83,7 @@ def processing_log_finish(log: ProcessingLog, *, status: str, records_processed:
     log.records_processed = records_processed
     log.records_success = records_success
     log.records_failed = records_failed
-    log.error_message = error_message or ""
+    log.error_message = scrub_for_run(error_message or "", run_id=log.pipeline_run_id)
     log.processing_time_seconds = processing_time_seconds
     log.save(using=STAGING_ALIAS, update_fields=[
         "status", "records_processed", "records_success", "records_failed", "error_message",
@@ -105,8 +107,8 @@ def file_status_set(file: FileMetadata, status: str, *, error_message: str = "")
     if status == FileStatus.PROCESSING:
         changes.update(processing_started_at=now, processing_finished_at=None, error_message="")
     elif status in (FileStatus.PROCESSED, FileStatus.FAILED):
-        changes.update(processing_finished_at=now,
-                       error_message=error_message if status == FileStatus.FAILED else "")
+        changes.update(processing_finished_at=now, error_message=scrub_for_run(
+            error_message, run_id=file.pipeline_run_id) if status == FileStatus.FAILED else "")
     # Only from the status we checked: of two workers picking up the same file, one wins.
     updated = FileMetadata.objects.using(STAGING_ALIAS).filter(pk=file.pk, status=old).update(**changes)
     if updated != 1:

@@ -41,6 +41,7 @@ from pipelines.transformations import TransformContext, get_step
 from pipelines.validation import ValidationRules, Validator, missing_required_columns
 from sources.connectors import connector_class, get_connector
 from sources.connectors.base import ConnectorError
+from sources.secrets import mask_config
 from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus
 from staging.quarantine import QuarantineStore
 from staging.services import file_status_set, processing_log_finish, processing_log_start
@@ -179,7 +180,8 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                     writer = StagingWriter.create(
                         table_name=staging_table, schema=batch.schema, pipeline_run_id=run.pk,
                         source_type=STAGING_SOURCE_TYPES.get(source.source_type, "csv"),
-                        source_config=connection_config, expires_in=timedelta(days=7))
+                        source_config=mask_config(connection_config, source.source_type),
+                        expires_in=timedelta(days=7))
                     sink = StagingSink(writer)
                 elif len(batch.schema) > len(writer.schema):
                     sink.close()  # the batches staged so far get the new columns' NULLs

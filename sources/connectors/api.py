@@ -2,7 +2,10 @@
 
 connection_config:
 - url (required, http or https); method: GET (default) or POST, with body (JSON) for POST
-- headers: {"Name": "value"}; params: query parameters {"name": value}
+- headers: {"Name": "value"}; params: query parameters {"name": value}. Every header and parameter value is a
+  secret (encrypted at rest, masked, scrubbed from messages) unless its name is listed in public_headers
+  (["Accept", "User-Agent"]; names in any case) or public_params (["page", "fields"]); so are the values of
+  the query string written into url
 - auth: {"type": "bearer", "token": ...} | {"type": "basic", "username": ..., "password": ...}
   | {"type": "header", "name": "X-Api-Key", "value": ...}
 - record_path: dotted path to the list of records ("data.items"; a number picks from a list); by default the
@@ -34,15 +37,17 @@ Environment proxies and ~/.netrc are not used.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import decimal
 import email.utils
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit
 
 import pyarrow as pa
 import requests
@@ -54,12 +59,13 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
 from sources.netpolicy import NetworkPolicyError, address_allowed, check_host, name_allowed
-from sources.secrets import PLACEHOLDER, mask_string
+from sources.scrubbing import scrub, secret_forms
+from sources.secrets import mask_string, secret_values
 
 logger = logging.getLogger(__name__)
 
-KEYS = ("url", "method", "headers", "params", "body", "auth", "record_path", "pagination", "max_pages",
-        "rate_limit_per_second", "retries", "timeout_seconds")
+KEYS = ("url", "method", "headers", "params", "public_headers", "public_params", "body", "auth", "record_path",
+        "pagination", "max_pages", "rate_limit_per_second", "retries", "timeout_seconds")
 PAGINATION_KEYS = {
     "none": (),
     "page": ("page_param", "size_param", "page_size", "start_page"),
@@ -78,6 +84,8 @@ NOT_RETRIED_5XX = (501, 505)
 MAX_PAGE_BYTES = 256 * 1024**2
 MAX_REDIRECTS = 5
 SNIPPET_CHARS = 200
+# A value in the query string of a URL: "?key=VALUE&..." (the name, then the value up to & or #).
+_QUERY_VALUE = re.compile(r"[?&](?P<name>[^=&#]*)=(?P<value>[^&#]*)")
 
 
 # --- values ---------------------------------------------------------------------------------------------
@@ -262,6 +270,16 @@ def _header_errors(headers: Any) -> list[str]:
     return []
 
 
+def _public_errors(config: dict) -> list[str]:
+    return [_("%(key)s must be a list of names.") % {"key": key} for key in ("public_headers", "public_params")
+            if key in config and not (isinstance(config[key], list) and all(_name(n) for n in config[key]))]
+
+
+def _public(config: dict, key: str) -> set[str]:
+    names = config.get(key)
+    return {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
+
+
 def _param_errors(params: Any) -> list[str]:
     if params is None:
         return []
@@ -272,11 +290,55 @@ def _param_errors(params: Any) -> list[str]:
     return []
 
 
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in, so "http://h" and "http://h:80" match."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return parts.scheme.lower(), None, None
+    return parts.scheme.lower(), parts.hostname, port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+
+
+def _shown_origin(url: str) -> str:
+    scheme, host, port = _origin(url)
+    return f"{scheme}://{host}:{port}"
+
+
 # --- the connector --------------------------------------------------------------------------------------
 
 class ApiConnector(Connector):
     kind = "api"
     KEYS = KEYS
+    SECRET_KEYS = ("auth.token", "auth.password", "auth.value", "headers.*", "params.*")
+    DESTINATION_KEYS = ("url",)
+
+    @classmethod
+    def secret_key(cls, path: tuple[str, ...], config: dict) -> bool | None:
+        if len(path) == 2 and path[0] == "headers":
+            return path[1].lower() not in {name.lower() for name in _public(config, "public_headers")}
+        if len(path) == 2 and path[0] == "params":
+            return path[1] not in _public(config, "public_params")
+        return super().secret_key(path, config)
+
+    @classmethod
+    def text_secrets(cls, path: tuple[str, ...], text: str, config: dict) -> list[tuple[int, int]]:
+        if path != ("url",) or "?" not in text:
+            return []
+        public = _public(config, "public_params")
+        start = text.index("?")
+        return [(start + m.start("value"), start + m.end("value")) for m in _QUERY_VALUE.finditer(text[start:])
+                if m["value"] and unquote_plus(m["name"]) not in public]
+
+    @classmethod
+    def secret_forms(cls, config: dict) -> list[str]:
+        auth = config.get("auth") if isinstance(config.get("auth"), dict) else {}
+        if auth.get("type") == "basic" and isinstance(auth.get("password"), str) and auth["password"]:
+            credential = f"{auth.get('username') or ''}:{auth['password']}"
+            encodings = ("utf-8", "latin-1")  # requests sends latin-1 where it can
+            return list(dict.fromkeys(base64.b64encode(credential.encode(encoding, "ignore")).decode()
+                                      for encoding in encodings))
+        return []
 
     def __init__(self, config: dict, *, sleep: Callable[[float], Any] = time.sleep,
                  clock: Callable[[], float] = time.monotonic):
@@ -298,6 +360,7 @@ class ApiConnector(Connector):
         self._columns: dict[str, None] = {}  # an ordered set: the order keys were first seen
         self._pages_read = self._records_read = 0
         self._stopped_at_max_pages = False
+        self._hidden = secret_forms(secret_values(self.config, self.kind))  # what messages never show
 
     @classmethod
     def config_errors(cls, config: Any) -> list[str]:
@@ -312,6 +375,7 @@ class ApiConnector(Connector):
         elif "body" in config and method.upper() != "POST":
             errors.append(_("body is sent with method POST only."))
         errors += _header_errors(config.get("headers")) + _param_errors(config.get("params"))
+        errors += _public_errors(config)
         errors += _auth_errors(config.get("auth")) + _pagination_errors(config.get("pagination"))
         if config.get("record_path") is not None and not _path_ok(config["record_path"]):
             errors.append(_("record_path must be a dotted path (\"data.items\") or a list of keys."))
@@ -344,15 +408,8 @@ class ApiConnector(Connector):
             session.auth = (auth["username"], auth["password"])
         return session
 
-    def _secrets(self) -> list[str]:
-        auth = self.config.get("auth") or {}
-        return [str(auth[key]) for key in ("token", "password", "value") if auth.get(key)]
-
     def _scrub(self, text: str) -> str:
-        text = mask_string(text)
-        for secret in self._secrets():
-            text = text.replace(secret, PLACEHOLDER)
-        return text
+        return scrub(mask_string(text), self._hidden)
 
     def _check_host(self, url: str) -> None:
         parts = urlsplit(url)
@@ -366,11 +423,9 @@ class ApiConnector(Connector):
                 raise ConnectorError(error.message, permanent=error.permanent) from None
             self._checked_hosts.add(parts.hostname)
 
-    def _same_host(self, url: str) -> bool:
-        """Whether `url` may receive the credentials: the configured host, and not https turned into http."""
-        parts = urlsplit(url)
-        downgrade = urlsplit(self.url).scheme == "https" and parts.scheme != "https"
-        return parts.hostname == self.host and not downgrade
+    def _same_origin(self, url: str) -> bool:
+        """Whether `url` may receive the credentials: the configured origin (scheme, host and port) only."""
+        return _origin(url) == _origin(self.url)
 
     def _throttle(self) -> None:
         if self.min_interval and self._last_request is not None:
@@ -390,9 +445,11 @@ class ApiConnector(Connector):
                 return response, self._body(response)
             location = urljoin(response.url, response.headers["location"])
             response.close()
-            if not self._same_host(location):
-                raise ConnectorError(_("The API redirects to another host (%(url)s); configure that address "
-                                       "instead.") % {"url": self._scrub(location)}, permanent=True)
+            if not self._same_origin(location):
+                raise ConnectorError(_("The API redirects to another host, port or scheme (%(url)s); the "
+                                       "credentials are sent to %(origin)s only: configure that address instead.")
+                                     % {"url": self._scrub(location), "origin": _shown_origin(self.url)},
+                                     permanent=True)
             if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                 method, body = "GET", None
             url, params = location, None
@@ -556,10 +613,11 @@ class ApiConnector(Connector):
                     if not link:
                         return
                     url, params = urljoin(response.url, link), {}
-                    if not self._same_host(url):
-                        raise ConnectorError(_("The next page's link leads to another host (%(url)s); the API "
-                                               "connector follows links on %(host)s only.")
-                                             % {"url": self._scrub(url), "host": self.host}, permanent=True)
+                    if not self._same_origin(url):
+                        raise ConnectorError(_("The next page's link leads to another host, port or scheme "
+                                               "(%(url)s); the API connector follows links on %(origin)s only.")
+                                             % {"url": self._scrub(url), "origin": _shown_origin(self.url)},
+                                             permanent=True)
             self._stopped_at_max_pages = True
             logger.warning("API %s: stopped after max_pages=%d pages", self.host, self.max_pages)
         finally:

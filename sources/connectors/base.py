@@ -6,6 +6,7 @@ import abc
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 from django.utils.translation import gettext as _
@@ -33,10 +34,64 @@ class ConnectionCheck:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def _matches(pattern: str, path: tuple[str, ...]) -> bool:
+    steps = pattern.split(".")
+    return len(steps) == len(path) and all(step in ("*", str(key)) for step, key in zip(steps, path, strict=True))
+
+
+def _where(value: Any) -> Any:
+    """A destination value as compared: a URL by its origin (scheme, host, port), a list item by item."""
+    if isinstance(value, list):
+        return [_where(item) for item in value]
+    if isinstance(value, str):
+        value = value.strip()
+        if "://" in value:
+            try:
+                parts = urlsplit(value)
+                return (parts.scheme.lower(), parts.hostname or "", parts.port)
+            except ValueError:
+                return value
+    return value
+
+
 class Connector(abc.ABC):
     """Reads one source as a stream of `pyarrow.RecordBatch`es of at most `batch_rows` rows each."""
 
     kind: ClassVar[str]
+    KEYS: ClassVar[tuple[str, ...]] = ()
+    # The configuration keys whose values are secrets, as dotted paths ("password", "auth.token"); "*" stands
+    # for any key of an object ("headers.*"). The one declaration that encryption at rest, masking, the audit
+    # log and the scrubbing of messages read (sources.secrets); only keys a connector does not know are
+    # judged by their name.
+    SECRET_KEYS: ClassVar[tuple[str, ...]] = ()
+    # The keys that say where the source points (and how the connection there is protected): a stored
+    # secret is not kept when one of them changes, it must be typed again (sources.secrets.secrets_merge).
+    DESTINATION_KEYS: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def secret_key(cls, path: tuple[str, ...], config: dict) -> bool | None:
+        """Whether the value at `path` of `config` is a secret; None for a key this connector does not know."""
+        if any(_matches(pattern, path) for pattern in cls.SECRET_KEYS):
+            return True
+        if len(path) == 1 and path[0] in cls.KEYS:
+            return False
+        return None
+
+    @classmethod
+    def text_secrets(cls, path: tuple[str, ...], text: str, config: dict) -> list[tuple[int, int]]:
+        """Spans of secrets written inside the text at `path` (beyond passwords in URLs, which every text
+        is searched for): the API connector's query values in its url."""
+        return []
+
+    @classmethod
+    def secret_forms(cls, config: dict) -> list[str]:
+        """Other forms the secrets take on the wire (a Basic credential), so messages echoing them are scrubbed."""
+        return []
+
+    @classmethod
+    def destination(cls, config: dict) -> dict[str, Any]:
+        """Where the source points, comparable between two configurations."""
+        return {key: _where(config.get(key)) for key in cls.DESTINATION_KEYS}
 
     def __init__(self, config: dict):
         errors = self.config_errors(config)

@@ -54,7 +54,8 @@ from django.utils.translation import ngettext
 from sources.connectors.api import json_text
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
 from sources.netpolicy import NetworkPolicyError, check_host
-from sources.secrets import PLACEHOLDER, mask_string
+from sources.scrubbing import scrub, secret_forms
+from sources.secrets import mask_string, secret_values
 
 logger = logging.getLogger(__name__)
 
@@ -616,6 +617,8 @@ DIALECTS = {"postgresql": PostgresDialect, "mysql": MySQLDialect, "sqlite": SQLi
 class DatabaseConnector(Connector):
     kind = "database"
     KEYS = KEYS
+    SECRET_KEYS = ("password",)  # and a password written into url, as in every text
+    DESTINATION_KEYS = ("engine", "url", "host", "port", "path", "sslmode")
     supports_state = True  # takes state= and offers new_state() (incremental loads)
 
     def __init__(self, config: dict, *, state: dict | None = None):
@@ -723,9 +726,7 @@ class DatabaseConnector(Connector):
 
     def _scrub(self, text: str) -> str:
         text = mask_string(text.strip().splitlines()[0] if text.strip() else text)
-        for secret in self.dialect.secrets():
-            text = text.replace(secret, PLACEHOLDER)
-        return text
+        return scrub(text, secret_forms([*self.dialect.secrets(), *secret_values(self.config, self.kind)]))
 
     def _where(self) -> dict[str, Any]:
         s = self.settings

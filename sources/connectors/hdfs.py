@@ -20,6 +20,7 @@ length the namenode reported, read by FileConnector and deleted. Kerberos (SPNEG
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import posixpath
 from collections.abc import Iterator
@@ -66,6 +67,8 @@ class HdfsConnector(Connector):
     kind = "hdfs"
     KEYS = ("namenode_url", "path", "user", "delegation_token", "recursive", "pattern", "verify_tls",
             "timeout_seconds", *PARSE_KEYS)
+    SECRET_KEYS = ("delegation_token",)
+    DESTINATION_KEYS = ("namenode_url", "verify_tls")
 
     def __init__(self, config: dict):
         super().__init__(config)
@@ -141,6 +144,9 @@ class HdfsConnector(Connector):
 
     def _call(self, url: str, op: str, path: str, **options: Any) -> requests.Response:
         address = f"{url}/webhdfs/v1{quote(path)}"
+        # No redirect is followed with the credentials in the query: OPEN's hop to a datanode is taken by
+        # _download, to the address the namenode gave (which carries what the namenode chose to put there).
+        options.setdefault("allow_redirects", False)
         try:
             response = self._session.get(address, params=self._params(op), timeout=self.timeout, **options)
         except requests.exceptions.SSLError as error:
@@ -149,6 +155,17 @@ class HdfsConnector(Connector):
         except requests.RequestException as error:
             raise _Standby(ConnectorError(_("The namenode %(url)s cannot be reached: %(reason)s")
                                           % {"url": url, "reason": _reason(error)}, permanent=False)) from None
+        if response.is_redirect and op != "OPEN":
+            location = urlsplit(response.headers.get("Location", ""))
+            response.close()
+            where = f"{location.scheme}://{location.hostname}"
+            with contextlib.suppress(ValueError):
+                where += f":{location.port}" if location.port else ""
+            raise ConnectorError(_("The namenode %(url)s redirects its %(op)s request to %(location)s; requests "
+                                   "with the credentials are not followed elsewhere: put the right address in "
+                                   "namenode_url.") % {"url": url, "op": op,
+                                                       "location": where},
+                                 permanent=True)
         if response.status_code < 400:
             return response
         exception, message = _remote_exception(response)

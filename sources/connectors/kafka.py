@@ -100,6 +100,8 @@ class KafkaConnector(Connector):
     KEYS = ("bootstrap_servers", "topic", "group_id", "value_format", "max_messages", "poll_timeout_seconds",
             "auto_offset_reset", "include_metadata", "encoding", "delimiter", "columns", *_PASSTHROUGH,
             "connect_timeout_seconds")
+    SECRET_KEYS = ("sasl_password", "ssl_key_password")
+    DESTINATION_KEYS = ("bootstrap_servers", "security_protocol", "ssl_ca_location")
 
     def __init__(self, config: dict):
         super().__init__(config)

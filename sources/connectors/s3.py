@@ -180,6 +180,8 @@ class S3Connector(Connector):
     kind = "s3"
     KEYS = ("bucket", "prefix", "endpoint_url", "region", "access_key_id", "secret_access_key", "session_token",
             "anonymous", "pattern", *PARSE_KEYS)
+    SECRET_KEYS = ("access_key_id", "secret_access_key", "session_token")
+    DESTINATION_KEYS = ("endpoint_url", "region", "bucket")
 
     def __init__(self, config: dict):
         super().__init__(config)

@@ -59,7 +59,7 @@ def test_secrets_are_write_only_and_kept_when_omitted_or_sent_masked(api):
                         format="json")
     assert response.status_code == 201, response.json()
     assert "T0ken-S3cret" not in response.content.decode()
-    assert response.json()["connection_config"]["auth"] == PLACEHOLDER
+    assert response.json()["connection_config"]["auth"] == {"type": "bearer", "token": PLACEHOLDER}
     pk = response.json()["id"]
     assert "T0ken-S3cret" not in api.get(f"{URL}{pk}/").content.decode()
     assert "T0ken-S3cret" not in api.get(URL).content.decode()

@@ -3,6 +3,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from sources.encryption import undecryptable
+from sources.fields import sealed
 from sources.models import DataSource
 
 
@@ -16,7 +17,9 @@ class Command(BaseCommand):
         for source in sources:
             # Reading decrypts with any key; writing encrypts with the first. update() keeps the audit log
             # free of a "change" that changes nothing a person can see.
-            sources.filter(pk=source.pk).update(connection_config=source.connection_config)
+            # Sealed by the source type's rules: values a connector declares secret are encrypted too.
+            sources.filter(pk=source.pk).update(connection_config=sealed(source.connection_config,
+                                                                           source.source_type))
             rotated += 1
             if undecryptable(source.connection_config):
                 stuck.append(source.name)
