@@ -514,7 +514,7 @@ class ApiConnector(Connector):
                 if status != 429 and not (500 <= status <= 599 and status not in NOT_RETRIED_5XX):
                     return response, self._parse(response, content)
                 problem = _("The API answered HTTP %(status)s (%(reason)s).") % {
-                    "status": status, "reason": response.reason or "-"}
+                    "status": status, "reason": self._scrub(response.reason or "-")}
                 wait = self._retry_after(response)
                 if wait is not None and wait > MAX_RETRY_AFTER_SECONDS:
                     raise ConnectorError(problem + " " + _("It asks to wait %(seconds)d seconds before retrying.")
@@ -530,7 +530,8 @@ class ApiConnector(Connector):
 
     def _parse(self, response: requests.Response, content: bytes) -> Any:
         status = response.status_code
-        snippet = self._scrub(content[:SNIPPET_CHARS * 4].decode("utf-8", "replace")[:SNIPPET_CHARS].strip())
+        # Scrubbed before it is cut: a secret cut in two would not be recognised.
+        snippet = self._scrub(content[:SNIPPET_CHARS * 4].decode("utf-8", "replace"))[:SNIPPET_CHARS].strip()
         if status in (401, 403):
             raise ConnectorError(_("The API refused the request (HTTP %(status)s): check auth. %(body)s")
                                  % {"status": status, "body": snippet}, permanent=True)
