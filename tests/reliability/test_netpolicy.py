@@ -76,3 +76,51 @@ def test_both_connectors_refuse_the_cloud_metadata_address_before_connecting(set
     for check in (api, database):
         assert not check.ok
         assert "169.254.169.254" in check.message and "ETL_ALLOWED_NETWORKS" in check.message
+
+
+# IPv6 forms that embed an IPv4 address (issue 12): each judged by the address it carries.
+EMBEDDED_FORMS = {
+    "nat64 loopback": "64:ff9b::127.0.0.1",
+    "nat64 private": "64:ff9b::10.0.0.1",
+    "nat64 link-local": "64:ff9b::169.254.169.254",
+    "nat64 local-use prefix": "64:ff9b:1::a00:1",
+    "nat64 local-use prefix, public inside": "64:ff9b:1::808:808",
+    "6to4 loopback": "2002:7f00:1::1",
+    "6to4 private": "2002:c0a8:101::1",
+    "6to4 link-local": "2002:a9fe:a9fe::1",
+    "ipv4-compatible loopback": "::127.0.0.1",
+    "ipv4-compatible private": "::192.168.1.1",
+    "ipv4-compatible link-local": "::169.254.169.254",
+    "ipv4-mapped loopback": "::ffff:127.0.0.1",
+    "ipv4-mapped private": "::ffff:172.16.0.1",
+    "teredo, client 127.0.0.1 obfuscated": "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    "teredo, private client": "2001:0:4136:e378:8000:63bf:f5ff:fffe",
+    "site-local": "fec0::1",
+    "site-local, other subnet": "fed0:1234::5",
+}
+
+
+@pytest.mark.parametrize("address", EMBEDDED_FORMS.values(), ids=EMBEDDED_FORMS.keys())
+def test_ipv6_forms_of_non_public_ipv4_addresses_are_refused(settings, address):
+    settings.ETL_ALLOWED_NETWORKS = []
+    assert not netpolicy.is_public(address)
+    assert not netpolicy.address_allowed(address)
+
+
+@pytest.mark.parametrize("address", EMBEDDED_FORMS.values(), ids=EMBEDDED_FORMS.keys())
+def test_the_connectors_refuse_them_before_connecting(settings, address):
+    settings.ETL_ALLOWED_NETWORKS = []
+    check = ApiConnector({"url": f"http://[{address}]:8080/x", "retries": 0}).test_connection()
+    assert not check.ok and "ETL_ALLOWED_NETWORKS" in check.message
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::8.8.8.8", "2002:808:808::1", "2606:4700:4700::1111"])
+def test_forms_of_public_addresses_stay_allowed(settings, address):
+    settings.ETL_ALLOWED_NETWORKS = []
+    assert netpolicy.address_allowed(address)
+
+
+def test_an_allowed_ipv4_network_admits_its_nat64_and_mapped_forms(settings):
+    settings.ETL_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+    assert netpolicy.address_allowed("64:ff9b::10.1.2.3") and netpolicy.address_allowed("::ffff:10.1.2.3")
+    assert not netpolicy.address_allowed("64:ff9b::192.168.1.1")

@@ -459,3 +459,80 @@ def test_a_full_configuration_is_valid():
         "timeout_seconds": 10, "pagination": {"type": "page", "page_param": "p", "size_param": "size",
                                               "page_size": 100, "start_page": 0},
     }) == []
+
+
+# --- redirects and links to another origin (issue 12): two listeners on two ports of 127.0.0.1 -------------
+
+class Elsewhere(BaseHTTPRequestHandler):
+    """The other port: records what reaches it (it must be nothing)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.server.seen.append((self.path, dict(self.headers)))
+        body = b"[]"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Hop(BaseHTTPRequestHandler):
+    """Redirects, or links the next page, to the other port of the same address."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        other = self.server.other
+        if self.path.startswith("/link"):
+            body = json.dumps({"results": [{"id": 1}], "next": other + "/page2"}).encode()
+            self.send_response(200)
+        else:
+            body = b"{}"
+            self.send_response(int(self.path.strip("/").split("/")[-1]))
+            self.send_header("Location", other + "/stolen")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def two_ports(settings):
+    settings.ETL_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    elsewhere = Server(("127.0.0.1", 0), Elsewhere)
+    elsewhere.seen = []
+    hop = Server(("127.0.0.1", 0), Hop)
+    hop.other = f"http://127.0.0.1:{elsewhere.server_address[1]}"
+    hop.base = f"http://127.0.0.1:{hop.server_address[1]}"
+    for server in (elsewhere, hop):
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    yield hop, elsewhere
+    for server in (elsewhere, hop):
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_to_another_port_of_the_same_address_is_refused(two_ports, status):
+    hop, elsewhere = two_ports
+    connector = ApiConnector({"url": f"{hop.base}/r/{status}", "auth": {"type": "bearer", "token": TOKEN},
+                              "headers": {"Cookie": "sid=c00kie-value"}, "retries": 0})
+    with pytest.raises(ConnectorError, match="redirects to another host, port or scheme") as caught:
+        rows(connector)
+    assert caught.value.permanent and hop.other in caught.value.message
+    assert elsewhere.seen == []  # nothing, with or without credentials, reached the other port
+
+
+def test_a_next_link_to_another_port_is_refused(two_ports):
+    hop, elsewhere = two_ports
+    connector = ApiConnector({"url": f"{hop.base}/link", "record_path": "results",
+                              "auth": {"type": "bearer", "token": TOKEN},
+                              "pagination": {"type": "next_link", "next_link_path": "next"}})
+    with pytest.raises(ConnectorError, match="leads to another host, port or scheme"):
+        rows(connector)
+    assert elsewhere.seen == []
+

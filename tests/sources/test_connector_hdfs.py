@@ -248,3 +248,46 @@ def test_a_good_config_and_the_delegation_token(hdfs):
     assert read_all(HdfsConnector(good)).to_pylist() == [{"a": "1", "b": "2"}]
     assert hdfs.ops("OPEN")[0].query["delegation"] == "tok" and "user.name" not in hdfs.ops("OPEN")[0].query
     assert "tok" not in json.dumps(HdfsConnector(good).describe())
+
+
+def test_a_namenode_redirecting_a_metadata_request_elsewhere_is_not_followed():
+    """Issue 12: no redirect is followed with the credentials (user.name, delegation) to another origin; only
+    OPEN's hop to a datanode is taken, to the address the namenode names."""
+    seen = []
+
+    class Other(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Other)
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_address[1]}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    namenode = ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    for server in (other, namenode):
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        connector = HdfsConnector({"namenode_url": f"http://127.0.0.1:{namenode.server_address[1]}",
+                                   "path": "/data", "delegation_token": "Dt0k-secret-value"})
+        check = connector.test_connection()
+        assert not check.ok and "redirects its GETFILESTATUS request" in check.message
+        assert f"127.0.0.1:{other.server_address[1]}" in check.message
+        assert "Dt0k-secret-value" not in check.message
+        assert seen == []
+    finally:
+        for server in (other, namenode):
+            server.shutdown()
+            server.server_close()
