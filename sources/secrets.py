@@ -216,6 +216,8 @@ def _leaves(value: Any) -> list[str]:
         return [leaf for item in value for leaf in _leaves(item)]
     if value is None or isinstance(value, bool):
         return []
+    if isinstance(value, (int, float)) and len(str(value)) < 8:
+        return []  # a parameter such as "limit": 1000 is no credential; hiding "1000" would garble messages
     return [str(value)]
 
 
