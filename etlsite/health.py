@@ -83,9 +83,10 @@ def system_health() -> dict:
     checks["broker"] = broker_check()
     checks["worker"] = OK if checks["broker"] == OK and workers_answering() else UNAVAILABLE
     waiting = pending_runs() if checks["default"] == OK else None
-    names = {"default": _("metadata"), "staging": _("staging"), "clickhouse": "ClickHouse"}
-    reasons = [_("The %(name)s database does not answer.") % {"name": label}
-               for name, label in names.items() if checks[name] != OK]
+    down = {"default": _("The metadata database does not answer."),
+            "staging": _("The staging database does not answer."),
+            "clickhouse": _("The ClickHouse database does not answer.")}
+    reasons = [message for name, message in down.items() if checks[name] != OK]
     if checks["broker"] != OK:
         reasons.append(_("The Celery broker does not answer."))
     if checks["worker"] != OK:
