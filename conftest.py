@@ -28,6 +28,26 @@ CLICKHOUSE_BACKENDS = [name for name in os.environ.get("TEST_CLICKHOUSE_BACKENDS
                        if name in ("embedded", "http")] or ["embedded", "http"]
 
 
+_stack_started: list[str] = []
+
+
+def pytest_sessionstart(session):
+    """The suite's PostgreSQL and broker: the embedded ones under var/ are started here unless they run
+    already (`make run`, `manage.py stack start`) or *_HOST / CELERY_BROKER_URL name servers; those this
+    session started are stopped at its end. pytest-django then creates test_<name> databases on them."""
+    from etlsite import stack
+    from tests.support.broker import use_session_broker
+
+    _stack_started.extend(stack.start(["postgres", "valkey"]))
+    use_session_broker()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from etlsite import stack
+
+    stack.stop(_stack_started)
+
+
 def _test_database() -> str:
     return f"{django_settings.TARGET_CLICKHOUSE['DATABASE']}_test"
 

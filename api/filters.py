@@ -73,9 +73,7 @@ class PipelineFilter(SoftDeleteFilterSet):
         fields = ("status", "data_source")
 
     def filter_tag(self, queryset, name, value):
-        # JSON containment is not portable to SQLite; tags are short lists, so filter the ids in Python.
-        ids = [pk for pk, tags in queryset.values_list("pk", "tags") if isinstance(tags, list) and value in tags]
-        return queryset.filter(pk__in=ids)
+        return queryset.filter(tags__contains=[value])
 
 
 class PipelineRunFilter(PeriodFilterSet):

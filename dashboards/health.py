@@ -1,14 +1,12 @@
 """System health: disk used by each database and by the staging tables.
 
-Sizes come from the databases themselves: PostgreSQL's pg_database_size / pg_total_relation_size, the SQLite
-file (and its write-ahead log), ClickHouse's system.parts (active parts only).
+Sizes come from the databases themselves: PostgreSQL's pg_database_size / pg_total_relation_size,
+ClickHouse's system.parts (active parts only).
 """
 
 from __future__ import annotations
 
-import os
-
-from django.db import OperationalError, connections
+from django.db import connections
 
 from analytics.clickhouse import get_target
 from dashboards.timings import timed_rows
@@ -17,18 +15,10 @@ from staging.models import StagingTable
 MAX_TABLES = 30
 
 
-def relational_size(alias: str) -> int | None:
-    connection = connections[alias]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_database_size(current_database())")
-            return int(cursor.fetchone()[0])
-    if connection.vendor == "sqlite":
-        name = str(connection.settings_dict["NAME"])
-        if not os.path.exists(name):  # an in-memory test database
-            return None
-        return sum(os.path.getsize(p) for p in (name, name + "-wal") if os.path.exists(p))
-    return None
+def relational_size(alias: str) -> int:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        return int(cursor.fetchone()[0])
 
 
 def clickhouse_tables() -> list[dict]:
@@ -52,7 +42,7 @@ def staging_tables() -> list[dict]:
     tables = list(StagingTable.objects.filter(is_active=True).order_by("-row_count")
                   .values("table_name", "schema_name", "row_count", "pipeline_run_id", "expires_at")[:MAX_TABLES])
     connection = connections["staging"]
-    if connection.vendor == "postgresql" and tables:
+    if tables:
         with connection.cursor() as cursor:
             for table in tables:
                 name = connection.ops.quote_name(table["table_name"])
@@ -60,12 +50,4 @@ def staging_tables() -> list[dict]:
                     name = connection.ops.quote_name(table["schema_name"]) + "." + name
                 cursor.execute("SELECT pg_total_relation_size(to_regclass(%s))", [name])
                 table["bytes"] = cursor.fetchone()[0]
-    elif connection.vendor == "sqlite" and tables:
-        with connection.cursor() as cursor:
-            try:
-                for table in tables:
-                    cursor.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = %s", [table["table_name"]])
-                    table["bytes"] = cursor.fetchone()[0]
-            except OperationalError:  # SQLite built without the dbstat table: sizes unknown, rows shown
-                pass
     return tables

@@ -41,7 +41,7 @@ def run_totals(filters: Filters) -> dict:
 
 def duration_percentiles(filters: Filters) -> dict:
     """Nearest-rank percentiles of the finished runs' durations (seconds), computed by the database: one
-    ordered, offset read per percentile (portable between PostgreSQL and SQLite)."""
+    ordered, offset read per percentile."""
     durations = _runs(filters).filter(duration_seconds__isnull=False)
     stats = durations.aggregate(n=Count("pk"), slowest=Max("duration_seconds"))
     n = stats["n"]

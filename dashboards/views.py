@@ -151,9 +151,9 @@ def runs_dashboard(request):
 def health_dashboard(request):
     context = {"section": "health",
                "databases": [
-                   {"name": _("Metadata (%(vendor)s)") % {"vendor": _vendor("default")},
+                   {"name": _("Metadata (%(vendor)s)") % {"vendor": "PostgreSQL"},
                     "bytes": health.relational_size("default")},
-                   {"name": _("Staging (%(vendor)s)") % {"vendor": _vendor("staging")},
+                   {"name": _("Staging (%(vendor)s)") % {"vendor": "PostgreSQL"},
                     "bytes": health.relational_size("staging")}],
                "staging_tables": health.staging_tables()}
     try:
@@ -174,11 +174,6 @@ def health_dashboard(request):
                            [(_("Bytes on disk"), [t["bytes"] for t in tables[:15]])], horizontal=True)
         if tables else None)
     return _render(request, "health.html", context, status=503 if "error" in context else 200)
-
-
-def _vendor(alias: str) -> str:
-    from django.db import connections
-    return {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(connections[alias].vendor, connections[alias].vendor)
 
 
 @require_GET

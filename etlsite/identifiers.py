@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MAX_IDENTIFIER_LENGTH = 63  # PostgreSQL's NAMEDATALEN - 1; ClickHouse and SQLite accept longer names
+MAX_IDENTIFIER_LENGTH = 63  # PostgreSQL's NAMEDATALEN - 1; ClickHouse accepts longer names
 
 # Russian, Ukrainian and Belarusian letters, lower case (names are lower-cased first). A practical
 # transliteration in the spirit of GOST 7.79 system B without diacritics: «сумма» -> "summa".
@@ -80,7 +80,7 @@ def sanitize_columns(names: list[str]) -> list[str]:
 
 
 def quote_identifier_pg(name: str) -> str:
-    """`name` as a PostgreSQL/SQLite quoted identifier: '"name"', with embedded quotes doubled."""
+    """`name` as a PostgreSQL quoted identifier: '"name"', with embedded quotes doubled."""
     if not name:
         raise ValueError("an identifier cannot be empty")
     if "\x00" in name:

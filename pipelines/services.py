@@ -51,8 +51,7 @@ def run_claim(*, run: PipelineRun, worker: str = "") -> bool:
 
     now = timezone.now()
     with transaction.atomic():
-        # Serializes the claims of one pipeline: on PostgreSQL by locking the pipeline's row, on SQLite by
-        # the write lock an IMMEDIATE transaction takes up front.
+        # Serializes the claims of one pipeline by locking the pipeline's row.
         list(Pipeline.all_objects.select_for_update().filter(pk=run.pipeline_id).values_list("pk", flat=True))
         busy = (PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.RUNNING,
                                            updated_at__gte=now - run_stale_after())

@@ -15,17 +15,11 @@ def staging_columns(table_name: str) -> list[dict]:
     bookkeeping column left out); [] when the table does not exist."""
     connection = connections[STAGING_ALIAS]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT column_name, data_type, is_nullable = 'YES', column_default "
-                "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s "
-                "ORDER BY ordinal_position", [table_name])
-            described = cursor.fetchall()
-        else:
-            quoted = connection.ops.quote_name(table_name)
-            cursor.execute(f"PRAGMA table_info({quoted})")
-            described = [(name, declared, not notnull, default)
-                         for _cid, name, declared, notnull, default, _pk in cursor.fetchall()]
+        cursor.execute(
+            "SELECT column_name, data_type, is_nullable = 'YES', column_default "
+            "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s "
+            "ORDER BY ordinal_position", [table_name])
+        described = cursor.fetchall()
     return [{"name": name, "data_type": (data_type or "").lower(), "is_nullable": bool(nullable),
              "default_value": default}
             for name, data_type, nullable, default in described if name != ROW_NUMBER_COLUMN]

@@ -3,14 +3,10 @@
 The table has `_row_number BIGINT` first, then one column per column of the Arrow schema (see `_storage_type`
 and `_sql_type`); every identifier is quoted, every value is bound or streamed, never formatted into SQL.
 
-Bulk paths, one transaction per batch (a failed batch leaves none of its rows):
-- PostgreSQL: pyarrow writes the batch as CSV into memory and `COPY ... FROM STDIN (FORMAT csv)` streams it.
-  NULL and '' stay distinct: pyarrow's default quoting style ("needed") quotes every non-null string, so ''
-  goes out as `""`, and writes NULL as an empty unquoted field, which is what COPY's CSV format reads as NULL.
-- SQLite: `executemany` over the batch's columns.
-
-Known differences of the embedded mode (SQLite): a float NaN is stored as NULL; decimals are kept as text
-(declared `DECIMAL TEXT(p, s)`) because SQLite's NUMERIC affinity keeps only 15 significant digits.
+One transaction per batch (a failed batch leaves none of its rows): pyarrow writes the batch as CSV into
+memory and `COPY ... FROM STDIN (FORMAT csv)` streams it to PostgreSQL (a server, or the embedded cluster).
+NULL and '' stay distinct: pyarrow's default quoting style ("needed") quotes every non-null string, so ''
+goes out as `""`, and writes NULL as an empty unquoted field, which is what COPY's CSV format reads as NULL.
 PostgreSQL refuses NUL characters in text: such a batch fails as a whole, with a StagingError.
 """
 
@@ -24,7 +20,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,7 +42,7 @@ TABLE_PREFIX = "stg_"
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL silently truncates longer names, which could merge two columns
 COPY_CHUNK_BYTES = 1 << 20
 
-_DECIMAL_TYPE = re.compile(r"(?:numeric|decimal text)\s*\(\s*(\d+)\s*,\s*(-?\d+)\s*\)")
+_DECIMAL_TYPE = re.compile(r"numeric\s*\(\s*(\d+)\s*,\s*(-?\d+)\s*\)")
 
 
 class StagingError(ValueError):
@@ -76,18 +71,18 @@ def _storage_type(arrow_type: pa.DataType) -> pa.DataType:
     if pa.types.is_date(t):
         return pa.date32()
     if pa.types.is_timestamp(t):
-        # Both databases keep microseconds; an aware timestamp is stored as an instant and read back in UTC.
+        # PostgreSQL keeps microseconds; an aware timestamp is stored as an instant and read back in UTC.
         return pa.timestamp("us", tz="UTC" if t.tz else None)
     if pa.types.is_decimal(t):
         return pa.decimal128(t.precision, t.scale) if t.precision <= 38 else pa.decimal256(t.precision, t.scale)
     return pa.string()
 
 
-def _sql_type(storage: pa.DataType, vendor: str) -> str:
+def _sql_type(storage: pa.DataType) -> str:
     if storage == pa.int64():
         return "BIGINT"
     if storage == pa.float64():
-        return "DOUBLE PRECISION"  # REAL affinity in SQLite ("DOUB")
+        return "DOUBLE PRECISION"
     if storage == pa.bool_():
         return "BOOLEAN"
     if storage == pa.date32():
@@ -95,13 +90,12 @@ def _sql_type(storage: pa.DataType, vendor: str) -> str:
     if pa.types.is_timestamp(storage):
         return "TIMESTAMP WITH TIME ZONE" if storage.tz else "TIMESTAMP"
     if pa.types.is_decimal(storage):
-        kind = "NUMERIC" if vendor == "postgresql" else "DECIMAL TEXT"  # "TEXT" gives SQLite's TEXT affinity
-        return f"{kind}({storage.precision}, {storage.scale})"
+        return f"NUMERIC({storage.precision}, {storage.scale})"
     return "TEXT"
 
 
 def _type_from_sql(declared: str) -> pa.DataType:
-    """The storage type of a column as the database describes it (PostgreSQL's format_type, SQLite's DDL)."""
+    """The storage type of a column as PostgreSQL's format_type describes it."""
     d = " ".join(declared.lower().split())
     simple = {
         "bigint": pa.int64(),
@@ -139,22 +133,13 @@ def _to_storage(array: pa.Array, storage: pa.DataType, name: str) -> pa.Array:
         # Always hex (as PostgreSQL shows bytea), not text in one batch and hex in the next.
         return pa.array([_text(value) for value in array.to_pylist()], pa.string())
     try:
-        # Timestamps may lose nanoseconds (both databases keep microseconds); anything else must fit exactly.
+        # Timestamps may lose nanoseconds (PostgreSQL keeps microseconds); anything else must fit exactly.
         return pc.cast(array, storage, safe=not pa.types.is_timestamp(storage))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         if storage == pa.string():  # lists, structs, maps: kept as JSON text
             return pa.array([_text(value) for value in array.to_pylist()], pa.string())
         raise StagingError(_("The column %(column)s cannot be stored as %(type)s: %(error)s")
                            % {"column": name, "type": storage, "error": exc}) from exc
-
-
-def _from_db(values: list, storage: pa.DataType) -> list:
-    """Python values as the database returned them, made what pa.array expects for the storage type."""
-    if storage == pa.bool_():  # SQLite returns 0/1
-        return [None if v is None else bool(v) for v in values]
-    if pa.types.is_decimal(storage):  # SQLite returns the text
-        return [v if v is None or isinstance(v, Decimal) else Decimal(v) for v in values]
-    return values
 
 
 # --- the writer ----------------------------------------------------------------------------------------
@@ -187,9 +172,10 @@ class StagingWriter:
         columns = _columns_of(schema)
         connection = connections[STAGING_ALIAS]
         definitions = [f"{_quote(ROW_NUMBER_COLUMN)} BIGINT"] + [
-            f"{_quote(c.name)} {_sql_type(c.arrow_type, connection.vendor)}" for c in columns]
+            f"{_quote(c.name)} {_sql_type(c.arrow_type)}" for c in columns]
         with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor:
-            schema_name = _current_schema(cursor, connection.vendor)
+            cursor.execute("SELECT current_schema()")
+            schema_name = cursor.fetchone()[0]
             qualified = f"{_quote(schema_name)}.{_quote(table_name)}"
             cursor.execute(f"DROP TABLE IF EXISTS {qualified}")
             cursor.execute(f"CREATE TABLE {qualified} ({', '.join(definitions)})")
@@ -217,7 +203,7 @@ class StagingWriter:
             raise StagingError(_("There is no active staging table %(table)s.") % {"table": table_name})
         connection = connections[STAGING_ALIAS]
         with connection.cursor() as cursor:
-            described = _describe(cursor, connection.vendor, record.schema_name, record.table_name)
+            described = _describe(cursor, record.schema_name, record.table_name)
         if not described:
             raise StagingError(_("The staging table %(table)s no longer exists.") % {"table": table_name})
         columns = [StagedColumn(name, _type_from_sql(declared)) for name, declared in described
@@ -261,7 +247,7 @@ class StagingWriter:
         with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor:
             for column in new:
                 cursor.execute(f"ALTER TABLE {self._qualified} ADD COLUMN {_quote(column.name)} "
-                               f"{_sql_type(column.arrow_type, connection.vendor)}")
+                               f"{_sql_type(column.arrow_type)}")
         self.columns = [*self.columns, *new]
         return [c.name for c in new]
 
@@ -277,10 +263,7 @@ class StagingWriter:
         connection = connections[STAGING_ALIAS]
         try:
             with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    self._copy(connection, cursor, arrays)
-                else:
-                    self._insert(cursor, arrays)
+                self._copy(connection, cursor, arrays)
         except DatabaseError as exc:
             error = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             raise StagingError(_("A batch of %(rows)d rows could not be staged in %(table)s: %(error)s")
@@ -308,36 +291,22 @@ class StagingWriter:
         data = _csv_bytes(pa.RecordBatch.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))]))
         sql = (f"COPY {self._qualified} ({self._column_list}) FROM STDIN "
                "WITH (FORMAT csv, NULL '', ENCODING 'UTF8')")
-        raw = cursor.cursor
         with connection.wrap_database_errors:
-            if hasattr(raw, "copy_expert"):  # psycopg2
-                raw.copy_expert(sql, io.BytesIO(data), size=COPY_CHUNK_BYTES)
-            else:  # psycopg 3
-                with raw.copy(sql) as copy:
-                    copy.write(data)
-
-    def _insert(self, cursor, arrays: list[pa.Array]) -> None:
-        placeholders = ", ".join(["%s"] * len(arrays))
-        cursor.executemany(f"INSERT INTO {self._qualified} ({self._column_list}) VALUES ({placeholders})",
-                           _rows(arrays))
+            cursor.cursor.copy_expert(sql, io.BytesIO(data), size=COPY_CHUNK_BYTES)
 
     def finish(self) -> StagingTable:
         """Index the row numbers, then record the table's row count, column count and size."""
         connection = connections[STAGING_ALIAS]
         index = _index_name(self.table_name)
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute(f"CREATE INDEX IF NOT EXISTS {_quote(index)} ON {self._qualified} "
-                               f"({_quote(ROW_NUMBER_COLUMN)})")
-            else:
-                cursor.execute(f"CREATE INDEX IF NOT EXISTS {_quote(self.record.schema_name)}.{_quote(index)} "
-                               f"ON {_quote(self.table_name)} ({_quote(ROW_NUMBER_COLUMN)})")
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {_quote(index)} ON {self._qualified} "
+                           f"({_quote(ROW_NUMBER_COLUMN)})")
             cursor.execute(f"SELECT COUNT(*) FROM {self._qualified}")
             row_count = cursor.fetchone()[0]
         record = self.record
         record.row_count = row_count
         record.column_count = len(self.columns)
-        record.file_size_bytes = self._size(index)
+        record.file_size_bytes = self._size()
         fields = ["row_count", "column_count", "file_size_bytes", "updated_at"]
         if self.expires_in is not None:
             record.expires_at = timezone.now() + self.expires_in
@@ -346,23 +315,11 @@ class StagingWriter:
         self.rows_written = row_count
         return record
 
-    def _size(self, index: str) -> int:
-        """Bytes on disk: PostgreSQL's pg_total_relation_size (table, TOAST and indexes); SQLite's dbstat
-        (the pages of the table and its index), or the sum of the values' lengths where dbstat is missing."""
-        connection = connections[STAGING_ALIAS]
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SELECT pg_total_relation_size(%s::regclass)", [self._qualified])
-                return int(cursor.fetchone()[0] or 0)
-            try:
-                with transaction.atomic(using=STAGING_ALIAS):
-                    cursor.execute("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN (%s, %s)",
-                                   [self.table_name, index])
-                    return int(cursor.fetchone()[0])
-            except DatabaseError:
-                lengths = " + ".join(f"COALESCE(LENGTH({_quote(name)}), 0)" for name in self.schema.names)
-                cursor.execute(f"SELECT COALESCE(SUM({lengths}), 0) FROM {self._qualified}")
-                return int(cursor.fetchone()[0])
+    def _size(self) -> int:
+        """Bytes on disk: PostgreSQL's pg_total_relation_size (table, TOAST and indexes)."""
+        with connections[STAGING_ALIAS].cursor() as cursor:
+            cursor.execute("SELECT pg_total_relation_size(%s::regclass)", [self._qualified])
+            return int(cursor.fetchone()[0] or 0)
 
     def drop(self) -> None:
         """Drop the table and mark its registry row inactive."""
@@ -371,15 +328,15 @@ class StagingWriter:
     # reading
 
     def read_batches(self, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
-        """The staged rows in _row_number order, at most `batch_rows` at a time (a server-side cursor on
-        PostgreSQL, so memory holds one batch)."""
+        """The staged rows in _row_number order, at most `batch_rows` at a time (a server-side cursor, so
+        memory holds one batch)."""
         connection = connections[STAGING_ALIAS]
         schema = self.schema
         sql = f"SELECT {self._column_list} FROM {self._qualified} ORDER BY {_quote(ROW_NUMBER_COLUMN)}"
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql)
             while rows := cursor.fetchmany(batch_rows):
-                columns = _columns(rows, schema)
+                columns = _columns(rows)
                 yield pa.RecordBatch.from_arrays(
                     [pa.array(values, field.type) for values, field in zip(columns, schema, strict=True)],
                     schema=schema)
@@ -394,7 +351,7 @@ class StagingWriter:
             rows = cursor.fetchall()
         if not rows:
             return schema.names, []
-        return schema.names, list(zip(*_columns(rows, schema), strict=True))
+        return schema.names, list(zip(*_columns(rows), strict=True))
 
 
 def staging_table_drop(*, staging_table: StagingTable) -> bool:
@@ -446,7 +403,7 @@ def _columns_of(schema: pa.Schema) -> list[StagedColumn]:
     columns, seen = [], set()
     for field in schema:
         name = _check_column_name(field.name)
-        # SQLite compares column names without regard to (ASCII) case, even quoted ones.
+        # Names equal but for case are refused: target and catalog compare them without regard to case.
         if name.lower() in seen:
             raise StagingError(_("The column %(name)s appears twice.") % {"name": name})
         seen.add(name.lower())
@@ -458,23 +415,13 @@ def _columns_of(schema: pa.Schema) -> list[StagedColumn]:
     return columns
 
 
-def _current_schema(cursor, vendor: str) -> str:
-    if vendor == "postgresql":
-        cursor.execute("SELECT current_schema()")
-        return cursor.fetchone()[0]
-    return "main"
-
-
-def _describe(cursor, vendor: str, schema_name: str, table_name: str) -> list[tuple[str, str]]:
+def _describe(cursor, schema_name: str, table_name: str) -> list[tuple[str, str]]:
     """(column name, declared type) of a table in column order; empty when there is no such table."""
-    if vendor == "postgresql":
-        cursor.execute(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-            [schema_name, table_name])
-    else:
-        cursor.execute("SELECT name, type FROM pragma_table_info(%s, %s) ORDER BY cid", [table_name, schema_name])
+    cursor.execute(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        [schema_name, table_name])
     return [(name, declared) for name, declared in cursor.fetchall()]
 
 
@@ -489,11 +436,6 @@ def _csv_bytes(batch: pa.RecordBatch) -> bytes:
     return buffer.getvalue()
 
 
-def _columns(rows: list[tuple], schema: pa.Schema) -> list[list]:
-    """Rows fetched from the database, as one list of values per column of `schema`."""
-    by_column = zip(*rows, strict=True)
-    return [_from_db(list(values), field.type) for values, field in zip(by_column, schema, strict=True)]
-
-
-def _rows(arrays: list[pa.Array]) -> Iterator[tuple]:
-    return zip(*(array.to_pylist() for array in arrays), strict=True)
+def _columns(rows: list[tuple]) -> list[list]:
+    """Rows fetched from the database, as one list of values per column."""
+    return [list(values) for values in zip(*rows, strict=True)]

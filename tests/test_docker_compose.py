@@ -276,7 +276,7 @@ def test_a_host_oriented_env_file_does_not_redirect_the_containers():
         "METADATA_POSTGRES_HOST": "localhost", "METADATA_POSTGRES_PORT": "15432",
         "STAGING_POSTGRES_HOST": "localhost", "STAGING_POSTGRES_PORT": "15433",
         "TARGET_CLICKHOUSE_HOST": "localhost", "TARGET_CLICKHOUSE_PORT": "18123",
-        "CELERY_BROKER_URL": "filesystem://", "ETL_VAR_DIR": "/home/dev/var", "DJANGO_DEBUG": "true",
+        "CELERY_BROKER_URL": "redis://localhost:6379/0", "ETL_VAR_DIR": "/home/dev/var", "DJANGO_DEBUG": "true",
     }
     services = load_compose(host_env)["services"]
     env = environment(services["web"])
@@ -307,10 +307,10 @@ def test_compose_environment_gives_postgresql_and_clickhouse_server_settings(mon
 
     _apply_compose_environment(monkeypatch)
     # The same calls as etlsite/settings.py makes.
-    metadata = databases.relational("METADATA_POSTGRES", tmp_path / "metadata.sqlite3", default_port=5432,
-                                    default_name="etl_metadata")
-    staging = databases.relational("STAGING_POSTGRES", tmp_path / "staging.sqlite3", default_port=5433,
-                                   default_name="etl_staging")
+    metadata = databases.relational("METADATA_POSTGRES", tmp_path, default_port=5432, default_name="etl_metadata",
+                                    default_user="metadata_user", default_password="metadata_password")
+    staging = databases.relational("STAGING_POSTGRES", tmp_path, default_port=5433, default_name="etl_staging",
+                                   default_user="staging_user", default_password="staging_password")
     target = databases.clickhouse(tmp_path / "clickhouse")
 
     assert metadata["ENGINE"] == "django.db.backends.postgresql"
@@ -362,12 +362,12 @@ def test_the_whole_settings_module_loads_from_the_compose_environment(tmp_path):
 
 def test_copying_env_example_to_env_changes_nothing(tmp_path):
     """`.env.example` shows the defaults: with it as `.env` the settings equal those of an empty environment,
-    i.e. the embedded default (SQLite files and chDB under var/)."""
+    i.e. the embedded default (PostgreSQL, Valkey and ClickHouse from pip under var/)."""
     var_dir = tmp_path / "var"
     without = _settings_in_subprocess({"ETL_VAR_DIR": str(var_dir), "ETL_ENV_FILE": str(tmp_path / "no.env")})
     with_example = _settings_in_subprocess({"ETL_VAR_DIR": str(var_dir), "ETL_ENV_FILE": str(ENV_EXAMPLE)})
-    assert with_example["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert with_example["DATABASES"]["staging"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert with_example["DATABASES"]["default"]["EMBEDDED"] and with_example["DATABASES"]["staging"]["EMBEDDED"]
+    assert with_example["EMBEDDED_BROKER"]
     assert with_example["TARGET_CLICKHOUSE"]["BACKEND"] == "embedded"
     differences = {k: (without.get(k), with_example.get(k)) for k in without.keys() | with_example.keys()
                    if without.get(k) != with_example.get(k)}
@@ -506,7 +506,7 @@ def test_env_example_leaves_the_database_hosts_unset_and_shows_the_specification
     assert example["METADATA_POSTGRES_PORT"][1] == "5432"
     assert example["STAGING_POSTGRES_PORT"][1] == "5433"
     assert example["TARGET_CLICKHOUSE_PORT"][1] == "8123"
-    assert text.count("unset = embedded (SQLite/chDB under var/)") >= 3
+    assert text.count("unset = embedded (started under var/ by `manage.py stack start`)") >= 3
 
 
 # --- Image and requirements ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Staging that runs beside the rest of the run: a thread and a bounded queue.
 
-The staging database does its own work (PostgreSQL parses COPY in its server process; SQLite writes
-with the GIL released), so while it stages batch n the engine validates, transforms and loads batch n-1.
+The staging database does its own work (PostgreSQL parses COPY in its server process), so while it
+stages batch n the engine validates, transforms and loads batch n-1.
 The queue holds at most QUEUE_BATCHES batches, so memory stays bounded whatever the file's size.
 
 The thread has its own database connection (Django's connections are per thread). Inside an atomic block

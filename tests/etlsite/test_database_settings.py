@@ -18,34 +18,57 @@ def _clear(monkeypatch, prefix):
         monkeypatch.delenv(f"{prefix}_{suffix}", raising=False)
 
 
+def _metadata(var_dir):
+    return databases.relational("METADATA_POSTGRES", var_dir, default_port=5432, default_name="etl_metadata",
+                                default_user="metadata_user", default_password="metadata_password")
+
+
+def _staging(var_dir):
+    return databases.relational("STAGING_POSTGRES", var_dir, default_port=5433, default_name="etl_staging",
+                                default_user="staging_user", default_password="staging_password")
+
+
 def test_postgres_when_host_is_set(monkeypatch, tmp_path):
     _clear(monkeypatch, "METADATA_POSTGRES")
     for name, value in SPEC_METADATA.items():
         monkeypatch.setenv(name, value)
-    db = databases.relational("METADATA_POSTGRES", tmp_path / "m.sqlite3", default_port=5432,
-                              default_name="etl_metadata")
+    db = _metadata(tmp_path)
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["HOST"], db["PORT"], db["USER"], db["PASSWORD"], db["NAME"]) == (
         "localhost", 5432, "metadata_user", "metadata_password", "etl_metadata")
-    assert not (tmp_path / "m.sqlite3").exists()
+    assert not db["EMBEDDED"]
+    assert not any(tmp_path.iterdir()), "a server needs nothing under var/"
 
 
 def test_staging_defaults_follow_the_specification(monkeypatch, tmp_path):
     _clear(monkeypatch, "STAGING_POSTGRES")
     monkeypatch.setenv("STAGING_POSTGRES_HOST", "db.example")
-    db = databases.relational("STAGING_POSTGRES", tmp_path / "s.sqlite3", default_port=5433,
-                              default_name="etl_staging")
-    assert (db["PORT"], db["NAME"]) == (5433, "etl_staging")
+    db = _staging(tmp_path)
+    assert (db["PORT"], db["NAME"], db["USER"], db["PASSWORD"]) == (5433, "etl_staging", "staging_user",
+                                                                    "staging_password")
 
 
-def test_sqlite_file_under_var_when_host_is_unset(monkeypatch, tmp_path):
+def test_the_embedded_cluster_when_host_is_unset(monkeypatch, tmp_path):
+    """Both databases in the one embedded PostgreSQL cluster under var/postgres, over its Unix socket, with
+    the specification's names and roles."""
+    _clear(monkeypatch, "METADATA_POSTGRES")
     _clear(monkeypatch, "STAGING_POSTGRES")
-    path = tmp_path / "var" / "staging.sqlite3"
-    db = databases.relational("STAGING_POSTGRES", path, default_port=5433, default_name="etl_staging")
-    assert db["ENGINE"] == "django.db.backends.sqlite3"
-    assert Path(db["NAME"]) == path
-    assert path.parent.is_dir()
-    assert "journal_mode=WAL" in db["OPTIONS"]["init_command"]
+    metadata, staging = _metadata(tmp_path), _staging(tmp_path)
+    for db, name, user in ((metadata, "etl_metadata", "metadata_user"), (staging, "etl_staging", "staging_user")):
+        assert db["ENGINE"] == "django.db.backends.postgresql"
+        assert db["EMBEDDED"]
+        assert (Path(db["HOST"]), db["PORT"]) == (tmp_path / "postgres", 5432)  # socket .s.PGSQL.5432 there
+        assert (db["NAME"], db["USER"], db["TEST"]["NAME"]) == (name, user, f"test_{name}")
+    assert not any(tmp_path.iterdir()), "the settings create nothing: `manage.py stack start` does"
+
+
+def test_the_embedded_broker_unless_a_url_is_set(tmp_path):
+    var = {"ETL_VAR_DIR": str(tmp_path), "ETL_ENV_FILE": str(tmp_path / "none.env")}
+    assert _setting_in_a_fresh_process("CELERY_BROKER_URL", var) == f"redis+socket://{tmp_path}/valkey/valkey.sock"
+    assert _setting_in_a_fresh_process("EMBEDDED_BROKER", var) == "True"
+    external = {**var, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    assert _setting_in_a_fresh_process("CELERY_BROKER_URL", external) == "redis://127.0.0.1:6379/0"
+    assert _setting_in_a_fresh_process("EMBEDDED_BROKER", external) == "False"
 
 
 def test_clickhouse_server_or_embedded(monkeypatch, tmp_path):

@@ -3,10 +3,10 @@ worker process runs it to success.
 
 The subprocesses (`celery -A etlsite beat` and `celery -A etlsite worker`) must use the databases this test
 uses, not the development ones. They get a settings module written for this test: etlsite.settings with
-DATABASES[*]["NAME"] replaced by the names of this process's connections (pytest-django has switched them
-to the test databases: var/test_*.sqlite3 files in the embedded mode, test_<name> on a PostgreSQL server)
-and TARGET_CLICKHOUSE replaced by the test's ClickHouse target. The broker is kombu's filesystem transport
-in a temporary directory (ETL_VAR_DIR), so no broker server is needed and nothing is shared with a running
+DATABASES[*] pointed where this process's connections are (pytest-django has switched them to the test
+databases test_<name>, on the embedded PostgreSQL or a server) and TARGET_CLICKHOUSE replaced by the test's
+ClickHouse target. The broker is a Redis database of the test's own on the suite's broker (the embedded
+Valkey, or the Redis server CELERY_BROKER_URL names), emptied, so nothing is shared with other tests or a
 development worker.
 """
 
@@ -23,6 +23,7 @@ from django_celery_beat.models import PeriodicTask
 
 from pipelines.models import PipelineRun, RunStatus
 from tests.factories import DataSourceFactory, PipelineFactory
+from tests.support.broker import own_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_SECONDS = 150
@@ -30,15 +31,24 @@ WAIT_SECONDS = 150
 pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction=True)
 
 
+BROKER_DB = 1
+
+
 def _settings_module(directory: Path, target: dict) -> str:
-    names = {alias: connections[alias].settings_dict["NAME"] for alias in ("default", "staging")}
+    keys = ("NAME", "HOST", "PORT", "USER", "PASSWORD")
+    where = {alias: {key: connections[alias].settings_dict[key] for key in keys} for alias in ("default", "staging")}
     (directory / "worker_test_settings.py").write_text(
         "from etlsite.settings import *  # noqa: F403\n"
-        f"for _alias, _name in {names!r}.items():\n"
-        "    DATABASES[_alias]['NAME'] = _name  # noqa: F405\n"
+        f"for _alias, _where in {where!r}.items():\n"
+        "    DATABASES[_alias].update(_where)  # noqa: F405\n"
         f"TARGET_CLICKHOUSE = {dict(target)!r}\n"
     )
     return "worker_test_settings"
+
+
+@pytest.fixture
+def beat_broker(monkeypatch):
+    yield from own_broker(monkeypatch, BROKER_DB)
 
 
 def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -59,7 +69,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
-def test_a_scheduled_run_fires_from_beat_and_completes_on_a_real_worker(clickhouse, settings, tmp_path):
+def test_a_scheduled_run_fires_from_beat_and_completes_on_a_real_worker(clickhouse, settings, tmp_path, beat_broker):
     csv_path = tmp_path / "orders.csv"
     csv_path.write_text("order_id,date,amount\n1,2024-01-01,10.5\n2,2024-01-02,20\n3,2024-01-03,30.25\n")
     source = DataSourceFactory(connection_config={"file_path": str(csv_path), "delimiter": ",",
@@ -72,14 +82,12 @@ def test_a_scheduled_run_fires_from_beat_and_completes_on_a_real_worker(clickhou
     assert PeriodicTask.objects.get(name=f"pipeline:{pipeline.pk}").enabled  # synced by the save
 
     var = tmp_path / "var"
-    for folder in ("queue", "processed"):
-        (var / "broker" / folder).mkdir(parents=True)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": _settings_module(tmp_path, settings.TARGET_CLICKHOUSE),
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
         "ETL_VAR_DIR": str(var),
-        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_URL": beat_broker[0],
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "ETL_ENV_FILE": str(tmp_path / "no.env"),
     }

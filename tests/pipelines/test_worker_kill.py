@@ -4,14 +4,14 @@ and the counts reconcile.
 A real `celery -A etlsite worker` subprocess (set up as in test_worker_beat: pytest-django's test databases
 and the test's ClickHouse target, through a settings module written for the test) runs the demo "Sales
 processing" pipeline over a generated CSV in small batches (ETL_BATCH_ROWS), so a run lasts long enough to be
-caught mid-way. The test process queues the run itself (run_enqueue / run_rerun / run_dispatch) on a kombu
-filesystem broker in a temporary folder that only this test's workers read.
+caught mid-way. The test process queues the run itself (run_enqueue / run_rerun / run_dispatch) on a Redis
+database of the broker that only this test's workers read.
 
 The worker's whole process group gets SIGKILL (no clean-up code runs, as when the machine dies or the OOM
 killer strikes):
 - "load": once the run has appended batches to its temporary ClickHouse table (step "load"), before "commit";
-- "stage": while the run stages its first batch (before anything reaches ClickHouse). The test holds a write
-  lock on the staging database (SQLite) / the staging registry table (PostgreSQL) so the worker waits there.
+- "stage": while the run stages its first batch (before anything reaches ClickHouse). The test holds a lock
+  on the staging registry table so the worker waits there.
 
 Nothing of the killed run may be visible in the target. The run stays `running` until the watchdog
 (runs_mark_dead) marks it failed; then it is recovered as a user would (the admin's "Re-run selected failed
@@ -37,15 +37,16 @@ from pipelines.demo import demo_load
 from pipelines.engine.runner import target_table_name
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.services import run_dispatch, run_enqueue, run_rerun, run_retry
-from pipelines.tasks import run_pipeline_task
 from pipelines.watchdog import runs_mark_dead
 from staging.models import StagingTable
 from tests.pipelines.test_engine import _expected
 from tests.pipelines.test_worker_beat import ROOT, _settings_module, _start, _stop
+from tests.support.broker import own_broker
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction=True)
 
 WAIT_SECONDS = 120
+BROKER_DB = 2
 POLL_SECONDS = 0.05
 # A run must last a few seconds, so that it is caught after its first batch with most of the file to go. The
 # embedded backend opens chDB for every batch (~0.2 s each), so it gets fewer, larger batches: ~25 batches,
@@ -63,31 +64,11 @@ class LeakedLoadTable(AssertionError):
 # --- workers and broker ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def broker(tmp_path, monkeypatch) -> Path:
-    """ETL_VAR_DIR of this test's workers; the tasks this process sends go to its broker folder.
-
-    The suite's own broker folder (under the pytest process's ETL_VAR_DIR) may hold messages other tests left
-    behind, so the workers must not read it: this process publishes through a producer of its own instead.
-    """
-    var = tmp_path / "var"
-    folders = {"data_folder_in": var / "broker" / "queue", "data_folder_out": var / "broker" / "queue",
-               "processed_folder": var / "broker" / "processed"}
-    for folder in folders.values():
-        folder.mkdir(parents=True, exist_ok=True)
-    app = run_pipeline_task.app
-    assert not app.conf.task_always_eager, "CELERY_TASK_ALWAYS_EAGER is set: tasks would not reach the workers"
-    connection = app.connection_for_write(url="filesystem://", transport_options={
-        **{key: str(value) for key, value in folders.items()}, "store_processed": False})
-    producer = connection.Producer()
-    original = run_pipeline_task.apply_async
-
-    def apply_async(args=None, kwargs=None, **options):
-        return original(args, kwargs, producer=producer, **options)
-
-    monkeypatch.setattr(run_pipeline_task, "apply_async", apply_async)
-    yield var
-    producer.release()
-    connection.release()
+def broker(monkeypatch) -> str:
+    """The URL of this test's workers' broker: a Redis database of its own, emptied; the tasks this process
+    sends go there (the suite's own database may hold messages other tests left behind)."""
+    for url, _client in own_broker(monkeypatch, BROKER_DB):
+        yield url
 
 
 @pytest.fixture
@@ -100,8 +81,8 @@ def worker_env(tmp_path, clickhouse, settings, broker) -> dict:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kill_test_settings",
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
-        "ETL_VAR_DIR": str(broker),
-        "CELERY_BROKER_URL": "filesystem://",
+        "ETL_VAR_DIR": str(tmp_path / "var"),
+        "CELERY_BROKER_URL": broker,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "ETL_ENV_FILE": str(tmp_path / "no.env"),
     }
@@ -173,28 +154,17 @@ def _finished(row: dict) -> bool:
 
 @contextmanager
 def _staging_held():
-    """Make the worker wait when it creates its staging table, before any batch reaches ClickHouse.
-
-    SQLite: a write transaction on the staging file (BEGIN IMMEDIATE; the worker's own waits up to its 30 s
-    busy timeout). PostgreSQL: an EXCLUSIVE lock on the staging registry, which StagingWriter.create updates
-    (SELECT ... FOR UPDATE) after creating its table.
-    """
-    connection = connections["staging"]
-    with transaction.atomic(using="staging"):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {StagingTable._meta.db_table} IN EXCLUSIVE MODE")
-        else:
-            assert connection.settings_dict["OPTIONS"].get("transaction_mode") == "IMMEDIATE"
+    """Make the worker wait when it creates its staging table, before any batch reaches ClickHouse: an
+    EXCLUSIVE lock on the staging registry, which StagingWriter.create updates (SELECT ... FOR UPDATE) after
+    creating its table."""
+    with transaction.atomic(using="staging"), connections["staging"].cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {StagingTable._meta.db_table} IN EXCLUSIVE MODE")
         yield
 
 
 def _wait_blocked_on_staging(worker: subprocess.Popen, log: Path) -> None:
-    """PostgreSQL: wait until the worker's session waits for the lock _staging_held took (SQLite offers no
-    such view; there the worker's BEGIN IMMEDIATE waits for the test's write transaction)."""
+    """Wait until the worker's session waits for the lock _staging_held took."""
     connection = connections["staging"]
-    if connection.vendor != "postgresql":
-        return
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         with connection.cursor() as cursor:

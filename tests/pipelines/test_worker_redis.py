@@ -2,7 +2,8 @@
 
 Two real `celery -A etlsite worker` processes (set up as in test_worker_beat: pytest-django's test databases
 and the test's ClickHouse target, through a settings module written for the test) consume the `celery`
-queue of the Redis server at 127.0.0.1:6379, database REDIS_DB, which this test owns and flushes. The test
+queue of the suite's broker (the embedded Valkey, or the Redis server CELERY_BROKER_URL names), database
+REDIS_DB, which this test owns and flushes. The test
 process publishes the runs there itself (run_enqueue through a producer of its own), 6 pipelines x 2 runs
 over small CSV files. Two runs of one pipeline never execute together (run_claim): the second waits and is
 sent again, possibly to the other worker.
@@ -26,15 +27,13 @@ from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
 from pipelines.engine.runner import target_table_name
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.services import run_claim, run_create, run_enqueue
-from pipelines.tasks import run_pipeline_task
 from tests.factories import DataSourceFactory, PipelineFactory
 from tests.pipelines.test_worker_beat import ROOT, _settings_module, _start, _stop
+from tests.support.broker import own_broker
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction=True)
 
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-REDIS_DB = 13  # this test's own database on the shared Redis server; flushed before and after
-REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+REDIS_DB = 13  # this test's own database on the suite's broker; flushed before and after
 PIPELINES, RUNS_PER_PIPELINE = 6, 2
 WAIT_SECONDS = 600  # generous: on chDB the two workers take turns at one file lock
 FINISHED = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED)
@@ -50,29 +49,9 @@ def test_a_claim_records_the_worker():
 
 @pytest.fixture
 def redis_broker(monkeypatch):
-    """This test's Redis database, empty; the runs this process enqueues are published there."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB, socket_connect_timeout=3)
-    try:
-        client.ping()
-    except (OSError, redis.ConnectionError) as exc:
-        pytest.skip(f"no Redis server at {REDIS_HOST}:{REDIS_PORT}: {exc}")
-    client.flushdb()
-    app = run_pipeline_task.app
-    assert not app.conf.task_always_eager, "CELERY_TASK_ALWAYS_EAGER is set: tasks would not reach the workers"
-    connection = app.connection_for_write(url=REDIS_URL)
-    producer = connection.Producer()
-    original = run_pipeline_task.apply_async
-
-    def apply_async(args=None, kwargs=None, **options):
-        return original(args, kwargs, producer=producer, **options)
-
-    monkeypatch.setattr(run_pipeline_task, "apply_async", apply_async)
-    yield client
-    producer.release()
-    connection.release()
-    client.flushdb()
-    client.close()
+    """This test's Redis database, empty; the runs this process enqueues are published there. Yields its URL
+    and a client."""
+    yield from own_broker(monkeypatch, REDIS_DB)
 
 
 @pytest.fixture
@@ -86,7 +65,7 @@ def worker_env(tmp_path, clickhouse, settings, redis_broker) -> dict:
         "DJANGO_SETTINGS_MODULE": "redis_test_settings",
         "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
         "ETL_VAR_DIR": str(tmp_path / "var"),
-        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_BROKER_URL": redis_broker[0],
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "ETL_ENV_FILE": str(tmp_path / "no.env"),
     }

@@ -1,7 +1,7 @@
 """One file split into parts on real Celery worker processes ("parallelism": {"parts": N}), committed once.
 
 Set up as test_worker_kill (a real `celery -A etlsite worker` with two pool processes, the test's databases
-and ClickHouse target, a kombu filesystem broker of the test's own). The file has rows repeated across
+and ClickHouse target, a broker database of the test's own). The file has rows repeated across
 parts, values that fail validation and a range rule, so every part of the engine has work:
 - a split run loads exactly what a one-part run of the same configuration loads (same rows, same row
   numbers, same counts; repeats across parts removed, the first occurrence kept);
@@ -85,7 +85,7 @@ def worker(tmp_path, clickhouse, settings, broker):  # noqa: F811
     env = {**os.environ,
            "DJANGO_SETTINGS_MODULE": _settings_module(tmp_path, settings.TARGET_CLICKHOUSE),
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
-           "ETL_VAR_DIR": str(broker), "CELERY_BROKER_URL": "filesystem://", "CELERY_TASK_ALWAYS_EAGER": "false",
+           "ETL_VAR_DIR": str(tmp_path / "var"), "CELERY_BROKER_URL": broker, "CELERY_TASK_ALWAYS_EAGER": "false",
            "ETL_ENV_FILE": str(tmp_path / "no.env"), "ETL_BATCH_ROWS": "1000"}
     log = tmp_path / "worker.log"
     process: subprocess.Popen = _start(

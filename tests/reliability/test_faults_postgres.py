@@ -1,7 +1,8 @@
-"""PostgreSQL restarted during a run (PostgreSQL mode only).
+"""PostgreSQL restarted during a run.
 
-At the run's first load beat the PostgreSQL cluster is restarted (`pg_ctlcluster ... restart`, which ends
-every connection: the run's staging COPY and its metadata connection alike). The run must end failed with
+At the run's first load beat the PostgreSQL cluster the suite uses is restarted (the embedded one through
+`etlsite.stack`, a server on this machine with `pg_ctlcluster ... restart`); either ends every connection:
+the run's staging COPY and its metadata connection alike. The run must end failed with
 a clear message, marked transient, and be scheduled for a retry with backoff; the retry, with PostgreSQL
 back, loads the file exactly once. PostgreSQL is running again when the test ends.
 """
@@ -17,6 +18,7 @@ import pytest
 from django.db import connections
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
+from etlsite import stack
 from pipelines import services, tasks
 from pipelines.engine.runner import run_execute, target_table_name
 from pipelines.models import RunStatus
@@ -32,7 +34,15 @@ def _cluster() -> list[str]:
     return [versions[-1], "main"] if versions else []
 
 
+def _embedded() -> bool:
+    return bool(connections["default"].settings_dict.get("EMBEDDED"))
+
+
 def _restart_postgres() -> None:
+    if _embedded():
+        stack.stop(["postgres"])
+        stack.start(["postgres"])
+        return
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart"], check=True, timeout=120,
                    capture_output=True)
     deadline = time.monotonic() + 60
@@ -43,8 +53,10 @@ def _restart_postgres() -> None:
 
 @pytest.fixture
 def postgres_mode():
-    if any(connections[alias].vendor != "postgresql" for alias in ("default", "staging")):
-        pytest.skip("PostgreSQL mode only: the metadata and staging databases are SQLite here")
+    if _embedded():
+        yield
+        stack.start(["postgres"])  # running again whatever happened
+        return
     if not _cluster() or not shutil.which("pg_ctlcluster"):
         pytest.skip("no local PostgreSQL cluster to restart")
     yield

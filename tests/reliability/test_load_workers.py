@@ -43,8 +43,6 @@ redis_broker, worker_env = test_worker_redis.redis_broker, test_worker_redis.wor
 @pytest.fixture(autouse=True)
 def _own_redis_database(monkeypatch):
     monkeypatch.setattr(test_worker_redis, "REDIS_DB", REDIS_DB)
-    monkeypatch.setattr(test_worker_redis, "REDIS_URL",
-                        f"redis://{test_worker_redis.REDIS_HOST}:{test_worker_redis.REDIS_PORT}/{REDIS_DB}")
 
 
 def _csv(index: int) -> tuple[bytes, int]:

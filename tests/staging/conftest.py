@@ -16,10 +16,6 @@ def staging_tables() -> set[str]:
     return set(connections[STAGING_ALIAS].introspection.table_names())
 
 
-def vendor() -> str:
-    return connections[STAGING_ALIAS].vendor
-
-
 @pytest.fixture
 def make_writer():
     """make_writer(schema, table_name=..., **create_kwargs) -> StagingWriter; drops what it created."""
