@@ -54,6 +54,8 @@ class Preview:
     rows_failed: int = 0
     errors: list[dict] = field(default_factory=list)
     validation_problem: str = ""
+    # False when another common code page would read the file's accented letters differently.
+    encoding_confident: bool = True
 
     @property
     def needs_mapping(self) -> bool:
@@ -115,6 +117,8 @@ def file_preview(*, file: FileMetadata, pipeline: Pipeline, mapping: dict | None
         problem = ""
     expected = rules.columns() if rules else []
     preview = Preview(format=looks["format"], encoding=looks["encoding"], delimiter=looks["delimiter"],
+                      encoding_confident=all(info.get("encoding_confident", True)
+                                             for info in looks["description"].get("files", [])),
                       header=looks["header"], columns=columns, rows=looks["rows"], expected=expected,
                       missing=[name for name in expected if name not in names], validation_problem=problem)
     if rules and not preview.missing and sample.num_rows:

@@ -4,7 +4,9 @@ connection_config (the specification's example is {"file_path": "/data/sales_202
 "encoding": "utf-8"}):
 - file_path (required): a path, or a glob ("/data/sales_*.csv"); several files are read in sorted order
 - format: csv, tsv, json, jsonl (ndjson), parquet, xlsx; by default told by the extension (.gz and .zip looked into)
-- encoding: by default detected (BOM, UTF-8, or charset-normalizer on the first MiB)
+- encoding: by default detected on the first MiB (filesupport/detection.py): a BOM, UTF-8 (a UTF-8 file
+  with a broken byte is an error naming its offset), cp1251/KOI8-R for Cyrillic, cp1252 for Latin text unless
+  it reads as Central European (cp1250) words; a guess the bytes cannot settle is marked as one
 - delimiter, quote_char: by default sniffed ("\\t" for TSV); escape_char: none by default (quotes are doubled)
 - has_header (default true): false names the columns column_1, column_2, ...
 - record_path: for JSON, the key (or dotted path, or list of keys) of the array of records

@@ -161,6 +161,16 @@ def os_error(name: str, error: OSError) -> ConnectorError:
                           permanent=permanent)
 
 
+def refuse_broken_utf8(name: str, guess) -> None:
+    """A UTF-8 file with a byte that is not UTF-8 is an error naming that byte, never read as another code page
+    (that would change every correct accented letter of the file) nor silently replaced."""
+    if guess.invalid_utf8_at is not None:
+        raise ConnectorError(
+            _("%(name)s is UTF-8 text, but byte %(offset)d is not valid UTF-8; correct the file, or set encoding "
+              "in the connection configuration if the file is in another encoding.")
+            % {"name": name, "offset": guess.invalid_utf8_at}, permanent=True)
+
+
 def corrupt(name: str, error: Exception) -> ConnectorError:
     return ConnectorError(_("%(name)s is damaged or not a valid compressed file: %(reason)s.")
                           % {"name": name, "reason": error}, permanent=True)

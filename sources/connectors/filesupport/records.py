@@ -24,10 +24,10 @@ from sources.connectors.filesupport.delimited import file_is_empty
 from sources.connectors.filesupport.detection import (
     ENCODING_SAMPLE_BYTES,
     decode_sample,
-    detect_encoding,
+    guess_encoding,
     python_encoding,
 )
-from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
+from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, refuse_broken_utf8
 
 _CHUNK_CHARS = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
@@ -46,16 +46,18 @@ class _RecordsReader(FileReader):
         complete = len(sample) <= ENCODING_SAMPLE_BYTES
         sample = sample[:ENCODING_SAMPLE_BYTES]
         if self.settings.encoding:
-            encoding, how = self.settings.encoding, "configured"
+            encoding, how, confident = self.settings.encoding, "configured", True
         else:
-            encoding, how = detect_encoding(sample)
-            encoding = encoding or "utf-8"  # JSON is UTF-8 by its RFC; a wrong guess fails with a clear message
+            guess = guess_encoding(sample)
+            refuse_broken_utf8(self.member.name, guess)
+            # JSON is UTF-8 by its RFC; a wrong guess fails with a clear message
+            encoding, how, confident = guess.encoding or "utf-8", guess.how, guess.confident
         with ReadErrors(self.member.name, encoding):
             text = decode_sample(sample, encoding, complete=complete)
         if not text.strip():
             raise file_is_empty(self.member.name)
         self._head = text if complete else None
-        self.detected.update(encoding=encoding, encoding_detection=how)
+        self.detected.update(encoding=encoding, encoding_detection=how, encoding_confident=confident)
 
     def _text(self, budget: ByteBudget | None) -> TextIO:
         return io.TextIOWrapper(self.member.open(budget), encoding=python_encoding(self.detected["encoding"]))
