@@ -291,7 +291,7 @@ def _is_transient(exc: Exception) -> bool:
     if isinstance(exc, ConnectorError):
         return not exc.permanent
     if isinstance(exc, ClickHouseError):
-        return exc.code is None  # no ClickHouse error code: the server was not reached or the link broke
+        return exc.transient
     return isinstance(exc, (OperationalError, InterfaceError))
 
 
