@@ -34,12 +34,13 @@ def test_a_type_conflict_with_the_target_table_is_permanent(clickhouse, penguins
     pipeline = PipelineFactory(data_source=source, configuration={"target": {"table": "penguins"}})
     first = _run(pipeline)
     assert first.status == RunStatus.SUCCESS
-    pipeline.configuration = {"target": {"table": "penguins"},
-                              "validation_rules": {"data_types": {"sample_number": "integer"}}}
+    pipeline.configuration = {**pipeline.configuration,
+                              "validation_rules": {"data_types": {"sample_number": "float"}}}
     pipeline.save()
     second = _run(pipeline)
     assert second.status == RunStatus.FAILED
-    assert "Column sample_number of target table penguins is Nullable(String)" in second.error_message
+    assert ("Column sample_number of target table penguins is Nullable(Int64), the data is now Nullable(Float64)"
+            in second.error_message)
     assert second.execution_context["transient"] is False
 
 
