@@ -90,7 +90,7 @@ def _threshold() -> float:
     return float(getattr(settings, "CATALOG_PII_THRESHOLD", DEFAULT_THRESHOLD))
 
 
-def _evaluate(previous: dict | None, changed: bool, values: list | None) -> tuple[str, str]:
+def _evaluate(previous: dict | None, changed: bool, values: list | None, data_type: str) -> tuple[str, str]:
     """(sensitivity_state, sensitivity_evidence) for a column after a refresh."""
     state = previous["sensitivity_state"] if previous else "none"
     evidence = previous["sensitivity_evidence"] if previous else "{}"
@@ -103,7 +103,7 @@ def _evaluate(previous: dict | None, changed: bool, values: list | None) -> tupl
         if state in DECIDED:
             state = "suggested" if _load_evidence(evidence).get("kind") else "none"
         return state, evidence
-    finding = pii_detect(values, threshold=_threshold(), sample_limit=DEFAULT_SAMPLE_LIMIT)
+    finding = pii_detect(values, threshold=_threshold(), sample_limit=DEFAULT_SAMPLE_LIMIT, data_type=data_type)
     if finding is None:
         return "none", "{}"
     return "suggested", json.dumps(finding.evidence(), ensure_ascii=False, sort_keys=True)
@@ -129,7 +129,7 @@ def catalog_refresh(*, target: ClickHouseTarget, schema_name: str, table_name: s
         fingerprint = column_fingerprint(data_type, is_nullable)
         previous = existing.get(name)
         changed = previous is None or previous["column_fingerprint"] != fingerprint
-        state, evidence = _evaluate(previous, changed, samples.get(name))
+        state, evidence = _evaluate(previous, changed, samples.get(name), data_type)
         now = _version_time(previous)
         entries.append({
             "id": previous["id"] if previous else uuid.uuid4(),

@@ -6,8 +6,9 @@ catalog stores the finding as ``suggested`` and a person confirms or rejects it.
 
 Checks are deliberately conservative, since a false alarm on every ID column would teach people to ignore
 suggestions: card numbers must pass the Luhn check, INNs the official checksum, phones need a phone-like
-format (a leading ``+``, a Russian 7/8 prefix, or separators), and names must look like two or three
-capitalised words *and* some of them must be known first names or Russian patronymics.
+format (a leading ``+``, a Russian 7/8 prefix, or separators; never a signed or decimal number), and names
+must look like two or three capitalised words *and* some of them must be known first names or Russian
+patronymics. Only text columns are looked at: never numbers or dates, whatever their printed digits look like.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class PiiFinding:
 # --- per-value checks ----------------------------------------------------------------------------------
 _EMAIL = re.compile(r"^[^\s@<>(),;:\"]+@[^\s@<>(),;:\"]+\.[^\s@<>(),;:\"\d]{2,}$")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().-]+$")
+_DECIMAL = re.compile(r"^[+-]?\d+[.,]\d+(?:[eE][+-]?\d+)?$")
 _CARD_CHARS = re.compile(r"^\d[\d -]*\d$")
 _PASSPORT = re.compile(r"^\d{4} ?\d{6}$")
 _INN = re.compile(r"^\d{10}(?:\d{2})?$")
@@ -69,7 +71,8 @@ def is_email(value: str) -> bool:
 
 
 def is_phone(value: str) -> bool:
-    if not _PHONE_CHARS.match(value):
+    # A signed or single-decimal-point number (a coordinate, a price) is a number, whatever its digit count.
+    if not _PHONE_CHARS.match(value) or value.startswith("-") or _DECIMAL.match(value):
         return False
     digits = _digits(value)
     if not 10 <= len(digits) <= 15:
@@ -178,9 +181,23 @@ def sample_values(values: Iterable, limit: int = DEFAULT_SAMPLE_LIMIT) -> list[s
     return present
 
 
+def is_text_type(data_type: str) -> bool:
+    """Whether a ClickHouse column type holds text: only text columns can hold personal data in the shapes
+    checked here (a Float64 longitude printed as "-122.3090833" is not a phone, an Int64 is not a card)."""
+    if not data_type:
+        return True  # unknown type: judge the values
+    inner = re.sub(r"^(?:(?:Nullable|LowCardinality)\()+", "", data_type).rstrip(")")
+    return inner == "String" or inner.startswith("FixedString(")
+
+
 def pii_detect(values: Iterable[str | None], *, threshold: float = DEFAULT_THRESHOLD,
-               sample_limit: int = DEFAULT_SAMPLE_LIMIT) -> PiiFinding | None:
-    """The kind of personal data at least `threshold` of the sampled non-null values match, or None."""
+               sample_limit: int = DEFAULT_SAMPLE_LIMIT, data_type: str = "String") -> PiiFinding | None:
+    """The kind of personal data at least `threshold` of the sampled non-null values match, or None.
+
+    `data_type` is the column's ClickHouse type: numbers, dates and other non-text columns are never flagged.
+    """
+    if not is_text_type(data_type):
+        return None
     sample = sample_values(values, sample_limit)
     n = len(sample)
     if not n:

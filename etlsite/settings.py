@@ -193,8 +193,11 @@ ETL_UPLOAD_CHUNK_BYTES = env.int("ETL_UPLOAD_CHUNK_BYTES", default=2 * 1024**2)
 # An interrupted chunked upload can resume for this long after its last chunk; then its bytes are removed.
 ETL_UPLOAD_SESSION_HOURS = env.int("ETL_UPLOAD_SESSION_HOURS", default=24)
 # File sources: the most bytes one read may decompress from .gz/.zip (archive bombs) unless a source's
-# connection_config sets max_bytes, and the most columns a file may have (staging tables: PostgreSQL 1,600).
-ETL_FILE_MAX_BYTES = env.int("ETL_FILE_MAX_BYTES", default=20 * 1024**3)
+# connection_config sets max_bytes, how many times its compressed size one compressed file may inflate to
+# (0 = no ratio; files under 64 MiB decompressed always pass), and the most columns a file may have (staging
+# tables: PostgreSQL 1,600).
+ETL_FILE_MAX_BYTES = env.int("ETL_FILE_MAX_BYTES", default=2 * 1024**3)
+ETL_FILE_MAX_RATIO = env.int("ETL_FILE_MAX_RATIO", default=100)
 ETL_FILE_MAX_COLUMNS = env.int("ETL_FILE_MAX_COLUMNS", default=1000)
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
 # unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".

@@ -306,3 +306,16 @@ def pipeline_backfill(*, pipeline: Pipeline, start: date, end: date, triggered_b
             run_dispatch(run=run)
             runs.append(run)
     return runs
+
+
+# --- the pipeline's contract ---------------------------------------------------------------------------
+
+def pipeline_contract_save(*, pipeline: Pipeline, contract: dict) -> None:
+    """Store the types inferred on a pipeline's first load (configuration["inferred"]), without touching the
+    rest of its configuration that a person may be editing at the same moment."""
+    with transaction.atomic():
+        locked = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+        config = dict(locked.configuration or {})
+        config["inferred"] = contract
+        Pipeline.objects.filter(pk=pipeline.pk).update(configuration=config, updated_at=timezone.now())
+    pipeline.configuration = config

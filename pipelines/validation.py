@@ -27,6 +27,7 @@ from pipelines.config_schema import (
     DEFAULT_TRUE_VALUES,
     validation_rules_errors,
 )
+from pipelines.inference import Contract, contract_date_formats
 from pipelines.transformations.keys import HashSet, first_occurrences, row_hashes
 from pipelines.transformations.parsing import ParseOptions, failure_reason, is_numeric, is_text, parse_values
 from staging.quarantine import QuarantineEntry  # noqa: F401  (validation produces the store's entries)
@@ -58,6 +59,9 @@ class ValidationRules:
     decimal_separator: str = "."
     true_values: tuple[str, ...] = DEFAULT_TRUE_VALUES
     false_values: tuple[str, ...] = DEFAULT_FALSE_VALUES
+    # Types inferred on the first load (the pipeline's contract): applied like data_types to the columns a
+    # batch has, but a column missing from a later file is not an error, and a declared type wins.
+    inferred_types: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, config: dict) -> ValidationRules:
@@ -69,9 +73,12 @@ class ValidationRules:
             raise ValueError(" ".join(errors))
         unique = rules.get("unique") or []
         keys = unique if unique and all(isinstance(k, list) for k in unique) else [unique] if unique else []
+        contract = Contract.from_config(config) or Contract()
+        declared = dict(rules.get("data_types", {}))
+        date_formats = rules.get("date_formats") or contract_date_formats(contract)
         return cls(
             required_columns=tuple(rules.get("required_columns", ())),
-            data_types=dict(rules.get("data_types", {})),
+            data_types=declared,
             not_null=tuple(rules.get("not_null", ())),
             unique=tuple(tuple(key) for key in keys),
             min=dict(rules.get("min", {})),
@@ -79,10 +86,12 @@ class ValidationRules:
             allowed_values=dict(rules.get("allowed_values", {})),
             regex=dict(rules.get("regex", {})),
             max_failed_ratio=float(rules.get("max_failed_ratio", 1.0)),
-            date_formats=tuple(rules.get("date_formats", DEFAULT_DATE_FORMATS)),
-            decimal_separator=rules.get("decimal_separator", "."),
+            date_formats=tuple(date_formats or DEFAULT_DATE_FORMATS),
+            decimal_separator=rules.get("decimal_separator", contract.decimal_separator),
             true_values=tuple(rules.get("true_values", DEFAULT_TRUE_VALUES)),
             false_values=tuple(rules.get("false_values", DEFAULT_FALSE_VALUES)),
+            inferred_types={column: type_name for column, type_name in contract.data_types.items()
+                            if column not in declared},
         )
 
     @property
@@ -153,7 +162,9 @@ class Validator:
 
     def _type_columns(self, table, failures):
         unparsed: dict[str, np.ndarray] = {}
-        for column, type_name in self.rules.data_types.items():
+        present = set(table.column_names)
+        types = {**{c: t for c, t in self.rules.inferred_types.items() if c in present}, **self.rules.data_types}
+        for column, type_name in types.items():
             values = table.column(column)
             parsed = parse_values(values, type_name, self.options)
             mask = _numpy(parsed.failed)

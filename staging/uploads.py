@@ -18,6 +18,7 @@ from typing import BinaryIO
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from sources.connectors.filesupport.detection import ENCODING_SAMPLE_BYTES, EncodingGuess, guess_encoding
 from staging.models import FileMetadata, FileStatus
 
 CHUNK = 1024 * 1024
@@ -88,26 +89,24 @@ def _record(*, path: Path, original_filename: str, size: int, sha: str, uploaded
     duplicate = (FileMetadata.objects.filter(file_hash=sha).exclude(status=FileStatus.DELETED)
                  .order_by("created_at").first())
     mime, _encoding = mimetypes.guess_type(original_filename)
+    guess = _detect_encoding(path)
+    metadata = {"duplicate_of": duplicate.pk} if duplicate else {}
+    if guess is not None and guess.encoding and not guess.confident:
+        metadata["encoding_confident"] = False  # the upload page shows it is a guess
     record = FileMetadata.objects.create(
         filename=path.name, original_filename=original_filename[:255], file_path=str(path), file_size=size,
-        file_hash=sha, mime_type=mime or "application/octet-stream", encoding=_detect_encoding(path),
-        status=FileStatus.UPLOADED, uploaded_by=uploaded_by[:150],
-        metadata={"duplicate_of": duplicate.pk} if duplicate else {},
+        file_hash=sha, mime_type=mime or "application/octet-stream",
+        encoding=guess.encoding or "" if guess is not None else "",
+        status=FileStatus.UPLOADED, uploaded_by=uploaded_by[:150], metadata=metadata,
     )
     return Registered(record, duplicate)
 
 
-def _detect_encoding(path: Path) -> str:
-    """The text encoding of a text file's first megabyte, '' for binary formats."""
+def _detect_encoding(path: Path) -> EncodingGuess | None:
+    """The text encoding of a text file's first megabyte, by the same detection the runs use; None for binary
+    formats and empty files."""
     if path.suffix.lower() in {".parquet", ".xlsx", ".gz", ".zip"}:
-        return ""
-    from charset_normalizer import from_bytes
-
+        return None
     with open(path, "rb") as fh:
-        sample = fh.read(CHUNK)
-    if not sample:
-        return ""
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    best = from_bytes(sample).best()
-    return best.encoding if best else ""
+        sample = fh.read(ENCODING_SAMPLE_BYTES)
+    return guess_encoding(sample) if sample else None

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from etlsite.identifiers import sanitize_columns
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply
+from pipelines.inference import infer_column, null_markers_apply, null_values_of
 from pipelines.models import Pipeline
-from pipelines.transformations.parsing import parse_values
 from pipelines.validation import ROW_NUMBER, ValidationRules, Validator
 from sources.connectors.base import ConnectorError
 from sources.connectors.file import FileConnector, sniff
@@ -24,8 +23,6 @@ from staging.models import FileMetadata
 
 SAMPLE_ROWS = 1000
 MAX_ERRORS = 50
-# Tried in order: the first type every non-blank sampled value parses as.
-INFERRED_TYPES = ("integer", "float", "date", "datetime", "boolean")
 # Read options of the pipeline's file source that apply to an uploaded file too.
 READ_OPTIONS = ("format", "encoding", "delimiter", "quote_char", "escape_char", "has_header", "record_path",
                 "sheet")
@@ -54,6 +51,9 @@ class Preview:
     rows_failed: int = 0
     errors: list[dict] = field(default_factory=list)
     validation_problem: str = ""
+    # False when another common code page would read the file's accented letters differently.
+    encoding_confident: bool = True
+    null_values: list[str] = field(default_factory=list)
 
     @property
     def needs_mapping(self) -> bool:
@@ -65,26 +65,13 @@ def read_options(pipeline: Pipeline) -> dict:
     return {key: config[key] for key in READ_OPTIONS if key in config}
 
 
-def _infer(values: pa.ChunkedArray) -> tuple[str, bool]:
-    text = pc.utf8_trim_whitespace(values.cast(pa.string())) if len(values) else values
-    blank = pc.or_kleene(pc.is_null(text), pc.equal(text, "")) if len(values) else pa.array([], pa.bool_())
-    nullable = bool(pc.any(blank).as_py()) if len(values) else True
-    present = pc.filter(text, pc.invert(blank)) if len(values) else text
-    if len(present) == 0:
-        return "string", True
-    for type_name in INFERRED_TYPES:
-        if not pc.any(parse_values(present, type_name).failed).as_py():
-            return type_name, nullable
-    return "string", nullable
-
-
-def _sample(path: str, options: dict) -> pa.Table:
+def _sample(path: str, options: dict, markers: tuple[str, ...]) -> pa.Table:
     connector = FileConnector({"file_path": path, **options})
     batches, rows = [], 0
     reader = connector.read_batches(batch_rows=SAMPLE_ROWS)
     try:
         for batch in reader:
-            batches.append(batch.slice(0, SAMPLE_ROWS - rows))
+            batches.append(null_markers_apply(batch.slice(0, SAMPLE_ROWS - rows), markers))
             rows += batches[-1].num_rows
             if rows >= SAMPLE_ROWS:
                 break
@@ -100,23 +87,30 @@ def file_preview(*, file: FileMetadata, pipeline: Pipeline, mapping: dict | None
     mapping = config.get(MAPPING_KEY) or {} if mapping is None else mapping
     options = read_options(pipeline)
     looks = sniff(file.file_path, **options)
-    sample = _sample(file.file_path, options)
+    markers = null_values_of(config)
+    sample = _sample(file.file_path, options, markers)
     raw_names = list(sample.column_names)
     sanitized = sanitize_columns(raw_names)
     names = column_mapping_apply(sanitized, mapping)
     sample = sample.rename_columns(names) if sample.num_columns else sample
-    columns = [ColumnInfo(raw, source, name, *_infer(sample.column(name)))
-               for raw, source, name in zip(raw_names, sanitized, names, strict=True)]
     try:
         rules = ValidationRules.from_config(config)
     except ValueError as exc:
         rules, problem = None, str(exc)
     else:
         problem = ""
+    # What the load will use: a declared type, else the pipeline's contract, else what this file looks like.
+    fixed = {**rules.inferred_types, **rules.data_types} if rules else {}
+    guesses = {name: infer_column(sample.column(name)) for name in names}
+    columns = [ColumnInfo(raw, source, name, fixed.get(name, guesses[name].type_name), guesses[name].nullable)
+               for raw, source, name in zip(raw_names, sanitized, names, strict=True)]
     expected = rules.columns() if rules else []
     preview = Preview(format=looks["format"], encoding=looks["encoding"], delimiter=looks["delimiter"],
+                      encoding_confident=all(info.get("encoding_confident", True)
+                                             for info in looks["description"].get("files", [])),
                       header=looks["header"], columns=columns, rows=looks["rows"], expected=expected,
-                      missing=[name for name in expected if name not in names], validation_problem=problem)
+                      missing=[name for name in expected if name not in names], validation_problem=problem,
+                      null_values=list(markers))
     if rules and not preview.missing and sample.num_rows:
         numbered = sample.append_column(ROW_NUMBER, pa.array(range(1, sample.num_rows + 1), pa.int64()))
         outcome = Validator(rules).check(numbered)

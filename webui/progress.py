@@ -26,6 +26,8 @@ def run_progress_payload(run: PipelineRun) -> dict:
     step = ctx.get("step", "pending")
     ended = run.status in ENDED
     percent, label = STEPS.get(step, (0, step))
+    if step == "retry_wait" and not ended:
+        label = retry_wait_label(run)
     return {
         "id": run.pk,
         "status": run.status,
@@ -39,6 +41,15 @@ def run_progress_payload(run: PipelineRun) -> dict:
         "ended": ended,
         "error": run.error_message if run.status == RunStatus.FAILED else "",
     }
+
+
+def retry_wait_label(run: PipelineRun) -> str:
+    """"Waiting to retry (2 of 3): <why the last attempt failed>" — why the bar stands still."""
+    attempts = (run.execution_context or {}).get("attempts") or []
+    reason = attempts[-1].get("error_message", "") if attempts else ""
+    label = _("Waiting to retry (%(retry)d of %(retries)d)") % {"retry": run.retry_count,
+                                                                "retries": run.pipeline.max_retries}
+    return f"{label}: {reason}" if reason else str(label)
 
 
 def reconciliation(run: PipelineRun) -> dict | None:

@@ -32,11 +32,31 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ClickHouseError(Exception):
-    """A failure talking to ClickHouse, with a message fit to show a user (no traceback, no secrets)."""
+    """A failure talking to ClickHouse, with a message fit to show a user (no traceback, no secrets).
 
-    def __init__(self, message: str, *, code: int | None = None):
+    `transient`: worth trying again later (the server was unreachable, busy or out of memory), as opposed to
+    a problem of the data, the SQL or the schema that a retry would only repeat.
+    """
+
+    def __init__(self, message: str, *, code: int | None = None, transient: bool = False):
         super().__init__(message)
         self.code = code
+        self.transient = transient
+
+
+# ClickHouse error codes that say "not now" rather than "not this": timeouts, network, memory, overload,
+# a replica that is read-only for a while, Keeper trouble.
+TRANSIENT_CODES = frozenset({
+    3,    # UNEXPECTED_END_OF_FILE (a connection cut mid-answer)
+    159,  # TIMEOUT_EXCEEDED
+    202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+    209,  # SOCKET_TIMEOUT
+    210,  # NETWORK_ERROR
+    241,  # MEMORY_LIMIT_EXCEEDED
+    242,  # TABLE_IS_READ_ONLY
+    425,  # SYSTEM_ERROR
+    999,  # KEEPER_EXCEPTION
+})
 
 
 def quote_identifier(name: str) -> str:
@@ -155,7 +175,7 @@ class ClickHouseTarget:
                     self._file_lock.acquire()
                 except Timeout as exc:
                     raise ClickHouseError(
-                        _("The embedded ClickHouse is busy in another process; try again shortly.")
+                        _("The embedded ClickHouse is busy in another process; try again shortly."), transient=True
                     ) from exc
                 try:
                     self._client = self._new_client(self.database if database else None)
@@ -193,8 +213,8 @@ class ClickHouseTarget:
             # The driver's own text holds the whole request URL, the query and its data: not for people.
             return ClickHouseError(
                 _("ClickHouse at %(where)s could not be reached (%(reason)s).")
-                % {"where": self.describe(), "reason": _(reason)})
-        return ClickHouseError(_clean_message(exc), code=code)
+                % {"where": self.describe(), "reason": _(reason)}, transient=True)
+        return ClickHouseError(_clean_message(exc), code=code, transient=code in TRANSIENT_CODES)
 
     # --- the API everything else uses -------------------------------------------------------------
     def query(self, sql: str, parameters: dict | None = None, *, settings: dict | None = None):

@@ -41,6 +41,7 @@ from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply
 from pipelines.engine.overlap import StagingSink
+from pipelines.inference import null_markers_apply, null_values_of
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
 from pipelines.transformations.keys import row_hashes
@@ -238,7 +239,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     if missing:
         raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
                        % {"cols": ", ".join(missing), "have": ", ".join(columns)})
-    sample = _sample(connector, plan.parts[0], columns)
+    sample = _sample(connector, plan.parts[0], columns, null_values_of(config))
     drift = drift_check(run, sample.schema)
     writer = StagingWriter.create(table_name=staging_table, schema=sample.schema, pipeline_run_id=run.pk,
                                   source_type="csv", source_config=connection_config, expires_in=timedelta(days=7))
@@ -265,7 +266,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     return run
 
 
-def _sample(connector, part: Part, columns: list[str]) -> pa.RecordBatch:
+def _sample(connector, part: Part, columns: list[str], markers: tuple[str, ...]) -> pa.RecordBatch:
     """The first rows of the file, numbered: enough to know the staged and the loaded columns' types."""
     from pipelines.engine.runner import _numbered
 
@@ -276,6 +277,7 @@ def _sample(connector, part: Part, columns: list[str]) -> pa.RecordBatch:
         batches.close()
     if first is None:
         raise RunError(_("The source delivered no rows (an empty file, or a header without rows)."))
+    first = null_markers_apply(first, markers)
     return _numbered(first.rename_columns(columns), first=1)
 
 
@@ -308,7 +310,9 @@ def part_execute(*, run_id: int, index: int, attempt: int, batch_rows: int) -> s
         flow = PartFlow(run=run, config=config, ctx=ctx, load=load,
                         writer=StagingWriter.open(table_name=split["staging_table"]), keys_table=split["keys_table"])
         last_report = time.monotonic()
+        markers = null_values_of(config)
         for raw in connector.read_part(part, batch_rows=batch_rows):
+            raw = null_markers_apply(raw, markers)
             batch = _numbered(raw.rename_columns(columns), first=part.rows_before + flow.totals["rows_read"] + 1)
             flow.process(batch)
             if time.monotonic() - last_report >= 1.0:

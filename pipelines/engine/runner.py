@@ -22,6 +22,7 @@ from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from etlsite.identifiers import sanitize_columns, sanitize_identifier
 from pipelines import services
 from pipelines.engine.analyze import run_analyze
+from pipelines.engine.contract import contract_ensure
 from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
@@ -36,6 +37,7 @@ from pipelines.engine.parts import (
     split_start,
 )
 from pipelines.engine.references import reference_loader_for
+from pipelines.inference import null_markers_apply, null_values_of
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
 from pipelines.validation import ValidationRules, Validator, missing_required_columns
@@ -135,6 +137,8 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSING)
         connector = _connector_for(source, connection_config, run)
+        config = contract_ensure(pipeline=pipeline, connector=connector, target=load.target, table=load.table)
+        markers = null_values_of(config)
         if split and source.source_type == "file" and configured_parts(config) > 1:
             obstacle = split_obstacle(config) or embedded_split_obstacle(load.target)
             plan = None if obstacle else connector.split_plan(configured_parts(config))
@@ -153,6 +157,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         load_started = False
         last_progress = 0.0
         for raw in connector.read_batches(batch_rows=batch_rows):
+            raw = null_markers_apply(raw, markers)
             if raw.schema.names != raw_names:  # the first batch, or a source whose schema grew
                 first = raw_names is None
                 raw_names = raw.schema.names
@@ -293,7 +298,7 @@ def _is_transient(exc: Exception) -> bool:
     if isinstance(exc, ConnectorError):
         return not exc.permanent
     if isinstance(exc, ClickHouseError):
-        return exc.code is None  # no ClickHouse error code: the server was not reached or the link broke
+        return exc.transient
     return isinstance(exc, (OperationalError, InterfaceError))
 
 

@@ -4,12 +4,15 @@ connection_config (the specification's example is {"file_path": "/data/sales_202
 "encoding": "utf-8"}):
 - file_path (required): a path, or a glob ("/data/sales_*.csv"); several files are read in sorted order
 - format: csv, tsv, json, jsonl (ndjson), parquet, xlsx; by default told by the extension (.gz and .zip looked into)
-- encoding: by default detected (BOM, UTF-8, or charset-normalizer on the first MiB)
+- encoding: by default detected on the first MiB (filesupport/detection.py): a BOM, UTF-8 (a UTF-8 file
+  with a broken byte is an error naming its offset), cp1251/KOI8-R for Cyrillic, cp1252 for Latin text unless
+  it reads as Central European (cp1250) words; a guess the bytes cannot settle is marked as one
 - delimiter, quote_char: by default sniffed ("\\t" for TSV); escape_char: none by default (quotes are doubled)
 - has_header (default true): false names the columns column_1, column_2, ...
 - record_path: for JSON, the key (or dotted path, or list of keys) of the array of records
 - sheet: for Excel, the sheet's name (default: the first)
-- max_bytes (default ETL_FILE_MAX_BYTES, 20 GiB): most decompressed bytes one read may take from .gz/.zip
+- max_bytes (default ETL_FILE_MAX_BYTES, 2 GiB): most decompressed bytes one read may take from .gz/.zip;
+  without it a compressed member may also inflate to at most ETL_FILE_MAX_RATIO (100) times its own size
   (archive bombs)
 
 A file with more columns than ETL_FILE_MAX_COLUMNS (default 1,000) is refused before a row is read.
@@ -34,7 +37,6 @@ from sources.connectors.filesupport.detection import is_text_encoding, normalize
 from sources.connectors.filesupport.opening import (
     FORMAT_ALIASES,
     FORMATS,
-    ByteBudget,
     Member,
     check_declared_sizes,
     resolve_members,
@@ -60,6 +62,9 @@ class FileConnector(Connector):
         record_path = config.get("record_path") or ()
         delimiter = config.get("delimiter")
         self.max_bytes = max_bytes or config.get("max_bytes") or settings.ETL_FILE_MAX_BYTES
+        # A limit given for this source is the person's word for its files; otherwise a compressed member may
+        # not inflate beyond ETL_FILE_MAX_RATIO times its size either (bombs are refused within seconds).
+        explicit = bool(max_bytes or config.get("max_bytes"))
         self.format = FORMAT_ALIASES.get(config.get("format"), config.get("format"))
         self.settings = ReadSettings(
             encoding=normalize_encoding(config["encoding"]) if config.get("encoding") else None,
@@ -68,6 +73,7 @@ class FileConnector(Connector):
             has_header=config.get("has_header", True),
             record_path=tuple(record_path.split(".") if isinstance(record_path, str) else record_path),
             sheet=config.get("sheet"), max_bytes=self.max_bytes,
+            max_ratio=None if explicit else settings.ETL_FILE_MAX_RATIO or None,
         )
         self._schema: pa.Schema | None = None
         self._readers: list[FileReader] = []  # those of the last read, for describe()
@@ -140,7 +146,7 @@ class FileConnector(Connector):
             raise ValueError(f"batch_rows must be a positive integer, not {batch_rows!r}")
         members = self.members()
         check_declared_sizes(members, self.max_bytes)
-        budget = ByteBudget(self.max_bytes)
+        budget = self.settings.budget()
         rebatcher = Rebatcher(batch_rows)
         self._readers = []
         first: FileReader | None = None

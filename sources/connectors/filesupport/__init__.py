@@ -37,7 +37,12 @@ class ReadSettings:
     has_header: bool = True
     record_path: tuple[str, ...] = ()
     sheet: str | None = None
-    max_bytes: int = 20 * 1024**3
+    max_bytes: int = 2 * 1024**3
+    # Most times its compressed size one compressed member may inflate to (None: only max_bytes counts).
+    max_ratio: int | None = None
+
+    def budget(self) -> ByteBudget:
+        return ByteBudget(self.max_bytes, ratio=self.max_ratio)
 
 
 @dataclass

@@ -22,11 +22,11 @@ from sources.connectors.filesupport.detection import (
     ascii_compatible,
     decimal_comma_columns,
     decode_sample,
-    detect_encoding,
+    guess_encoding,
     python_encoding,
     sniff_dialect,
 )
-from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
+from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, refuse_broken_utf8
 
 BLOCK_SIZE = 2 << 20  # bytes pyarrow parses at a time: bounds memory (it reads ~40 blocks ahead), and the longest row
 QUOTE_SCAN_MAX_BYTES = 1 << 30  # an odd quote count is confirmed by a scan of the file held in memory
@@ -97,9 +97,11 @@ class DelimitedReader(FileReader):
         sample = sample[:ENCODING_SAMPLE_BYTES]
         settings = self.settings
         if settings.encoding:
-            encoding, how = settings.encoding, "configured"
+            encoding, how, confident = settings.encoding, "configured", True
         else:
-            encoding, how = detect_encoding(sample)
+            guess = guess_encoding(sample)
+            refuse_broken_utf8(self.member.name, guess)
+            encoding, how, confident = guess.encoding, guess.how, guess.confident
         nul = sample.find(b"\x00")
         if nul >= 0 and (encoding is None or ascii_compatible(encoding)):
             raise binary_data(self.member.name, nul)
@@ -116,7 +118,8 @@ class DelimitedReader(FileReader):
             text, delimiter=settings.delimiter or default_delimiter, quote_char=settings.quote_char)
         if settings.delimiter is None and default_delimiter:
             delimiter_how = "format"
-        self.detected.update(encoding=encoding, encoding_detection=how, delimiter=delimiter,
+        self.detected.update(encoding=encoding, encoding_detection=how, encoding_confident=confident,
+                             delimiter=delimiter,
                              delimiter_detection=delimiter_how, quote_char=quote_char,
                              has_header=settings.has_header)
         self._sample_text = text

@@ -7,6 +7,8 @@ import csv
 import io
 import re
 import string
+import unicodedata
+from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
@@ -80,19 +82,113 @@ def _single_byte(encoding: str) -> bool:
     return len(bytes(range(0x80, 0x100)).decode(encoding, errors="replace")) == 0x80
 
 
-def detect_encoding(sample: bytes) -> tuple[str | None, str]:
-    """(encoding, how it was found) for the first bytes of a file; encoding None when nothing fits."""
+@dataclass(frozen=True)
+class EncodingGuess:
+    """What `guess_encoding` found. `confident` is False when another common code page reads the same bytes
+    as different letters and nothing in the text decided between them: the run warns, the preview shows it.
+    `invalid_utf8_at` is the offset of the first byte that breaks an otherwise UTF-8 sample."""
+
+    encoding: str | None
+    how: str
+    confident: bool = True
+    invalid_utf8_at: int | None = None
+
+
+# Single-byte code pages Latin text is written in, in order of preference when the text cannot tell them
+# apart: Western European first (by far the most files), then Central European, Baltic, Turkish.
+_LATIN_CODE_PAGES = ("cp1252", "cp1250", "cp1257", "cp1254")
+_WESTERN_LETTERS = frozenset("àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßœÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝŸŒ")
+# Languages for which charset-normalizer's cp1250 / ISO 8859-2 answer is the plausible one.
+_CENTRAL_EUROPEAN = {"Czech", "Polish", "Slovak", "Hungarian", "Croatian", "Slovene", "Romanian", "Serbian",
+                     "Bosnian", "Albanian"}
+
+
+def _valid_utf8_sequences(sample: bytes) -> tuple[int, int | None]:
+    """(multi-byte characters decoded, offset of the first invalid byte or None) for a UTF-8 reading."""
+    decoded, offset, first_bad = 0, 0, None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    while offset < len(sample):
+        try:
+            text = decoder.decode(sample[offset:], final=False)
+        except UnicodeDecodeError as exc:
+            text = sample[offset:offset + exc.start].decode("utf-8", errors="ignore")
+            first_bad = offset + exc.start if first_bad is None else first_bad
+            decoded += sum(1 for ch in text if ord(ch) > 0x7F)
+            offset += exc.end
+            decoder.reset()
+            continue
+        decoded += sum(1 for ch in text if ord(ch) > 0x7F)
+        break
+    return decoded, first_bad
+
+
+def _misplaced_symbols(text: str) -> int:
+    """Non-ASCII symbols (not letters) where a letter belongs: inside a word, or opening one ("£ukasz", the
+    cp1252 reading of a Polish "Łukasz"). A right reading of Latin text has letters there."""
+    count = 0
+    for index, char in enumerate(text):
+        if ord(char) < 0x80 or unicodedata.category(char).startswith("L"):
+            continue
+        before = text[index - 1] if index else " "
+        after = text[index + 1] if index + 1 < len(text) else " "
+        if after.isalpha() and after.islower() and (before.isalpha() or not before.isalnum()):
+            count += 1
+    return count
+
+
+def _paired_high_bytes(sample: bytes) -> bool:
+    """Whether most non-ASCII bytes come in runs, as the two-byte characters of Shift JIS, GB18030 or EUC-KR
+    do; the accented letters of Latin text mostly stand alone between ASCII letters."""
+    high = [byte >= 0x80 for byte in sample]
+    total = sum(high)
+    paired = sum(1 for i, is_high in enumerate(high)
+                 if is_high and ((i and high[i - 1]) or (i + 1 < len(high) and high[i + 1])))
+    return total > 0 and paired >= 0.6 * total
+
+
+def _latin_single_byte(sample: bytes, results) -> tuple[EncodingGuess | None, int]:
+    """The Latin code page that reads the sample as words, preferring cp1252 when several do, and how many
+    symbols stand where letters belong in that reading."""
+    readings = {}
+    for encoding in _LATIN_CODE_PAGES:
+        try:
+            readings[encoding] = sample.decode(encoding)
+        except UnicodeDecodeError:
+            continue  # a byte this code page leaves undefined
+    if not readings:
+        return None, 0
+    misplaced = {encoding: _misplaced_symbols(text) for encoding, text in readings.items()}
+    fewest = min(misplaced.values())
+    fitting = [encoding for encoding in _LATIN_CODE_PAGES if misplaced.get(encoding) == fewest]
+    best = results.best()
+    central = (best is not None and normalize_encoding(best.encoding) in ("cp1250", "iso8859-2")
+               and best.language in _CENTRAL_EUROPEAN)
+    chosen = "cp1250" if central and "cp1250" in fitting else fitting[0]
+    # Confident when every other fitting code page reads the same letters, when the language decided, or when
+    # the Western reading is made only of the accented letters Western European languages use.
+    others = {readings[encoding] for encoding in fitting if encoding != chosen}
+    western = chosen == "cp1252" and all(ch in _WESTERN_LETTERS for ch in readings[chosen] if ord(ch) > 0x7F
+                                         and unicodedata.category(ch).startswith("L"))
+    confident = fewest == 0 and (central or western or not (others - {readings[chosen]}))
+    return EncodingGuess(chosen, "detected", confident), fewest
+
+
+def guess_encoding(sample: bytes) -> EncodingGuess:
+    """The encoding of the first bytes of a file, with how it was found and how sure that is."""
     for bom, encoding in _BOMS:
         if sample.startswith(bom):
-            return encoding, "bom"
+            return EncodingGuess(encoding, "bom")
     if sample.isascii():
-        return "utf-8", "ascii"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)  # the sample may end mid-character
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8", "valid utf-8"
+        return EncodingGuess("utf-8", "ascii")
+    multibyte, invalid_at = _valid_utf8_sequences(sample)
+    if invalid_at is None:
+        return EncodingGuess("utf-8", "valid utf-8")
+    if multibyte and invalid_at < len(sample) - 3:
+        # Real UTF-8 characters around a broken byte: a UTF-8 file with damage, not another code page (read as
+        # one, every correct "é" of the file would turn into two wrong letters).
+        high = len(sample.translate(None, _ASCII))
+        if multibyte * 2 >= high / 2:
+            return EncodingGuess("utf-8", "utf-8 with invalid bytes", invalid_utf8_at=invalid_at)
     results = from_bytes(sample)
     best = results.best()
     guess = _cyrillic_single_byte(sample)
@@ -101,13 +197,23 @@ def detect_encoding(sample: bytes) -> tuple[str | None, str]:
         # first on some samples; cp1251 and KOI8-R are what such files are in practice.
         for result in results:
             if result.encoding in ("cp1251", "koi8_r"):
-                return normalize_encoding(result.encoding), "detected"
+                return EncodingGuess(normalize_encoding(result.encoding), "detected")
         if best is not None and best.language not in _CYRILLIC_LANGUAGES and _single_byte(best.encoding):
-            return normalize_encoding(best.encoding), "detected"  # e.g. Greek, which also fills 0xC0-0xFF
-        return guess, "detected"
+            return EncodingGuess(normalize_encoding(best.encoding), "detected")  # e.g. Greek, also at 0xC0-0xFF
+        return EncodingGuess(guess, "detected")
+    latin, misplaced = _latin_single_byte(sample, results)
+    multibyte_text = best is not None and not _single_byte(best.encoding) and (misplaced or _paired_high_bytes(sample))
+    if latin is not None and not multibyte_text:
+        return latin
     if best is not None:
-        return normalize_encoding(best.encoding), "detected"
-    return None, "unknown"
+        return EncodingGuess(normalize_encoding(best.encoding), "detected", confident=False)
+    return EncodingGuess(None, "unknown", confident=False)
+
+
+def detect_encoding(sample: bytes) -> tuple[str | None, str]:
+    """(encoding, how it was found) for the first bytes of a file; encoding None when nothing fits."""
+    guess = guess_encoding(sample)
+    return guess.encoding, guess.how
 
 
 def decode_sample(sample: bytes, encoding: str, *, complete: bool) -> str:

@@ -86,9 +86,9 @@ class ExcelReader(FileReader):
         return [f"column_{index}" for index in range(1, width + 1)]
 
     def read_schema(self) -> pa.Schema:
-        rows = self._rows(ByteBudget(self.settings.max_bytes))
+        rows = self._rows(self.settings.budget())
         try:
-            names = self._header(rows, ByteBudget(self.settings.max_bytes))
+            names = self._header(rows, self.settings.budget())
         finally:
             rows.close()
         self.detected["columns"] = len(names)
@@ -97,7 +97,7 @@ class ExcelReader(FileReader):
     def batches(self, budget: ByteBudget, batch_rows: int) -> Iterator[pa.RecordBatch]:
         rows_iter = self._rows(budget)
         try:
-            names = self._header(rows_iter, ByteBudget(self.settings.max_bytes))
+            names = self._header(rows_iter, self.settings.budget())
             schema = self._schema = string_schema(names)
             width, rows, count = len(names), [], 0
             if not self.settings.has_header:

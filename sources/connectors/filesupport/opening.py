@@ -65,11 +65,26 @@ def format_from_name(name: str) -> tuple[str | None, str | None]:
     return EXTENSIONS.get(os.path.splitext(lower)[1]), compression
 
 
-class ByteBudget:
-    """Decompressed bytes allowed for one read, shared by all the members it reads."""
+# A compressed member may always inflate this far, whatever its ratio: small files of very repetitive text
+# (a log, a column of zeros) compress far better than 100:1 and are not bombs.
+RATIO_FLOOR_BYTES = 64 * 1024**2
 
-    def __init__(self, limit: int):
-        self.limit = limit
+
+def too_inflated(name: str, ratio: int, compressed: int) -> ConnectorError:
+    return ConnectorError(
+        _("%(name)s inflates to more than %(ratio)d times its compressed size of %(size)s; it was refused as a "
+          "possible archive bomb. Set max_bytes in the connection configuration if the file is genuine.")
+        % {"name": name, "ratio": ratio, "size": human_size(compressed)},
+        permanent=True,
+    )
+
+
+class ByteBudget:
+    """Decompressed bytes allowed for one read, shared by all the members it reads; with `ratio`, each
+    compressed member may also inflate to at most `ratio` times its compressed size (or RATIO_FLOOR_BYTES)."""
+
+    def __init__(self, limit: int, *, ratio: int | None = None):
+        self.limit, self.ratio = limit, ratio
         self.used = 0
 
     def consume(self, size: int, name: str) -> None:
@@ -77,10 +92,14 @@ class ByteBudget:
         if self.used > self.limit:
             raise too_big(name, self.limit)
 
+    def member_cap(self, compressed: int) -> int | None:
+        return max(self.ratio * compressed, RATIO_FLOOR_BYTES) if self.ratio else None
+
 
 class _CountingReader(io.RawIOBase):
-    def __init__(self, raw: BinaryIO, budget: ByteBudget, name: str):
+    def __init__(self, raw: BinaryIO, budget: ByteBudget, name: str, compressed: int):
         self._raw, self._budget, self._name = raw, budget, name
+        self._compressed, self._cap, self._read = compressed, budget.member_cap(compressed), 0
 
     def readable(self) -> bool:
         return True
@@ -88,6 +107,9 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         data = self._raw.read(len(buffer))
         self._budget.consume(len(data), self._name)
+        self._read += len(data)
+        if self._cap is not None and self._read > self._cap:
+            raise too_inflated(self._name, self._budget.ratio, self._compressed)
         buffer[: len(data)] = data
         return len(data)
 
@@ -122,17 +144,19 @@ class Member:
                 return open(self.path, "rb")  # the caller closes it
             if self.compression == "gzip":
                 raw: BinaryIO = gzip.open(self.path, "rb")  # type: ignore[assignment]
+                compressed = os.path.getsize(self.path)
             else:
                 with zipfile.ZipFile(self.path) as archive:
                     # The member keeps the archive's file open until the member is closed.
                     raw = archive.open(self.inner)  # type: ignore[arg-type]
+                    compressed = archive.getinfo(self.inner).compress_size
         except FileNotFoundError:
             raise ConnectorError(_("%(name)s has disappeared.") % {"name": self.name}, permanent=False) from None
         except OSError as error:
             raise os_error(self.name, error) from None
         if budget is None:
             return raw
-        return io.BufferedReader(_CountingReader(raw, budget, self.name), buffer_size=_READ_CHUNK)
+        return io.BufferedReader(_CountingReader(raw, budget, self.name, compressed), buffer_size=_READ_CHUNK)
 
     def head(self, size: int) -> bytes:
         """The first `size` decompressed bytes (for detecting encoding and dialect)."""
@@ -159,6 +183,16 @@ def os_error(name: str, error: OSError) -> ConnectorError:
     reason = error.strerror or str(error)
     return ConnectorError(_("%(name)s cannot be read: %(reason)s.") % {"name": name, "reason": reason},
                           permanent=permanent)
+
+
+def refuse_broken_utf8(name: str, guess) -> None:
+    """A UTF-8 file with a byte that is not UTF-8 is an error naming that byte, never read as another code page
+    (that would change every correct accented letter of the file) nor silently replaced."""
+    if guess.invalid_utf8_at is not None:
+        raise ConnectorError(
+            _("%(name)s is UTF-8 text, but byte %(offset)d is not valid UTF-8; correct the file, or set encoding "
+              "in the connection configuration if the file is in another encoding.")
+            % {"name": name, "offset": guess.invalid_utf8_at}, permanent=True)
 
 
 def corrupt(name: str, error: Exception) -> ConnectorError:
@@ -257,6 +291,9 @@ def zip_members(path: str, fmt: str | None) -> list[Member]:
     return sorted(members, key=lambda member: member.inner or "")
 
 
+_DEFLATE_MAX_RATIO = 1032
+
+
 def _gzip_declared_size(path: str) -> int:
     """The gzip trailer's size field: the last member's size modulo 2**32, so never more than the real size."""
     try:
@@ -265,10 +302,14 @@ def _gzip_declared_size(path: str) -> int:
                 raise ConnectorError(_("%(name)s is not a gzip file (its name ends in .gz).") % {"name": path},
                                      permanent=True)
             stream.seek(0, os.SEEK_END)
-            if stream.tell() < 18:
+            size = stream.tell()
+            if size < 18:
                 return 0
             stream.seek(-4, os.SEEK_END)
-            return int.from_bytes(stream.read(4), "little")
+            declared = int.from_bytes(stream.read(4), "little")
+            # Deflate cannot inflate more than ~1032:1; a bigger claim is not a trailer but the middle of a
+            # cut-off file, which reading then reports as damaged.
+            return declared if declared <= _DEFLATE_MAX_RATIO * size else 0
     except OSError as error:
         raise os_error(path, error) from None
 

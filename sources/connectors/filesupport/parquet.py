@@ -24,7 +24,7 @@ class _ParquetErrors(ReadErrors):
 
 class ParquetReader(FileReader):
     def read_schema(self) -> pa.Schema:
-        with _ParquetErrors(self.member.name), self.member.local_file(ByteBudget(self.settings.max_bytes)) as path:
+        with _ParquetErrors(self.member.name), self.member.local_file(self.settings.budget()) as path:
             schema = pq.ParquetFile(path).schema_arrow.remove_metadata()
         self.detected["columns"] = len(schema)
         return schema

@@ -24,18 +24,34 @@ from sources.connectors.filesupport.delimited import file_is_empty
 from sources.connectors.filesupport.detection import (
     ENCODING_SAMPLE_BYTES,
     decode_sample,
-    detect_encoding,
+    guess_encoding,
     python_encoding,
 )
-from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
+from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, refuse_broken_utf8
 
 _CHUNK_CHARS = 1 << 20
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 
 
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity: Python's json module accepts them, JSON (RFC 8259) does not."""
+
+    def __init__(self, constant: str):
+        super().__init__(constant)
+        self.constant = constant
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise _NotJson(constant)
+
+
+def _not_json_reason(constant: str) -> str:
+    return _("%(value)s is not a JSON value; write null, or the number as a string") % {"value": constant}
+
+
 def _loads(text: str) -> Any:
     # Decimal keeps a number's text as written ("1.10" stays "1.10", no float rounding).
-    return json.loads(text, parse_float=decimal.Decimal)
+    return json.loads(text, parse_float=decimal.Decimal, parse_constant=_refuse_constant)
 
 
 class _RecordsReader(FileReader):
@@ -46,16 +62,18 @@ class _RecordsReader(FileReader):
         complete = len(sample) <= ENCODING_SAMPLE_BYTES
         sample = sample[:ENCODING_SAMPLE_BYTES]
         if self.settings.encoding:
-            encoding, how = self.settings.encoding, "configured"
+            encoding, how, confident = self.settings.encoding, "configured", True
         else:
-            encoding, how = detect_encoding(sample)
-            encoding = encoding or "utf-8"  # JSON is UTF-8 by its RFC; a wrong guess fails with a clear message
+            guess = guess_encoding(sample)
+            refuse_broken_utf8(self.member.name, guess)
+            # JSON is UTF-8 by its RFC; a wrong guess fails with a clear message
+            encoding, how, confident = guess.encoding or "utf-8", guess.how, guess.confident
         with ReadErrors(self.member.name, encoding):
             text = decode_sample(sample, encoding, complete=complete)
         if not text.strip():
             raise file_is_empty(self.member.name)
         self._head = text if complete else None
-        self.detected.update(encoding=encoding, encoding_detection=how)
+        self.detected.update(encoding=encoding, encoding_detection=how, encoding_confident=confident)
 
     def _text(self, budget: ByteBudget | None) -> TextIO:
         return io.TextIOWrapper(self.member.open(budget), encoding=python_encoding(self.detected["encoding"]))
@@ -70,7 +88,7 @@ class _RecordsReader(FileReader):
         self._prepare()
         keys: dict[str, None] = {}
         with self._errors():
-            for record in self._records(ByteBudget(self.settings.max_bytes)):
+            for record in self._records(self.settings.budget()):
                 keys.update(dict.fromkeys(record))
         self.detected["columns"] = len(keys)
         return string_schema(list(keys))
@@ -116,6 +134,8 @@ class JsonLinesReader(_RecordsReader):
                     record = _loads(line)
                 except json.JSONDecodeError as error:
                     raise self._invalid(number, error.msg) from None
+                except _NotJson as error:
+                    raise self._invalid(number, _not_json_reason(error.constant)) from None
                 if not isinstance(record, dict):
                     raise self._not_an_object(_("line %(line)d") % {"line": number})
                 yield record
@@ -137,9 +157,13 @@ class JsonReader(_RecordsReader):
     def _nested(self, budget: ByteBudget | None) -> list:
         with self._text(budget) as stream:
             try:
-                node = json.load(stream, parse_float=decimal.Decimal)
+                text = stream.read()
+                node = json.loads(text, parse_float=decimal.Decimal, parse_constant=_refuse_constant)
             except json.JSONDecodeError as error:
                 raise self._invalid(error.lineno, error.msg) from None
+            except _NotJson as error:
+                line = text.count("\n", 0, max(text.find(error.constant), 0)) + 1
+                raise self._invalid(line, _not_json_reason(error.constant)) from None
         path = self.settings.record_path
         for depth, key in enumerate(path):
             if not isinstance(node, dict) or key not in node:
@@ -164,7 +188,7 @@ class JsonReader(_RecordsReader):
         if self._head is not None:  # the whole file was sampled: name the keys that hold arrays
             try:
                 document = _loads(self._head)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, _NotJson):
                 document = None
             if isinstance(document, dict):
                 arrays = [key for key, value in document.items() if isinstance(value, list)]
@@ -179,7 +203,7 @@ class _ArrayParser:
 
     def __init__(self, stream: TextIO, reader: JsonReader):
         self.stream, self.reader = stream, reader
-        self.decoder = json.JSONDecoder(parse_float=decimal.Decimal)
+        self.decoder = json.JSONDecoder(parse_float=decimal.Decimal, parse_constant=_refuse_constant)
         self.buffer, self.pos, self.eof, self.lines_before = "", 0, False, 0
 
     def _more(self) -> bool:
@@ -217,6 +241,9 @@ class _ArrayParser:
                 if self._more():
                     continue
                 raise self.reader._invalid(self._line(error.pos), error.msg) from None
+            except _NotJson as error:
+                where = self.buffer.find(error.constant, self.pos)
+                raise self.reader._invalid(self._line(max(where, self.pos)), _not_json_reason(error.constant)) from None
             if end == len(self.buffer) and not isinstance(value, (dict, list, str)) and self._more():
                 continue  # a number or literal cut at the end of the buffer: read on
             self.pos = end

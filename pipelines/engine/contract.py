@@ -1,0 +1,54 @@
+"""The contract step of a file run: on a pipeline's first load, the types of its columns are inferred from the
+file's first rows (pipelines/inference.py) and stored in its configuration; every later load casts to them,
+and rows that do not fit are quarantined with the reason.
+
+Only file sources are sampled ahead of the run: a file can be read twice, a Kafka topic or an API page not.
+A pipeline whose target table already exists (loaded before inference existed, or by another pipeline) takes
+that table's column types as its contract, so its rows are cast to what the table holds.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from analytics.loading import clickhouse_type, table_columns
+from etlsite.identifiers import sanitize_columns
+from pipelines import services
+from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
+from pipelines.engine.mapping import column_mapping_apply
+from pipelines.inference import SAMPLE_ROWS, Contract, infer_contract, null_markers_apply, null_values_of
+from pipelines.transformations.parsing import ARROW_TYPES
+
+# The ClickHouse type each data_types name loads as (analytics.loading.clickhouse_type), read backwards.
+TYPE_NAMES = {clickhouse_type(arrow_type): name for name, arrow_type in ARROW_TYPES.items()}
+
+
+def contract_ensure(*, pipeline, connector, target, table: str) -> dict:
+    """The pipeline's configuration with its contract, inferring and saving one on the first load."""
+    config = pipeline.configuration or {}
+    if Contract.from_config(config) is not None or pipeline.data_source.source_type != "file":
+        return config
+    existing = table_columns(target, table)
+    if existing:
+        contract = Contract(data_types={name: TYPE_NAMES[kind] for name, kind in existing.items()
+                                        if not name.startswith("_") and TYPE_NAMES.get(kind, "string") != "string"})
+    else:
+        sample = _first_rows(connector, config)
+        declared = tuple((config.get("validation_rules") or {}).get("data_types") or {})
+        contract = infer_contract(sample, skip=declared) if sample is not None else Contract()
+    services.pipeline_contract_save(pipeline=pipeline, contract=contract.as_config())
+    return pipeline.configuration
+
+
+def _first_rows(connector, config: dict) -> pa.RecordBatch | None:
+    batches = connector.read_batches(batch_rows=SAMPLE_ROWS)
+    try:
+        first = next(iter(batches), None)
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    if first is None:
+        return None
+    names = column_mapping_apply(sanitize_columns(first.schema.names), config.get(MAPPING_KEY))
+    return null_markers_apply(first.rename_columns(names), null_values_of(config))
