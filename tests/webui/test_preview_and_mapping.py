@@ -22,7 +22,9 @@ def test_the_preview_infers_the_schema_and_validates_a_sample_with_row_numbers(s
     assert (preview.format, preview.delimiter) == ("csv", ",")
     assert preview.encoding in ("utf-8", "ascii")
     types = {c.name: (c.type, c.nullable) for c in preview.columns}
-    assert types == {"date": ("string", False), "amount": ("string", False), "product_id": ("integer", False),
+    # The types the load will use: declared ones (whatever the sample holds: its bad rows are errors below),
+    # the data's own for the rest.
+    assert types == {"date": ("date", False), "amount": ("float", False), "product_id": ("integer", False),
                      "email": ("string", True)}
     assert preview.rows[0] == ["2024-01-02", "10.5", "1", "ann@example.com"]
     assert (preview.rows_checked, preview.rows_failed, preview.missing) == (4, 2, [])
