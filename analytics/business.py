@@ -209,10 +209,26 @@ def business_metrics_compute(*, target: ClickHouseTarget, table: str, run_id: in
                     "pipeline_run_id": int(run_id),
                 })
         _delete_earlier(client, target, run_id=int(run_id), names=[d["name"] for d in definitions])
-        if written:
-            client.insert(TABLE, [[row[c] for c in _INSERT_COLUMNS] for row in written],
+        for chunk in _by_partitions(written):
+            client.insert(TABLE, [[row[c] for c in _INSERT_COLUMNS] for row in chunk],
                           column_names=list(_INSERT_COLUMNS))
     return written
+
+
+# business_metrics is partitioned by month; ClickHouse refuses an insert block spanning more than
+# max_partitions_per_insert_block (100) partitions, which decades of daily values do.
+PARTITIONS_PER_INSERT = 90
+
+
+def _by_partitions(rows: list[dict]) -> list[list[dict]]:
+    """The rows in inserts of at most PARTITIONS_PER_INSERT months each."""
+    months: dict[tuple[int, int], list[dict]] = {}
+    for row in rows:
+        day = row["calculation_date"]
+        months.setdefault((day.year, day.month), []).append(row)
+    keys = sorted(months)
+    return [[row for key in keys[i:i + PARTITIONS_PER_INSERT] for row in months[key]]
+            for i in range(0, len(keys), PARTITIONS_PER_INSERT)]
 
 
 def _delete_earlier(client, target: ClickHouseTarget, *, run_id: int, names: list[str]) -> None:

@@ -54,7 +54,8 @@ class ValidationRules:
     max: dict[str, float] = field(default_factory=dict)
     allowed_values: dict[str, list] = field(default_factory=dict)
     regex: dict[str, str] = field(default_factory=dict)
-    max_failed_ratio: float = 1.0
+    # None: not set by the pipeline (pipelines.engine.outcome applies its default).
+    max_failed_ratio: float | None = None
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     decimal_separator: str = "."
     true_values: tuple[str, ...] = DEFAULT_TRUE_VALUES
@@ -85,7 +86,8 @@ class ValidationRules:
             max=dict(rules.get("max", {})),
             allowed_values=dict(rules.get("allowed_values", {})),
             regex=dict(rules.get("regex", {})),
-            max_failed_ratio=float(rules.get("max_failed_ratio", 1.0)),
+            max_failed_ratio=(float(rules["max_failed_ratio"]) if rules.get("max_failed_ratio") is not None
+                              else None),
             date_formats=tuple(date_formats or DEFAULT_DATE_FORMATS),
             decimal_separator=rules.get("decimal_separator", contract.decimal_separator),
             true_values=tuple(rules.get("true_values", DEFAULT_TRUE_VALUES)),

@@ -20,6 +20,7 @@ from analytics.lineage import lineage_record, lineage_rows
 from analytics.quality import quality_measure
 from pipelines.engine.drift import describe
 from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
+from pipelines.warnings import warning_text
 from staging.catalog import staging_columns, staging_samples
 from staging.quarantine import QuarantinedRow
 
@@ -60,9 +61,10 @@ def _drift_result(run: PipelineRun, diff: dict | None) -> dict | None:
 
 def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, staging_table: str,
                 source_columns: list[str], lineage: list[dict], schema_diff: dict | None,
-                rows_read: int, rows_loaded: int) -> list[AnalysisResult]:
+                rows_read: int, rows_loaded: int, warnings: list[dict] | None = None) -> list[AnalysisResult]:
     config = run.pipeline.configuration or {}
-    results: list[dict] = []
+    results: list[dict] = [_warning_result(warning) for warning in warnings or []
+                           if warning["code"] == "quarantine_above_usual"]
     steps = (
         ("quality", lambda: results.extend(quality_measure(
             target=target, table=table, run_id=run.pk, rows_read=rows_read,
@@ -89,6 +91,17 @@ def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, stagi
         drift["result_data"] = {**drift["result_data"], "summary": describe(schema_diff)}
         results.append(drift)
     return AnalysisResult.objects.bulk_create([AnalysisResult(pipeline_run=run, **r) for r in results])
+
+
+def _warning_result(warning: dict) -> dict:
+    """An unusual quarantined share as a data-quality finding: it opens the pipeline's quality alert."""
+    params = warning["params"]
+    return {"analysis_type": AnalysisType.DATA_QUALITY,
+            "result_data": {"rule": "quarantined_share", "value": params["share"],
+                            "threshold": round(max(0.01, params["usual"] * 3), 4), "summary": warning_text(warning)},
+            "metrics": {"quarantined_share": params["share"], "usual_share": params["usual"]},
+            "recommendations": [_("Look at the quarantined rows: the source may have changed its format.")],
+            "is_alert": True, "alert_level": AlertLevel.HIGH}
 
 
 def _lineage(run, target, table, staging_table, source_columns, edges, rows_loaded) -> None:

@@ -40,12 +40,14 @@ from pipelines import services
 from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply
+from pipelines.engine.outcome import outcome_check
 from pipelines.engine.overlap import StagingSink
 from pipelines.inference import null_markers_apply, null_values_of
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
 from pipelines.transformations.keys import row_hashes
 from pipelines.validation import ValidationRules, Validator, missing_required_columns
+from pipelines.warnings import analysis_warnings
 from sources.connectors.base import ConnectorError
 from sources.connectors.filesupport.splitting import Part
 from staging.models import FileStatus, OperationType, ProcessingStatus
@@ -404,7 +406,7 @@ def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, tran
 def split_commit(*, run_id: int) -> PipelineRun | None:
     """Remove repeats across parts, reconcile, commit once, analyse; the run ends success or failed."""
     from pipelines.engine.analyze import run_analyze
-    from pipelines.engine.runner import RunTotals, _check_failed_ratio, file_for_run
+    from pipelines.engine.runner import RunTotals, file_for_run
 
     run = PipelineRun.objects.select_related("pipeline__data_source").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
@@ -425,7 +427,10 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
             if split.get("keys_table"):
                 totals.removed[DEDUPE_STEP] = totals.removed.get(DEDUPE_STEP, 0) + _remove_repeats(load, split)
             totals.rows_loaded = load.staged_count()
-            _check_failed_ratio(ValidationRules.from_config(config), totals)
+            warnings = outcome_check(run=run, rules=ValidationRules.from_config(config),
+                                     rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
+                                     rows_quarantined=totals.rows_quarantined,
+                                     rows_removed=sum(totals.removed.values()))
             if not totals.reconciles():
                 raise RunError(
                     _("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "
@@ -442,10 +447,12 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
             for part in parts:
                 lineage += [edge for edge in part.get("lineage", []) if edge not in lineage]
             services.run_progress(run=run, step="analyze", **totals.as_dict())
-            run_analyze(run=run, target=load.target, table=load.table, staging_table=split["staging_table"],
-                        source_columns=[name for name, _type in split["source_columns"]], lineage=lineage,
-                        schema_diff=split["schema_diff"], rows_read=totals.rows_read,
-                        rows_loaded=totals.rows_loaded)
+            results = run_analyze(run=run, target=load.target, table=load.table,
+                                  staging_table=split["staging_table"],
+                                  source_columns=[name for name, _type in split["source_columns"]], lineage=lineage,
+                                  schema_diff=split["schema_diff"], rows_read=totals.rows_read,
+                                  rows_loaded=totals.rows_loaded, warnings=warnings)
+            warnings += analysis_warnings(results)
         staged = StagingWriter.open(table_name=split["staging_table"]).finish()
         record = file_for_run(run)
         if record:
@@ -455,7 +462,7 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
             run=run, records_processed=totals.rows_read, records_failed=totals.rows_quarantined,
             context={**totals.as_dict(), "staging_table": staged.table_name, "target_table": load.table,
                      "source_columns": split["source_columns"], "schema_diff": split["schema_diff"],
-                     "source_state": None, "lineage": lineage})
+                     "source_state": None, "lineage": lineage, "warnings": warnings})
     except services.RunCancelled:
         _drop_tables(load, split)
         run.refresh_from_db()

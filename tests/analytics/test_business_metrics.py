@@ -93,6 +93,23 @@ def test_demo_metrics_match_python(clickhouse):
     assert clickhouse.command("SELECT count() FROM business_metrics") == len(written)
 
 
+def test_a_daily_metric_over_decades_is_computed(clickhouse):
+    """A daily price series over more than 100 months failed with ClickHouse's TOO_MANY_PARTS
+    (max_partitions_per_insert_block) and the run still said success."""
+    first = date(1995, 1, 1)
+    days = [date.fromordinal(first.toordinal() + i) for i in range(0, 30 * 365, 3)]  # 30 years, every 3rd day
+    rows = [{**_rows(seed=1, n=1)[0], "_row_number": i, "order_id": i, "date": day, "amount": float(i % 97)}
+            for i, day in enumerate(days)]
+    _load(clickhouse, 9, rows)
+    definitions = [{"category": "sales", "name": "revenue", "column": "amount", "aggregation": "sum",
+                    "date_column": "date"}]
+    written = business_metrics_compute(target=clickhouse, table="sales", run_id=9, definitions=definitions)
+    assert len(written) == len(days)
+    stored = clickhouse.rows("SELECT count() AS n, sum(metric_value) AS total, uniqExact(toYYYYMM(calculation_date)) "
+                             "AS months FROM business_metrics WHERE pipeline_run_id = 9")
+    assert stored == [{"n": len(days), "total": float(sum(i % 97 for i in range(len(days)))), "months": 360}]
+
+
 def test_other_aggregations_and_two_dimensions(clickhouse):
     rows = _rows(seed=3, n=30)
     _load(clickhouse, 11, rows)

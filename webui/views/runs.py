@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from pipelines.models import PipelineRun
+from pipelines.warnings import warning_text
 from webui import rundetail
 from webui.access import page
 from webui.progress import reconciliation, run_progress_payload
@@ -30,6 +31,7 @@ def run_detail(request, run_id):
         "staged_names": staged_names, "staged_rows": staged_rows, "staged_error": staged_error,
         "graph": graph, "lineage_error": lineage_error,
         "quarantined": (run.execution_context or {}).get("rows_quarantined", 0),
+        "warnings": [warning_text(w) for w in (run.execution_context or {}).get("warnings") or []],
     })
 
 
