@@ -181,11 +181,16 @@ def sample_values(values: Iterable, limit: int = DEFAULT_SAMPLE_LIMIT) -> list[s
     return present
 
 
+_SQL_TEXT_TYPES = {"text", "character varying", "varchar", "character", "char", "bpchar"}
+
+
 def is_text_type(data_type: str) -> bool:
     """Whether a ClickHouse column type holds text: only text columns can hold personal data in the shapes
     checked here (a Float64 longitude printed as "-122.3090833" is not a phone, an Int64 is not a card)."""
     if not data_type:
         return True  # unknown type: judge the values
+    if data_type.lower().split("(")[0].strip() in _SQL_TEXT_TYPES:
+        return True  # a staging table's column (PostgreSQL)
     inner = re.sub(r"^(?:(?:Nullable|LowCardinality)\()+", "", data_type).rstrip(")")
     return inner == "String" or inner.startswith("FixedString(")
 

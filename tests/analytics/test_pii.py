@@ -108,3 +108,9 @@ def test_numbers_written_as_text_are_not_phones():
     assert pii_detect(LONGITUDES) is None
     assert not is_phone("-122.3090833") and not is_phone("122.3090833") and not is_phone("1234567890,25")
     assert is_phone("+1 555 123 4567") and is_phone("+7 916 123-45-67")
+
+
+@pytest.mark.parametrize("data_type", ["text", "character varying", "character varying(255)", "varchar"])
+def test_staging_text_columns_are_judged(data_type):
+    assert pii_detect(EMAILS, data_type=data_type).kind == "email"
+    assert pii_detect(EMAILS, data_type="double precision") is None

@@ -135,15 +135,18 @@ def test_later_files_are_cast_to_the_contract_and_misfits_are_quarantined(clickh
     path.write_text("day,amount,note\n2024/01/01,10,a\n2024/01/02,NA,\"\"\n")
     pipeline = _file_pipeline(path, "sales_typed")
     assert _run(pipeline).status == RunStatus.SUCCESS
-    path.write_text("day,amount,note\n2024/01/03,12,b\nJan 4 2024,7,c\n2024/01/05,lots,d\n")
+    path.write_text("day,amount,note\n2024/01/03,12,b\nJan 4 2024,7,c\n2024/01/05,lots,d\n2024/01/06,1,e\n"
+                    "2024/01/07,2,f\n")
     run = _run(pipeline)
-    assert run.status == RunStatus.SUCCESS and (run.records_processed, run.records_failed) == (3, 2)
+    assert run.status == RunStatus.SUCCESS and (run.records_processed, run.records_failed) == (5, 2)
     reasons = {row.column_name: row.reason for row in QuarantinedRow.objects.filter(pipeline_run_id=run.pk)}
     assert set(reasons) == {"day", "amount"}
     rows = clickhouse.rows("SELECT day, amount, note FROM sales_typed ORDER BY day")
     assert rows == [{"day": datetime.date(2024, 1, 1), "amount": 10, "note": "a"},
                     {"day": datetime.date(2024, 1, 2), "amount": None, "note": ""},
-                    {"day": datetime.date(2024, 1, 3), "amount": 12, "note": "b"}]
+                    {"day": datetime.date(2024, 1, 3), "amount": 12, "note": "b"},
+                    {"day": datetime.date(2024, 1, 6), "amount": 1, "note": "e"},
+                    {"day": datetime.date(2024, 1, 7), "amount": 2, "note": "f"}]
 
 
 @pytest.mark.django_db(databases=["default", "staging"], transaction=True)

@@ -269,7 +269,7 @@ def test_missing_columns_are_named_before_any_row_is_read():
 def test_rules_from_configuration():
     spec = ValidationRules.from_config(PIPELINE_CONFIGURATION)
     assert spec.required_columns == ("date", "amount", "product_id")
-    assert spec.max_failed_ratio == 1.0 and spec.decimal_separator == "."
+    assert spec.max_failed_ratio is None and spec.decimal_separator == "."  # None: the engine's default
     assert spec.date_formats == ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
     assert "да" in spec.true_values and "нет" in spec.false_values
     assert ValidationRules.from_config({}) == ValidationRules()
