@@ -26,6 +26,7 @@ from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStat
 from pipelines.services import run_cancel, run_enqueue, run_rerun
 from sources.models import DataSource
 from staging.models import FileMetadata, FileStatus
+from staging.ownership import upload_visible_get
 
 
 @extend_schema_view(destroy=extend_schema(summary="Soft-delete a source"))
@@ -58,8 +59,9 @@ def pipeline_runnable(pipeline: Pipeline) -> None:
                        % {"name": pipeline.name})
 
 
-def file_for_run(file_id: int) -> FileMetadata:
-    file = FileMetadata.objects.filter(pk=file_id).first()
+def file_for_run(file_id: int, user) -> FileMetadata:
+    """An uploaded file `user` may run (staging.ownership); another user's file is as unknown as a missing one."""
+    file = upload_visible_get(user=user, file_id=file_id)
     if file is None or file.status == FileStatus.DELETED:
         raise serializers.ValidationError({"file_id": [_("There is no uploaded file %(id)d.") % {"id": file_id}]})
     return file
@@ -105,7 +107,7 @@ class PipelineRunViewSet(ListFiltersOnlyMixin, mixins.ListModelMixin, mixins.Ret
         pipeline_runnable(pipeline)
         file = None
         if trigger.validated_data.get("file_id"):
-            file = file_for_run(trigger.validated_data["file_id"])
+            file = file_for_run(trigger.validated_data["file_id"], request.user)
         elif trigger.validated_data.get("file"):
             file = upload_register(upload=trigger.validated_data["file"], user=request.user).file
         run = run_trigger(pipeline=pipeline, user=request.user, file=file)

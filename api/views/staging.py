@@ -31,6 +31,7 @@ from api.uploads import upload_register
 from api.views.base import ListFiltersOnlyMixin
 from api.views.metadata import pipeline_runnable, run_trigger
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, StagingTable
+from staging.ownership import upload_visible_get, uploads_visible
 from staging.writer import StagingError, StagingWriter
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class FileMetadataViewSet(ListFiltersOnlyMixin, mixins.CreateModelMixin, viewset
     ordering = ("-created_at", "-id")
     parser_classes = (MultiPartParser, FormParser)
 
+    def get_queryset(self):
+        return uploads_visible(user=self.request.user, queryset=super().get_queryset())
+
     def get_throttles(self):
         return [UploadThrottle()] if self.action == "create" else super().get_throttles()
 
@@ -73,8 +77,11 @@ class FileMetadataViewSet(ListFiltersOnlyMixin, mixins.CreateModelMixin, viewset
         run = run_trigger(pipeline=pipeline, user=request.user, file=registered.file) if pipeline else None
         registered.file.refresh_from_db()
         context = self.get_serializer_context()
+        duplicate = registered.duplicate_of
+        if duplicate is not None and upload_visible_get(user=request.user, file_id=duplicate.pk) is None:
+            duplicate = None  # another user's file: not named to this one
         body = {"file": FileMetadataSerializer(registered.file, context=context).data,
-                "duplicate_of": registered.duplicate_of.pk if registered.duplicate_of else None,
+                "duplicate_of": duplicate.pk if duplicate else None,
                 "run": PipelineRunSerializer(run, context=context).data if run else None}
         return Response(body, status=status.HTTP_201_CREATED)
 
