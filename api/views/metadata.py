@@ -7,11 +7,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.errors import Conflict
 from api.filters import AnalysisResultFilter, DataSourceFilter, PipelineFilter, PipelineRunFilter
+from api.parsers import JSONParser
 from api.serializers import (
     AnalysisResultSerializer,
     DataSourceSerializer,
