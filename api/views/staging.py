@@ -6,8 +6,7 @@ import logging
 
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -16,7 +15,7 @@ from rest_framework.response import Response
 
 from analytics.audit import audit_record
 from api.filters import FileMetadataFilter, ProcessingLogFilter, QuarantinedRowFilter, StagingTableFilter
-from api.pagination import PageWindow, paginated_schema
+from api.pagination import PageWindow, page_openapi_parameters, paginated_schema
 from api.rowmask import masked_quarantined, masked_staged_records
 from api.serializers import PipelineRunSerializer
 from api.staging_serializers import (
@@ -36,10 +35,6 @@ from staging.writer import StagingError, StagingWriter
 
 logger = logging.getLogger(__name__)
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (at most 500)."),
-]
 
 
 class FileUploadResponseSerializer(serializers.Serializer):
@@ -100,7 +95,7 @@ class StagingTableViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet):
     ordering = ("-created_at", "-id")
     action_permissions = {"rows": ["staging.view_stagingtable"]}
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: STAGED_ROWS_SCHEMA},
+    @extend_schema(parameters=page_openapi_parameters(), responses={200: STAGED_ROWS_SCHEMA},
                    summary="A page of the table's staged rows (sensitive columns masked without permission)")
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def rows(self, request, pk=None):
