@@ -48,4 +48,7 @@ def add_error_responses(result, generator, request, public):
             for code, description in ERRORS.items():
                 responses.setdefault(code, {"description": description,
                                             "content": {"application/json": {"schema": ref}}})
+            responses["429"].setdefault("content", {"application/json": {"schema": ref}})
+            responses["429"]["headers"] = {"Retry-After": {
+                "description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
     return result

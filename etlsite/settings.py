@@ -101,6 +101,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TARGET_CLICKHOUSE = databases.clickhouse(VAR_DIR / "clickhouse")
 
 # --- Auth, i18n, static -----------------------------------------------------------------------------
+# Failed logins (admin/site login page, API token) per username and per client address (etlsite.login_throttle):
+# that many failures within the lockout time lock the username (or address) out for that time.
+AUTHENTICATION_BACKENDS = ["etlsite.login_throttle.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+ETL_LOGIN_MAX_FAILURES = env.int("ETL_LOGIN_MAX_FAILURES", default=10)
+ETL_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("ETL_LOGIN_MAX_FAILURES_PER_ADDRESS", default=30)
+ETL_LOGIN_LOCKOUT_MINUTES = env.int("ETL_LOGIN_LOCKOUT_MINUTES", default=15)
+# Shared by every web process (login lockouts, API throttles): a folder under ETL_VAR_DIR unless
+# DJANGO_CACHE_URL names another cache (e.g. redis://host:6379/1).
+CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
