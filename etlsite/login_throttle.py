@@ -93,14 +93,12 @@ def login_success_record(*, username: str | None) -> None:
 
 class LockoutBackend:
     """First in AUTHENTICATION_BACKENDS: while the username or the address is locked out, authentication stops
-    here (PermissionDenied ends Django's `authenticate`), whatever the password."""
+    here (PermissionDenied ends Django's `authenticate`), whatever the password. It has no `get_user`: it never
+    logs anyone in, so Django never records it as a session's backend (nor picks it for `force_login`)."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is not None and login_lockout_seconds(username=username, request=request):
             raise PermissionDenied
-        return None
-
-    def get_user(self, user_id):
         return None
 
 

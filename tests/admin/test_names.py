@@ -24,7 +24,7 @@ def test_a_source_with_such_a_name_is_not_added(admin_client, name):
     assert not DataSource.all_objects.exists()
 
 
-@pytest.mark.parametrize("name", ["\x1f", "Sales\nprocessing", "a\u2029b", "\u2067x"])
+@pytest.mark.parametrize("name", ["\x1f\x01", "Sales\nprocessing", "a\u2029b", "\u2067x"])
 def test_a_pipeline_with_such_a_name_is_not_added(admin_client, name):
     source = DataSourceFactory()
     response = admin_client.post(reverse("admin:pipelines_pipeline_add"), {
