@@ -145,11 +145,17 @@ def _english_by_default():
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
-    """Pages render without `collectstatic` (the manifest storage is for deployments), and users are
-    created with a fast hasher (the production one costs ~0.8 s per `admin_client`)."""
+    """Pages render without `collectstatic` (the manifest storage is for deployments), users are created
+    with a fast hasher (the production one costs ~0.8 s per `admin_client`), and the cache (throttles, login
+    lockouts) is in memory, not the folder under ETL_VAR_DIR a running server shares."""
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

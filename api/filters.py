@@ -1,14 +1,23 @@
 """Query-string filters of the ORM lists (django-filter). Periods are `created_after` / `created_before`
-(ISO 8601 date or date-time; a bare date means its midnight in the server's time zone)."""
+(ISO 8601 date or date-time; a bare date means its midnight in the server's time zone).
+
+Filters take what the schema declares and refuse the rest with a 400 naming the parameter: an id (a foreign
+key, a `pipeline_run_id`) is a whole number from 1 to 2^63-1 — an unknown one simply matches nothing, 0.5
+or "null" is refused — and a parameter that is not a list is given once.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
+from django_filters.filterset import FILTER_FOR_DBFIELD_DEFAULTS
+from drf_spectacular.utils import extend_schema_field
 
 from pipelines.models import AnalysisResult, Pipeline, PipelineRun
 from sources.models import DataSource
@@ -33,7 +42,67 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-class PeriodFilterSet(django_filters.FilterSet):
+MAX_ID = 2**63 - 1
+
+
+class WholeNumberField(forms.IntegerField):
+    """Digits only: Django's IntegerField also takes "1.0" and " 1e0"-like forms the schema's integer does not."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value and not (value.lstrip("-").isdecimal() and value.isascii()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class TrueFalseField(forms.Field):
+    """`true` or `false`, as the schema's boolean is written in a query string; empty: not filtered.
+    (django-filter's BooleanFilter read anything else, "null" included, as "not filtered".)"""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value not in ("true", "false"):
+            raise ValidationError(_("Use true or false."), code="invalid")
+        return value == "true"
+
+
+class TrueFalseFilter(django_filters.BooleanFilter):
+    field_class = TrueFalseField
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.NumberFilter):
+    """An id: a whole number, 1 to 2^63-1. An id no row has matches nothing (an empty page, not a 400)."""
+
+    field_class = WholeNumberField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """Foreign keys and id columns filter through IdFilter; single-valued parameters given twice are refused."""
+
+    FILTER_DEFAULTS = {**FILTER_FOR_DBFIELD_DEFAULTS,
+                       models.ForeignKey: {"filter_class": IdFilter},
+                       models.BigIntegerField: {"filter_class": IdFilter},
+                       models.BooleanField: {"filter_class": TrueFalseFilter}}
+
+    def is_valid(self):
+        valid = super().is_valid()
+        repeated = [name for name, flt in self.filters.items()
+                    if not isinstance(flt, django_filters.MultipleChoiceFilter)
+                    and hasattr(self.data, "getlist") and len(self.data.getlist(name)) > 1]
+        for name in repeated:
+            self.form.add_error(name, _("Give this parameter once."))
+        return valid and not repeated
+
+
+class PeriodFilterSet(StrictFilterSet):
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte",
                                          label=_("Created at or after (ISO 8601)."))
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt",
@@ -85,7 +154,7 @@ class PipelineRunFilter(PeriodFilterSet):
 
 
 class AnalysisResultFilter(PeriodFilterSet):
-    pipeline = django_filters.NumberFilter(field_name="pipeline_run__pipeline", label=_("Pipeline id."))
+    pipeline = IdFilter(field_name="pipeline_run__pipeline", label=_("Pipeline id."))
 
     class Meta:
         model = AnalysisResult

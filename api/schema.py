@@ -39,8 +39,16 @@ def add_error_responses(result, generator, request, public):
         for method, operation in path_item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
+            if method == "get":
+                # Every list reads an empty query parameter as an absent one (api.filters, api.pagination).
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") == "query" and parameter.get("schema", {}).get("type") != "array":
+                        parameter["allowEmptyValue"] = True
             responses = operation.setdefault("responses", {})
             for code, description in ERRORS.items():
                 responses.setdefault(code, {"description": description,
                                             "content": {"application/json": {"schema": ref}}})
+            responses["429"].setdefault("content", {"application/json": {"schema": ref}})
+            responses["429"]["headers"] = {"Retry-After": {
+                "description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
     return result

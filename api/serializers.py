@@ -9,6 +9,7 @@ update that sends the mask back (or leaves the configuration out) keeps the stor
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.errors import django_errors
+from api.jsonfields import StrictJSONField
 from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
 from sources.models import DataSource
 from sources.secrets import mask_config
@@ -25,7 +27,11 @@ SOFT_DELETE_FIELDS = ("is_deleted", "deleted_at", "created_at", "updated_at")
 
 
 class FullCleanSerializer(serializers.ModelSerializer):
-    """Runs the model's full_clean() on the instance as it would be saved, like a ModelForm does."""
+    """Runs the model's full_clean() on the instance as it would be saved, like a ModelForm does. JSON model
+    fields become `StrictJSONField`s: the same checks in multipart and form bodies as in JSON ones."""
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.JSONField: StrictJSONField}
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -44,7 +50,7 @@ class FullCleanSerializer(serializers.ModelSerializer):
 
 
 class DataSourceSerializer(FullCleanSerializer):
-    connection_config = serializers.JSONField(
+    connection_config = StrictJSONField(
         required=False,
         help_text=_("JSON object. Secrets (password, token, api_key, API headers and parameters...) are write-only: "
                     "shown as ******** and kept as stored when sent back as ******** or left out, unless the "

@@ -1,12 +1,12 @@
 """/api/v1/ routes."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from api.views import clickhouse
 from api.views.metadata import AnalysisResultViewSet, DataSourceViewSet, PipelineRunViewSet, PipelineViewSet
 from api.views.staging import FileMetadataViewSet, ProcessingLogViewSet, QuarantinedRowViewSet, StagingTableViewSet
+from api.views.token import obtain_auth_token
 
 app_name = "api"
 

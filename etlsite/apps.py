@@ -7,3 +7,10 @@ class EtlsiteConfig(AppConfig):
 
     name = "etlsite"
     verbose_name = _("ETL system")
+
+    def ready(self):
+        from django.contrib import admin
+
+        from etlsite import login_throttle  # connects its signal receivers
+
+        admin.site.login_form = login_throttle.lockout_form_class()

@@ -1,7 +1,9 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from etlsite.apidocs import redoc_bundle
 from etlsite.views import health
 
 urlpatterns = [
@@ -10,8 +12,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Both from this site's static files. Swagger UI's icons are data: images, and its script comes from
+    # /api/docs/?script (the split view: no inline script). Redoc styles itself with <style> elements it
+    # writes at run time (styled-components) and searches in a worker it starts from a blob: URL; those two
+    # exceptions hold for its page only.
+    path("api/docs/", csp_update({"img-src": ["data:"]})(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+         name="api-docs"),
+    path("api/redoc/", csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"], "worker-src": ["blob:"]})(
+        SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
+    path("api/redoc/redoc.standalone.js", redoc_bundle, name="api-redoc-bundle"),
     # The pages outside the admin: /, /upload/, /runs/, /quarantine/, /schema-changes/ (docs/WEB.md).
     path("", include("webui.urls")),
     # Dashboards, lineage and catalog (docs/DASHBOARDS.md).

@@ -165,7 +165,7 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     @admin.display(description=_("records failed"), ordering="records_failed")
     def records_failed_display(self, obj):
         if obj.records_failed:
-            return format_html('<strong style="color:#dc3545">{}</strong>', obj.records_failed)
+            return format_html('<strong class="records-failed">{}</strong>', obj.records_failed)
         return obj.records_failed
 
     @admin.display(description=_("analysis results"), ordering="result_count")

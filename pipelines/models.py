@@ -67,6 +67,18 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """A readable name (etlsite.names), checked wherever the model is validated (admin, API, forms)."""
+        from django.core.exceptions import ValidationError
+
+        from etlsite.names import validate_display_name
+
+        super().clean()
+        try:
+            validate_display_name(self.name or "")
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.messages}) from exc
+
 
 class PipelineRun(TimestampedModel):
     """One execution of a pipeline (table `pipeline_runs`)."""

@@ -44,13 +44,22 @@ class DataSource(SoftDeleteModel, TimestampedModel):
         return self.name
 
     def clean(self) -> None:
-        """The connector of this source type checks its configuration, key by key (admin, API, forms)."""
+        """A readable name (etlsite.names); the connector of this source type checks its configuration, key by
+        key (admin, API, forms)."""
         from django.core.exceptions import ValidationError
 
+        from etlsite.names import validate_display_name
         from sources.connectors import CONNECTORS, connector_config_errors
 
         super().clean()
+        errors = {}
+        try:
+            validate_display_name(self.name or "")
+        except ValidationError as exc:
+            errors["name"] = exc.messages
         if isinstance(self.connection_config, dict) and self.source_type in CONNECTORS:
-            errors = connector_config_errors(self.source_type, self.connection_config)
-            if errors:
-                raise ValidationError({"connection_config": errors})
+            config_errors = connector_config_errors(self.source_type, self.connection_config)
+            if config_errors:
+                errors["connection_config"] = config_errors
+        if errors:
+            raise ValidationError(errors)

@@ -20,6 +20,7 @@ from etlsite.admin_utils import (
 from sources.secrets import mask_config
 from staging.masking import QuarantineMasker
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, QuarantineStatus, StagingTable
+from staging.ownership import uploads_visible
 
 
 class StagingAdmin(ReadOnlyAdmin):
@@ -67,6 +68,9 @@ class FileMetadataAdmin(StagingAdmin):
               "uploaded_by", "processing_started_at", "processing_finished_at", "error_message", "metadata",
               "run_link", "created_at", "updated_at")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return uploads_visible(user=request.user, queryset=super().get_queryset(request))
 
     @admin.display(description=_("file size"), ordering="file_size")
     def size(self, obj):

@@ -86,6 +86,8 @@ class FileMetadata(TimestampedModel):
         verbose_name = _("file")
         verbose_name_plural = _("files")
         ordering = ["-created_at"]
+        # Without it a user sees and uses only the files they uploaded (staging.ownership).
+        permissions = [("access_all_uploads", _("Can see and use every user's uploaded files"))]
         indexes = [models.Index(fields=["status", "-created_at"], name="file_metadata_status_idx")]
 
     def __str__(self) -> str:

@@ -37,6 +37,8 @@ class UploadSession:
     name: str
     size: int
     received: int = 0
+    # The user who opened it: only they may add to it or finish it (the key alone is not a credential).
+    user_id: int | None = None
 
     @property
     def folder(self) -> Path:
@@ -80,7 +82,7 @@ def session_open(*, user_id: int, client_id: str, name: str, size: int, modified
     """The session for this file: a new one, or the interrupted one with the bytes received so far."""
     check_file(name, size)
     key = session_key(user_id=user_id, client_id=client_id, name=name, size=size, modified=modified)
-    session = UploadSession(key=key, name=name[:255], size=size)
+    session = UploadSession(key=key, name=name[:255], size=size, user_id=user_id)
     session.folder.mkdir(parents=True, exist_ok=True)
     # What is on disk is the truth: a chunk cut off mid-way counts for the bytes that arrived.
     session.received = session.data.stat().st_size if session.data.exists() else 0
@@ -88,13 +90,16 @@ def session_open(*, user_id: int, client_id: str, name: str, size: int, modified
     return session
 
 
-def session_get(key: str) -> UploadSession:
+def session_get(key: str, *, user_id: int) -> UploadSession:
+    """The session `key` of `user_id`; another user's session is as unknown as a missing one."""
     if not (len(key) == 40 and all(c in "0123456789abcdef" for c in key)):
         raise UploadError(_("Unknown upload session."))
     path = sessions_dir() / key / "session.json"
     if not path.exists():
         raise UploadError(_("Unknown upload session; choose the file again."))
     session = UploadSession(**json.loads(path.read_text()))
+    if session.user_id is None or session.user_id != user_id:
+        raise UploadError(_("Unknown upload session; choose the file again."))
     session.received = session.data.stat().st_size if session.data.exists() else 0
     return session
 

@@ -9,7 +9,7 @@ from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
-from etlsite.csvsafe import csv_safe
+from etlsite.csvsafe import text_row
 from pipelines.engine.runner import target_table_name
 from pipelines.models import PipelineRun
 from sources.secrets import mask_config
@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 STAGED_PREVIEW_ROWS = 20
 QUALITY_LIMIT = 500
 LINEAGE_LIMIT = 500
+# An empty cell of the logs download; a bare "-" would be quoted as a possible formula.
+NONE = "\u2014"
 
 
 def _attempt(log: ProcessingLog) -> int:
@@ -33,25 +35,27 @@ def logs_by_attempt(run: PipelineRun) -> list[tuple[int, list[ProcessingLog]]]:
 
 
 def logs_as_text(run: PipelineRun, attempt: int | None = None) -> str:
-    """The processing logs of a run (or one attempt) as plain text, for download; secrets masked."""
-    lines = [_("Run #%(id)d of %(pipeline)s: %(status)s") % {
-        "id": run.pk, "pipeline": run.pipeline.name, "status": run.get_status_display()}]
+    """The processing logs of a run (or one attempt) as tab-separated text, for download; secrets masked.
+
+    A spreadsheet may open it: every line goes through `text_row`, so names, paths and messages (which can
+    quote data) neither start a formula nor split a cell or a line with a tab or line break of their own."""
+    lines = [text_row([_("Run #%(id)d of %(pipeline)s: %(status)s") % {
+        "id": run.pk, "pipeline": run.pipeline.name, "status": run.get_status_display()}])]
     for number, logs in logs_by_attempt(run):
         if attempt is not None and number != attempt:
             continue
         lines.append("")
-        lines.append(_("Attempt %(n)d") % {"n": number})
+        lines.append(text_row([_("Attempt %(n)d") % {"n": number}]))
         for log in logs:
-            # Tab-separated, so a spreadsheet may open it: table names and messages can quote data.
-            lines.append("\t".join(str(part) for part in (
-                log.started_at.isoformat() if log.started_at else "-", log.get_operation_type_display(),
-                csv_safe(log.table_name), log.get_status_display(), log.records_processed, log.records_success,
-                log.records_failed, f"{log.processing_time_seconds:.3f}s" if log.processing_time_seconds else "-",
-                csv_safe(log.error_message or ""))))
+            lines.append(text_row([
+                log.started_at.isoformat() if log.started_at else NONE, log.get_operation_type_display(),
+                log.table_name, log.get_status_display(), log.records_processed, log.records_success,
+                log.records_failed, f"{log.processing_time_seconds:.3f}s" if log.processing_time_seconds else NONE,
+                log.error_message or ""]))
             if log.execution_context:
-                lines.append(f"\t{mask_config(log.execution_context)}")
+                lines.append(text_row(["", mask_config(log.execution_context)]))
     if run.error_message:
-        lines += ["", _("Error: %(message)s") % {"message": run.error_message}]
+        lines += ["", text_row([_("Error: %(message)s") % {"message": run.error_message}])]
     return "\n".join(lines) + "\n"
 
 

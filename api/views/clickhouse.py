@@ -3,7 +3,8 @@ log (superusers only). Filters, ordering and pagination run in ClickHouse (analy
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,74 +17,112 @@ from rest_framework.views import APIView
 from analytics import listing
 from analytics.catalog import CatalogError, catalog_edit
 from analytics.clickhouse import get_target
-from api.pagination import PageWindow, paginated_schema
+from api.pagination import PageWindow, page_openapi_parameters, paginated_schema
 from api.permissions import ClickHousePermissions, SuperuserOnly
 
-# ClickHouse's DateTime64 and Date32 hold the years 1900-2299: a bound outside them is a 400, not a failed query.
+# ClickHouse's DateTime64 and Date32 hold the years 1900-2299. A bound outside them asks for rows before 1900
+# or after 2299, which cannot exist: it is moved to the edge of the range (an empty page), not refused.
 FIRST_YEAR, LAST_YEAR = 1900, 2299
+FIRST_DAY, LAST_DAY = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
+FIRST_INSTANT = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+LAST_INSTANT = datetime(LAST_YEAR, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
 
 
-def _in_clickhouse_range(value):
-    if isinstance(value, datetime) and value.tzinfo is not None:
+class ClampedDateField(serializers.DateField):
+    def to_internal_value(self, value):
+        return min(max(super().to_internal_value(value), FIRST_DAY), LAST_DAY)
+
+
+class ClampedDateTimeField(serializers.DateTimeField):
+    def to_internal_value(self, value):
+        value = super().to_internal_value(value)
         try:
             value = value.astimezone(UTC)  # as it is bound (analytics.listing)
-        except OverflowError:
-            value = value.replace(year=1)
-    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise serializers.ValidationError(_("Dates must lie between the years %(first)d and %(last)d.")
-                                          % {"first": FIRST_YEAR, "last": LAST_YEAR})
+        except OverflowError:  # an offset pushes it past year 1 or 9999
+            return FIRST_INSTANT if value.year < FIRST_YEAR else LAST_INSTANT
+        return min(max(value, FIRST_INSTANT), LAST_INSTANT)
+
+
+class WholeNumberField(serializers.IntegerField):
+    """Digits only (DRF's IntegerField also took "1.0")."""
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and data.lstrip("-").isdecimal() and data.isascii()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.Field):
+    """`true` or `false`, as the schema's boolean is written in a query string (DRF's also took yes, on, 1...)."""
+
+    default_error_messages = {"invalid": _("Use true or false.")}
+
+    def to_internal_value(self, data):
+        if data not in ("true", "false"):
+            self.fail("invalid")
+        return data == "true"
 
 
 # Parsers of the filter values by their ClickHouse type: the request's text becomes a typed, bound value.
 _FIELDS = {
-    "String": lambda: serializers.CharField(required=False, allow_blank=True, max_length=1000),
-    "UInt64": lambda: serializers.IntegerField(required=False, min_value=0, max_value=2**63 - 1),
-    "Int64": lambda: serializers.IntegerField(required=False, min_value=-(2**63), max_value=2**63 - 1),
-    "Bool": lambda: serializers.BooleanField(required=False, allow_null=True, default=None),
-    "Date32": lambda: serializers.DateField(required=False, validators=[_in_clickhouse_range]),
+    "String": lambda: serializers.CharField(required=False, max_length=1000, trim_whitespace=False),
+    "UInt64": lambda: WholeNumberField(required=False, min_value=0, max_value=2**63 - 1),
+    "Int64": lambda: WholeNumberField(required=False, min_value=-(2**63), max_value=2**63 - 1),
+    "Bool": lambda: StrictBooleanField(required=False),
+    "Date32": lambda: ClampedDateField(required=False),
 }
-_SCHEMA_TYPES = {"String": OpenApiTypes.STR, "UInt64": OpenApiTypes.INT, "Int64": OpenApiTypes.INT,
-                 "Bool": OpenApiTypes.BOOL, "Date32": OpenApiTypes.DATE}
+_SCHEMAS = {"String": {"type": "string", "maxLength": 1000},
+            "UInt64": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+            "Int64": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+            "Bool": {"type": "boolean"}, "Date32": {"type": "string", "format": "date"}}
 
 
 def _field(ch_type: str) -> serializers.Field:
     factory = _FIELDS.get(ch_type)
-    return factory() if factory else serializers.DateTimeField(required=False, validators=[_in_clickhouse_range])
+    return factory() if factory else ClampedDateTimeField(required=False)
 
 
-def _schema_type(ch_type: str):
-    return _SCHEMA_TYPES.get(ch_type, OpenApiTypes.DATETIME)
+def _schema(ch_type: str) -> dict:
+    return _SCHEMAS.get(ch_type, {"type": "string", "format": "date-time"})
+
+
+def ordering_pattern(fields) -> str:
+    """The regular expression `parse_ordering` accepts: one or more fields, each optionally with '-'."""
+    one = "-?(" + "|".join(fields) + ")"
+    return f"^{one}(,{one})*$"
 
 
 def listing_parameters(spec: listing.Listing) -> list[OpenApiParameter]:
     ordering = ", ".join(spec.ordering)
     return [
-        *(OpenApiParameter(name, _schema_type(f.type)) for name, f in spec.filters.items()),
-        OpenApiParameter("ordering", OpenApiTypes.STR,
-                         description=f"Comma-separated; '-' for descending. One or more of: {ordering}."),
-        OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
-        OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (at most 500)."),
+        *(OpenApiParameter(name, _schema(f.type)) for name, f in spec.filters.items()),
+        OpenApiParameter("ordering", {"type": "string", "pattern": ordering_pattern(spec.ordering)},
+                         description=f"Comma-separated, no spaces; '-' for descending. One or more of: {ordering}."),
+        *page_openapi_parameters(),
     ]
 
 
 def parse_filters(spec: listing.Listing, query_params) -> dict:
+    """The filter values, typed; a filter given empty is not applied, one given twice is refused."""
+    repeated = [name for name in spec.filters if len(query_params.getlist(name)) > 1]
+    if repeated:
+        raise ValidationError({name: [_("Give this parameter once.")] for name in repeated})
     fields = {name: _field(f.type) for name, f in spec.filters.items()}
     form = type("Filters", (serializers.Serializer,), fields)(
-        data={name: query_params.get(name) for name in spec.filters if name in query_params})
+        data={name: query_params.get(name) for name in spec.filters if query_params.get(name)})
     form.is_valid(raise_exception=True)
-    values = {name: form.validated_data.get(name) for name in spec.filters}
-    return {name: (None if value == "" else value) for name, value in values.items()}
+    return {name: form.validated_data.get(name) for name in spec.filters}
 
 
-def parse_ordering(spec: listing.Listing, raw: str | None) -> list[str] | None:
-    if not raw:
+def parse_ordering(spec: listing.Listing, query_params) -> list[str] | None:
+    values = query_params.getlist("ordering")
+    if not values or values == [""]:
         return None
-    items = [item.strip() for item in raw.split(",") if item.strip()]
-    unknown = [item for item in items if item.lstrip("-") not in spec.ordering]
-    if unknown:
-        raise ValidationError({"ordering": [_("Cannot order by %(fields)s; use %(allowed)s.")
-                                            % {"fields": ", ".join(unknown), "allowed": ", ".join(spec.ordering)}]})
-    return items
+    if len(values) > 1 or not re.fullmatch(ordering_pattern(spec.ordering), values[0]):
+        raise ValidationError({"ordering": [_("Order by one or more of %(allowed)s, separated by commas, each "
+                                              "optionally with '-' for descending.")
+                                            % {"allowed": ", ".join(spec.ordering)}]})
+    return values[0].split(",")
 
 
 class ListingView(APIView):
@@ -100,7 +139,7 @@ class ListingView(APIView):
         window = PageWindow(request)
         count, rows = listing.listing_page(
             target=get_target(), listing=spec, filters=parse_filters(spec, request.query_params),
-            ordering=parse_ordering(spec, request.query_params.get("ordering")),
+            ordering=parse_ordering(spec, request.query_params),
             limit=window.limit, offset=window.offset)
         return window.response(count, self.present(rows))
 

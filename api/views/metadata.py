@@ -7,11 +7,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from api.errors import Conflict
 from api.filters import AnalysisResultFilter, DataSourceFilter, PipelineFilter, PipelineRunFilter
+from api.parsers import JSONParser
 from api.serializers import (
     AnalysisResultSerializer,
     DataSourceSerializer,
@@ -26,6 +27,7 @@ from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStat
 from pipelines.services import run_cancel, run_enqueue, run_rerun
 from sources.models import DataSource
 from staging.models import FileMetadata, FileStatus
+from staging.ownership import upload_visible_get
 
 
 @extend_schema_view(destroy=extend_schema(summary="Soft-delete a source"))
@@ -58,8 +60,9 @@ def pipeline_runnable(pipeline: Pipeline) -> None:
                        % {"name": pipeline.name})
 
 
-def file_for_run(file_id: int) -> FileMetadata:
-    file = FileMetadata.objects.filter(pk=file_id).first()
+def file_for_run(file_id: int, user) -> FileMetadata:
+    """An uploaded file `user` may run (staging.ownership); another user's file is as unknown as a missing one."""
+    file = upload_visible_get(user=user, file_id=file_id)
     if file is None or file.status == FileStatus.DELETED:
         raise serializers.ValidationError({"file_id": [_("There is no uploaded file %(id)d.") % {"id": file_id}]})
     return file
@@ -105,7 +108,7 @@ class PipelineRunViewSet(ListFiltersOnlyMixin, mixins.ListModelMixin, mixins.Ret
         pipeline_runnable(pipeline)
         file = None
         if trigger.validated_data.get("file_id"):
-            file = file_for_run(trigger.validated_data["file_id"])
+            file = file_for_run(trigger.validated_data["file_id"], request.user)
         elif trigger.validated_data.get("file"):
             file = upload_register(upload=trigger.validated_data["file"], user=request.user).file
         run = run_trigger(pipeline=pipeline, user=request.user, file=file)

@@ -6,8 +6,7 @@ import logging
 
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -16,7 +15,7 @@ from rest_framework.response import Response
 
 from analytics.audit import audit_record
 from api.filters import FileMetadataFilter, ProcessingLogFilter, QuarantinedRowFilter, StagingTableFilter
-from api.pagination import PageWindow, paginated_schema
+from api.pagination import PageWindow, page_openapi_parameters, paginated_schema
 from api.rowmask import masked_quarantined, masked_staged_records
 from api.serializers import PipelineRunSerializer
 from api.staging_serializers import (
@@ -31,14 +30,11 @@ from api.uploads import upload_register
 from api.views.base import ListFiltersOnlyMixin
 from api.views.metadata import pipeline_runnable, run_trigger
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, StagingTable
+from staging.ownership import upload_visible_get, uploads_visible
 from staging.writer import StagingError, StagingWriter
 
 logger = logging.getLogger(__name__)
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="Rows per page (at most 500)."),
-]
 
 
 class FileUploadResponseSerializer(serializers.Serializer):
@@ -54,6 +50,9 @@ class FileMetadataViewSet(ListFiltersOnlyMixin, mixins.CreateModelMixin, viewset
     ordering_fields = ("id", "created_at", "file_size", "status", "original_filename")
     ordering = ("-created_at", "-id")
     parser_classes = (MultiPartParser, FormParser)
+
+    def get_queryset(self):
+        return uploads_visible(user=self.request.user, queryset=super().get_queryset())
 
     def get_throttles(self):
         return [UploadThrottle()] if self.action == "create" else super().get_throttles()
@@ -73,8 +72,11 @@ class FileMetadataViewSet(ListFiltersOnlyMixin, mixins.CreateModelMixin, viewset
         run = run_trigger(pipeline=pipeline, user=request.user, file=registered.file) if pipeline else None
         registered.file.refresh_from_db()
         context = self.get_serializer_context()
+        duplicate = registered.duplicate_of
+        if duplicate is not None and upload_visible_get(user=request.user, file_id=duplicate.pk) is None:
+            duplicate = None  # another user's file: not named to this one
         body = {"file": FileMetadataSerializer(registered.file, context=context).data,
-                "duplicate_of": registered.duplicate_of.pk if registered.duplicate_of else None,
+                "duplicate_of": duplicate.pk if duplicate else None,
                 "run": PipelineRunSerializer(run, context=context).data if run else None}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -93,7 +95,7 @@ class StagingTableViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet):
     ordering = ("-created_at", "-id")
     action_permissions = {"rows": ["staging.view_stagingtable"]}
 
-    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: STAGED_ROWS_SCHEMA},
+    @extend_schema(parameters=page_openapi_parameters(), responses={200: STAGED_ROWS_SCHEMA},
                    summary="A page of the table's staged rows (sensitive columns masked without permission)")
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def rows(self, request, pk=None):

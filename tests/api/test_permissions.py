@@ -28,7 +28,9 @@ def rows(db):
     pipeline = PipelineFactory(data_source=source)
     run = PipelineRunFactory(pipeline=pipeline, status="failed")
     return {"source": source, "pipeline": pipeline, "run": run, "result": AnalysisResultFactory(pipeline_run=run),
-            "file": FileMetadataFactory(), "table": StagingTableFactory(), "log": ProcessingLogFactory()}
+            # uploaded by the viewer: a file is seen by its uploader only (tests/api/test_upload_ownership.py)
+            "file": FileMetadataFactory(uploaded_by="viewer"), "table": StagingTableFactory(),
+            "log": ProcessingLogFactory()}
 
 
 def writes(rows) -> list[tuple[str, str]]:

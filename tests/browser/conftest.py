@@ -2,7 +2,9 @@
 `live_server`.
 
 - `browser_page`: a Playwright sync `Page`, logged in as a superuser through the real admin login form.
-  Console errors and uncaught page errors are collected; the test fails at teardown if there were any.
+  Console errors, uncaught page errors and Content-Security-Policy violations (each page's
+  `securitypolicyviolation` events, whether or not the browser also logs them) are collected; the test fails
+  at teardown if there were any.
 - `screenshot(page, name)`: writes test-results/screenshots/<name>.png.
 - `switch_language(page, code)` (and the `ru_page` fixture): changes language through the language switch
   every page carries, the way a user does.
@@ -31,6 +33,13 @@ USERNAME = "browser-admin"
 PASSWORD = "browser-password-1"  # noqa: S105 - a throwaway user in the test database
 # Chromium asks every site for /favicon.ico; the app has none and that 404 is not a page's error.
 IGNORED_CONSOLE = ("favicon.ico",)
+# Runs in every page and frame before its own scripts: each CSP violation is reported through a binding.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} `
+                            + `(${event.sourceFile || document.location.href}:${event.lineNumber})`);
+});
+"""
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,8 +83,11 @@ def anonymous_page(chromium, live_server):
     # Bounds for waiting on a busy (2-core, shared) machine; no test measures speed.
     context.set_default_timeout(30_000)
     context.set_default_navigation_timeout(60_000)
-    page = context.new_page()
     errors: list[str] = []
+    context.expose_binding("reportCspViolation",
+                           lambda source, text: errors.append(f"CSP violation on {source['page'].url}: {text}"))
+    context.add_init_script(CSP_WATCH)
+    page = context.new_page()
 
     def on_console(message):
         if message.type == "error" and not any(part in (message.location or {}).get("url", "")
@@ -107,6 +119,18 @@ def log_in(page, username: str = USERNAME, password: str = PASSWORD) -> None:
 def browser_page(anonymous_page, browser_user):
     log_in(anonymous_page)
     return anonymous_page
+
+
+def wait_until(page, expression: str, timeout: float = 30_000) -> None:
+    """Wait until the JavaScript `expression` is true in the page. Playwright's wait_for_function compiles its
+    predicate with eval, which the pages' Content-Security-Policy refuses; page.evaluate is not affected."""
+    import time
+
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(200)
 
 
 def switch_language(page, code: str) -> None:

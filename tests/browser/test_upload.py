@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.demo import demo_load
 from pipelines.models import PipelineRun, RunStatus, SchemaChange
-from tests.browser.conftest import switch_language
+from tests.browser.conftest import switch_language, wait_until
 
 DEMO_ROWS = 400
 RUN_WAIT_MS = 180_000  # a bound for waiting, not a speed check
@@ -79,8 +79,7 @@ def test_upload_preview_run_and_follow_it_to_the_end(browser_page, demo, screens
 
     demo_item.locator(".run-button").click()
     # The run executes inside the request (eagerly): on a busy machine that can take a while.
-    page.wait_for_function("document.querySelector('.upload-file').dataset.runStatus !== undefined",
-                           timeout=RUN_WAIT_MS)
+    wait_until(page, "document.querySelector('.upload-file').dataset.runStatus !== undefined", timeout=RUN_WAIT_MS)
     assert demo_item.get_attribute("data-run-status") == RunStatus.SUCCESS
     assert demo_item.locator(".run-progress").evaluate("bar => bar.value") == 100
     screenshot(page, "upload-run-finished")
@@ -92,7 +91,7 @@ def test_upload_preview_run_and_follow_it_to_the_end(browser_page, demo, screens
     assert page.locator(".balanced").count() == 1
     assert page.locator(".logs-table").count() >= 1
     assert page.locator(".staged-table tbody tr").count() > 0
-    page.wait_for_function("window.lineageGraph && window.lineageGraph.nodes().length > 0")
+    wait_until(page, "window.lineageGraph && window.lineageGraph.nodes().length > 0")
     screenshot(page, "run-detail")
 
     page.click(f"a[href='/quarantine/{run.pk}/']")

@@ -73,6 +73,7 @@ def test_logs_download_as_text_per_attempt(admin_client):
     response = admin_client.get(reverse("webui:run-logs", args=[run.pk]), {"attempt": 2})
     assert response["Content-Type"].startswith("text/plain")
     assert f'filename="run-{run.pk}-attempt-2-logs.txt"' in response["Content-Disposition"]
+    assert response["Content-Disposition"].startswith("inline;")
     text = response.content.decode()
     assert "boom two" in text and "boom one" not in text
     everything = admin_client.get(reverse("webui:run-logs", args=[run.pk])).content.decode()

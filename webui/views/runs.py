@@ -43,5 +43,6 @@ def run_logs(request, run_id):
     attempt = int(attempt) if attempt and attempt.isdigit() else None
     response = HttpResponse(rundetail.logs_as_text(run, attempt), content_type="text/plain; charset=utf-8")
     suffix = f"-attempt-{attempt}" if attempt else ""
-    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}{suffix}-logs.txt"'
+    # Opens in the browser (issue 16); saving it keeps this name.
+    response["Content-Disposition"] = f'inline; filename="run-{run.pk}{suffix}-logs.txt"'
     return response

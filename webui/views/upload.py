@@ -4,7 +4,6 @@ columns, start the run and follow its progress."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from pipelines.services import run_enqueue
 from sources.connectors.base import ConnectorError
 from sources.models import SourceType
 from staging.models import FileMetadata
+from staging.ownership import upload_visible_get
 from webui import chunked
 from webui.access import page
 from webui.jsonapi import endpoint, json_body, json_error
@@ -74,7 +74,7 @@ def session_open(request):
 @require_http_methods(["PUT"])
 def session_chunk(request, key):
     try:
-        session = chunked.session_get(key)
+        session = chunked.session_get(key, user_id=request.user.pk)
         offset = int(request.headers.get("X-Upload-Offset", "-1"))
         # Read past the limit by one byte: more than a chunk is refused, not silently cut.
         data = request.read(settings.ETL_UPLOAD_CHUNK_BYTES + 1)
@@ -95,11 +95,13 @@ def session_chunk(request, key):
 @require_POST
 def session_finish(request, key):
     try:
-        registered = chunked.session_finish(session=chunked.session_get(key),
+        registered = chunked.session_finish(session=chunked.session_get(key, user_id=request.user.pk),
                                             uploaded_by=request.user.get_username())
     except chunked.UploadError as exc:
         return json_error(str(exc))
     duplicate = registered.duplicate_of
+    if duplicate is not None and upload_visible_get(user=request.user, file_id=duplicate.pk) is None:
+        duplicate = None  # another user's file: not named to this one
     return JsonResponse({
         "file_id": registered.file.pk, "name": registered.file.original_filename,
         "duplicate_of": ({"id": duplicate.pk, "name": duplicate.original_filename,
@@ -110,10 +112,10 @@ def session_finish(request, key):
 
 
 def _own_file(request, file_id: int) -> FileMetadata:
-    files = FileMetadata.objects.all()
-    if not request.user.is_superuser:
-        files = files.filter(Q(uploaded_by=request.user.get_username()))
-    return get_object_or_404(files, pk=file_id)
+    file = upload_visible_get(user=request.user, file_id=file_id)
+    if file is None:
+        raise Http404(_("No such file."))
+    return file
 
 
 def _pipeline(request) -> Pipeline:

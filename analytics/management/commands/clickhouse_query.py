@@ -8,7 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
-from etlsite.csvsafe import csv_safe_row
+from etlsite.csvsafe import csv_safe_row, text_cell
 
 
 def _parse_params(pairs: list[str]) -> dict[str, str]:
@@ -49,7 +49,9 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2))
 
     def _write_pretty(self, columns, rows):
-        cells = [[("NULL" if v is None else str(v)) for v in row] for row in rows]
+        # A text table: a value's tab or line break cannot break its row, nor a cell start a formula.
+        columns = [text_cell(c) for c in columns]
+        cells = [[("NULL" if v is None else text_cell(v)) for v in row] for row in rows]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
         line = "-+-".join("-" * w for w in widths)
         self.stdout.write(" | ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))

@@ -1,0 +1,35 @@
+"""Whose uploaded files a user may see and use: one rule for the upload pages, the admin and the API.
+
+A file recorded in file_metadata belongs to the user who uploaded it (`uploaded_by`, the username). Its owner
+sees it, previews it, maps its columns and starts runs on it; so do superusers and holders of
+`staging.access_all_uploads` (operators who process other people's files). Everybody else is told there is
+no such file, as if it did not exist, so ids cannot be probed. Files recorded by a command or a schedule
+(`uploaded_by` "command" or "") belong to nobody and are seen only with that permission.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from staging.models import FileMetadata
+
+ALL_UPLOADS_PERMISSION = "staging.access_all_uploads"
+
+
+def uploads_all_visible(user) -> bool:
+    return bool(user and user.is_authenticated and (user.is_superuser or user.has_perm(ALL_UPLOADS_PERMISSION)))
+
+
+def uploads_visible(*, user, queryset: QuerySet[FileMetadata] | None = None) -> QuerySet[FileMetadata]:
+    """The files `user` may see and use, out of `queryset` (all files by default)."""
+    files = FileMetadata.objects.all() if queryset is None else queryset
+    if uploads_all_visible(user):
+        return files
+    if not (user and user.is_authenticated):
+        return files.none()
+    return files.filter(uploaded_by=user.get_username())
+
+
+def upload_visible_get(*, user, file_id: int) -> FileMetadata | None:
+    """The file `file_id` if `user` may see and use it, else None (whether it exists or not)."""
+    return uploads_visible(user=user).filter(pk=file_id).first()
