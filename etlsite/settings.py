@@ -200,6 +200,10 @@ ETL_UPLOAD_SESSION_HOURS = env.int("ETL_UPLOAD_SESSION_HOURS", default=24)
 # connection_config sets max_bytes, and the most columns a file may have (staging tables: PostgreSQL 1,600).
 ETL_FILE_MAX_BYTES = env.int("ETL_FILE_MAX_BYTES", default=20 * 1024**3)
 ETL_FILE_MAX_COLUMNS = env.int("ETL_FILE_MAX_COLUMNS", default=1000)
+# Folders on this server that sources may read besides the upload folder (file and SQLite paths, TLS
+# files), comma-separated; saving such a source takes the permission "Can read files on the server".
+# The data folder (ETL_VAR_DIR) and system folders stay unreadable whatever this lists (sources/fileroots.py).
+ETL_FILE_ROOTS = env.list("ETL_FILE_ROOTS", default=[])
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
 # unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".
 ETL_ALLOWED_NETWORKS = env.list("ETL_ALLOWED_NETWORKS", default=[])
