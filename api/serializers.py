@@ -19,6 +19,7 @@ from api.errors import django_errors
 from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
 from sources.models import DataSource
 from sources.secrets import mask_config, merge_secrets, placeholder_paths
+from sources.services import source_server_files_errors
 
 SOFT_DELETE_FIELDS = ("is_deleted", "deleted_at", "created_at", "updated_at")
 
@@ -69,6 +70,17 @@ class DataSourceSerializer(FullCleanSerializer):
                 _("No stored secret matches the placeholder ******** at %(paths)s: send the value.")
                 % {"paths": ", ".join(unresolved)})
         return config
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        request = self.context.get("request")
+        source_type = attrs.get("source_type", getattr(self.instance, "source_type", None))
+        config = attrs.get("connection_config", getattr(self.instance, "connection_config", {}))
+        errors = source_server_files_errors(user=getattr(request, "user", None), source_type=source_type,
+                                            config=config, stored=self.instance)
+        if errors:
+            raise serializers.ValidationError({"connection_config": errors})
+        return attrs
 
 
 class PipelineSerializer(FullCleanSerializer):

@@ -17,7 +17,7 @@ from etlsite.admin_utils import (
 from pipelines.models import Pipeline
 from sources.models import DataSource
 from sources.secrets import mask_config, merge_secrets, placeholder_paths
-from sources.services import source_test_connection
+from sources.services import source_server_files_errors, source_test_connection
 
 
 class DataSourceForm(forms.ModelForm):
@@ -48,6 +48,15 @@ class DataSourceForm(forms.ModelForm):
             )
         return config
 
+    def clean(self):
+        cleaned = super().clean()
+        if "connection_config" in cleaned and cleaned.get("source_type"):
+            for message in source_server_files_errors(
+                    user=getattr(self, "user", None), source_type=cleaned["source_type"],
+                    config=cleaned["connection_config"], stored=self.instance if self.instance.pk else None):
+                self.add_error("connection_config", message)
+        return cleaned
+
 
 @admin.register(DataSource)
 class DataSourceAdmin(SoftDeleteAdmin):
@@ -72,6 +81,11 @@ class DataSourceAdmin(SoftDeleteAdmin):
             level = messages.SUCCESS if check.ok else messages.ERROR
             self.message_user(request, gettext("%(source)s: %(result)s") % {
                 "source": source.name, "result": check.message or (gettext("OK") if check.ok else "")}, level)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # The form judges server paths by who saves them (sources.read_server_files).
+        return type(form.__name__, (form,), {"user": request.user})
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

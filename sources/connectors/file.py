@@ -39,6 +39,7 @@ from sources.connectors.filesupport.opening import (
     ByteBudget,
     Member,
     check_declared_sizes,
+    content_free,
     resolve_members,
 )
 
@@ -260,7 +261,7 @@ class FileConnector(Connector):
         except Exception as error:  # a damaged file can upset a parser in ways nobody listed; report, don't crash
             logger.exception("test_connection failed unexpectedly for %s", self.config.get("file_path"))
             return ConnectionCheck(ok=False, message=_("%(path)s could not be read: %(reason)s")
-                                   % {"path": self.config.get("file_path"), "reason": error},
+                                   % {"path": self.config.get("file_path"), "reason": content_free(error)},
                                    details={"permanent": True})
         columns = self._schema.names
         message = ngettext("%(count)d file can be read; columns: %(columns)s.",

@@ -161,9 +161,21 @@ def os_error(name: str, error: OSError) -> ConnectorError:
                           permanent=permanent)
 
 
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|b'[^'\n]*'")
+
+
+def content_free(error: BaseException | str) -> str:
+    """A parser's message without the file's bytes it may quote (pyarrow appends the offending row, others quote
+    values): its first line, at most two ": "-separated parts, quoted text replaced by an ellipsis. Messages
+    say what is wrong and where, never what the file holds (it may be a key someone pointed a source at)."""
+    lines = str(error).strip().splitlines()
+    text = ": ".join(lines[0].split(": ")[:2]) if lines else type(error).__name__
+    return _QUOTED.sub("'…'", text)[:200]
+
+
 def corrupt(name: str, error: Exception) -> ConnectorError:
     return ConnectorError(_("%(name)s is damaged or not a valid compressed file: %(reason)s.")
-                          % {"name": name, "reason": error}, permanent=True)
+                          % {"name": name, "reason": content_free(error)}, permanent=True)
 
 
 class ReadErrors:
