@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from api.errors import django_errors
 from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
+from pipelines.services import pipeline_server_files_errors
 from sources.models import DataSource
 from sources.secrets import mask_config, merge_secrets, placeholder_paths
 from sources.services import source_server_files_errors
@@ -92,6 +93,16 @@ class PipelineSerializer(FullCleanSerializer):
                   "max_retries", "timeout_seconds", "tags", *SOFT_DELETE_FIELDS)
         read_only_fields = SOFT_DELETE_FIELDS
         validators = []
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "configuration" in attrs:
+            request = self.context.get("request")
+            errors = pipeline_server_files_errors(user=getattr(request, "user", None),
+                                                  config=attrs["configuration"], stored=self.instance)
+            if errors:
+                raise serializers.ValidationError({"configuration": errors})
+        return attrs
 
     def get_fields(self):
         fields = super().get_fields()

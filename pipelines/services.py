@@ -302,3 +302,12 @@ def pipeline_backfill(*, pipeline: Pipeline, start: date, end: date, triggered_b
             run_dispatch(run=run)
             runs.append(run)
     return runs
+
+
+def pipeline_server_files_errors(*, user, config: Any, stored: Pipeline | None = None) -> list[str]:
+    """Why `user` may not save the reference files this configuration names (sources.services rules)."""
+    from pipelines.engine.references import reference_file_paths
+    from sources.services import server_files_errors
+
+    kept = reference_file_paths(stored.configuration) if stored is not None else {}
+    return server_files_errors(user=user, paths=reference_file_paths(config), kept=kept)

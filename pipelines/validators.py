@@ -68,7 +68,16 @@ def configuration_errors(config) -> list[str]:
     errors += _analysis_errors(config)
     errors += parallelism_errors(config.get("parallelism"))
     errors += column_mapping_errors(config.get("column_mapping"))
+    errors += _reference_file_errors(config)
     return errors
+
+
+def _reference_file_errors(config: dict) -> list[str]:
+    """Reference files are read like file sources: only from the upload folder and ETL_FILE_ROOTS."""
+    from pipelines.engine.references import reference_file_paths
+    from sources.fileroots import path_problems
+
+    return path_problems(reference_file_paths(config))[0]
 
 
 def _analysis_errors(config: dict) -> list[str]:

@@ -11,6 +11,7 @@ from etlsite.admin_utils import (
     SoftDeleteAdmin,
     changelist_url,
     count_subquery,
+    form_for_user,
     link,
     pretty_json,
 )
@@ -23,6 +24,7 @@ from sources.services import source_server_files_errors, source_test_connection
 class DataSourceForm(forms.ModelForm):
     """Shows connection_config with its secrets masked and keeps the stored secret where the mask comes back."""
 
+    user = None  # who saves: DataSourceAdmin.get_form sets it
     class Meta:
         model = DataSource
         fields = "__all__"  # noqa: DJ007 - the ModelAdmin's fieldsets decide what is shown
@@ -52,7 +54,7 @@ class DataSourceForm(forms.ModelForm):
         cleaned = super().clean()
         if "connection_config" in cleaned and cleaned.get("source_type"):
             for message in source_server_files_errors(
-                    user=getattr(self, "user", None), source_type=cleaned["source_type"],
+                    user=self.user, source_type=cleaned["source_type"],
                     config=cleaned["connection_config"], stored=self.instance if self.instance.pk else None):
                 self.add_error("connection_config", message)
         return cleaned
@@ -84,8 +86,7 @@ class DataSourceAdmin(SoftDeleteAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        # The form judges server paths by who saves them (sources.read_server_files).
-        return type(form.__name__, (form,), {"user": request.user})
+        return form_for_user(form, request.user)  # server paths are judged by who saves them
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

@@ -110,6 +110,10 @@ def resolve_allowed_path(path: str | os.PathLike, *, key: str = "file_path") -> 
             _("%(key)s %(path)s is in a place no source may read (the application's data folder, its keys, "
               "hidden files in a home folder or a system folder).") % {"key": key, "path": path})
     if resolved.is_relative_to(uploads):
+        if any(part.startswith(".") for part in resolved.relative_to(uploads).parts):
+            # .sessions (chunked uploads in progress), .incoming-* (copies being written): not files yet.
+            raise PathNotAllowed(_("%(key)s %(path)s is an upload in progress, not a file a source may read.")
+                                 % {"key": key, "path": path})
         return resolved
     if any(resolved.is_relative_to(root) for root in configured_roots()):
         return resolved

@@ -30,18 +30,23 @@ def _server_paths(source_type, config) -> dict[str, str]:
     return connector_class(source_type).server_paths(config)
 
 
-def source_server_files_errors(*, user, source_type, config, stored: DataSource | None = None) -> list[str]:
-    """Why `user` may not save this configuration: it points at files on the server outside the upload folder
-    (new or changed paths), which takes the permission "Can read files on the server". Paths an administrator
-    saved stay as they are when an editor changes something else."""
+def server_files_errors(*, user, paths: dict[str, str], kept: dict[str, str]) -> list[str]:
+    """Why `user` may not save these server paths ({key: path}): those outside the upload folder that are new
+    or changed (not in `kept`, what is stored) take the permission "Can read files on the server". Paths an
+    administrator saved stay as they are when an editor changes something else."""
     if user is None or user.has_perm(PERMISSION):
         return []
-    kept = _server_paths(stored.source_type, stored.connection_config) if stored is not None else {}
-    kept = kept if stored is not None and stored.source_type == source_type else {}
-    outside = [key for key, value in _server_paths(source_type, config).items()
-               if kept.get(key) != value and path_problems({key: value})[1]]
+    outside = [key for key, value in paths.items() if kept.get(key) != value and path_problems({key: value})[1]]
     if not outside:
         return []
     return [_("%(keys)s points at files on the server outside the upload folder, which takes the permission "
               "\"Can read files on the server\" (administrators have it). Upload the file instead: a file source "
               "without file_path reads the file each run is started on.") % {"keys": ", ".join(outside)}]
+
+
+def source_server_files_errors(*, user, source_type, config, stored: DataSource | None = None) -> list[str]:
+    """server_files_errors for a source's connection_config (`stored`: the source as saved, if it is)."""
+    kept = {}
+    if stored is not None and stored.source_type == source_type:
+        kept = _server_paths(stored.source_type, stored.connection_config)
+    return server_files_errors(user=user, paths=_server_paths(source_type, config), kept=kept)
