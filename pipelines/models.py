@@ -67,6 +67,17 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The target table must be one a pipeline may load into (not etl_audit_log...: pipelines.targets)."""
+        from django.core.exceptions import ValidationError
+
+        from pipelines.targets import target_table_errors
+
+        super().clean()
+        errors = target_table_errors(self)
+        if errors:
+            raise ValidationError(errors)
+
 
 class PipelineRun(TimestampedModel):
     """One execution of a pipeline (table `pipeline_runs`)."""

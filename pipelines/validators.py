@@ -69,7 +69,16 @@ def configuration_errors(config) -> list[str]:
     errors += parallelism_errors(config.get("parallelism"))
     errors += column_mapping_errors(config.get("column_mapping"))
     errors += _reference_file_errors(config)
+    errors += _target_errors(config.get("target"))
     return errors
+
+
+def _target_errors(target) -> list[str]:
+    if target is None:
+        return []
+    if not isinstance(target, dict) or not isinstance(target.get("table", ""), str):
+        return [_("target must be an object such as {\"table\": \"sales\"}: the ClickHouse table to load into.")]
+    return []
 
 
 def _reference_file_errors(config: dict) -> list[str]:
