@@ -6,7 +6,7 @@ is a ClickHouse server when ``TARGET_CLICKHOUSE_HOST`` is set and chDB (in-proce
 
 from pathlib import Path
 
-from etlsite.env import env
+from etlsite.env import env, private_file, private_folder
 
 
 def relational(prefix: str, sqlite_path: Path, *, default_port: int, default_name: str) -> dict:
@@ -28,7 +28,8 @@ def relational(prefix: str, sqlite_path: Path, *, default_port: int, default_nam
             },
             "TEST": {"NAME": f"test_{name}"},
         }
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(sqlite_path.parent)
+    private_file(sqlite_path)  # 0600 before SQLite creates it with the umask's permissions
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(sqlite_path),

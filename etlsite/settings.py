@@ -10,10 +10,11 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from etlsite import databases
-from etlsite.env import env, secret_key, secrets_keys
+from etlsite.env import env, private_folder, secret_key, secrets_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env.str("ETL_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+# Keys, databases and the embedded target live here: readable by the application's user only (0700).
+VAR_DIR = private_folder(Path(env.str("ETL_VAR_DIR", default=str(BASE_DIR / "var"))).resolve())
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = secret_key(VAR_DIR)
