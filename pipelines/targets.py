@@ -13,7 +13,7 @@ def configured_target_table(pipeline) -> str | None:
 
 def target_table_name(pipeline) -> str:
     """configuration.target.table, or else the pipeline's name, as a ClickHouse identifier."""
-    return sanitize_identifier(configured_target_table(pipeline) or pipeline.name)
+    return sanitize_identifier(configured_target_table(pipeline) or pipeline.name or "")
 
 
 def target_table_errors(pipeline) -> dict[str, str]:
