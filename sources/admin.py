@@ -25,6 +25,7 @@ class DataSourceForm(forms.ModelForm):
     """Shows connection_config with its secrets masked and keeps the stored secret where the mask comes back."""
 
     user = None  # who saves: DataSourceAdmin.get_form sets it
+
     class Meta:
         model = DataSource
         fields = "__all__"  # noqa: DJ007 - the ModelAdmin's fieldsets decide what is shown
