@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent
 BRIDGE = ROOT / "tests" / "support" / "clickhouse_http_bridge.py"
 # Both by default; CI's PostgreSQL pass narrows it to "embedded" (TEST_CLICKHOUSE_BACKENDS=embedded): the HTTP
 # path does not depend on which relational database holds the metadata, and the embedded pass covers it.
+# Folders the suite's sources read, listed as an administrator would list them in ETL_FILE_ROOTS: temporary
+# folders, tests/data, and /data of the specification's example path (the factories' /data/sales_2024.csv).
+TEST_FILE_ROOTS = [tempfile.gettempdir(), str(ROOT / "tests" / "data"), "/data"]
 CLICKHOUSE_BACKENDS = [name for name in os.environ.get("TEST_CLICKHOUSE_BACKENDS", "embedded,http").split(",")
                        if name in ("embedded", "http")] or ["embedded", "http"]
 
@@ -88,6 +92,14 @@ def clickhouse_http_config(tmp_path_factory):
     yield config
     process.terminate()
     process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _file_roots():
+    """Sources read only the upload folder and ETL_FILE_ROOTS (sources/fileroots.py): the suite's roots, for
+    this process and the workers it starts. Tests of the rule itself set narrower ones."""
+    os.environ["ETL_FILE_ROOTS"] = ",".join(TEST_FILE_ROOTS)
+    django_settings.ETL_FILE_ROOTS = list(TEST_FILE_ROOTS)
 
 
 @pytest.fixture(scope="session", autouse=True)

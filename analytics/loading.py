@@ -23,6 +23,8 @@ from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote
 RUN_ID_COLUMN = "_pipeline_run_id"
 LOADED_AT_COLUMN = "_loaded_at"
 ROW_NUMBER_COLUMN = "_row_number"
+# Every table the loader creates has these: how a pipeline's table is told from any other.
+LOADER_COLUMNS = (ROW_NUMBER_COLUMN, RUN_ID_COLUMN, LOADED_AT_COLUMN)
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PARTITION_ID = re.compile(r"^[0-9A-Za-z_-]+$")
 # How long a load keeps its ClickHouse connection between batches. Opening the embedded engine costs
@@ -105,12 +107,24 @@ class TargetLoad:
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
 
+    def check_target(self) -> dict[str, str]:
+        """The target table's columns ({} when it does not exist yet); TargetTableRefused when it is a table no
+        pipeline may load into (analytics.target_tables)."""
+        from analytics.target_tables import TargetTableRefused, foreign_table_error, reserved_table_error
+
+        problem = reserved_table_error(self.table)
+        existing = {} if problem else table_columns(self.target, self.table)
+        problem = problem or foreign_table_error(self.table, existing, LOADER_COLUMNS)
+        if problem:
+            raise TargetTableRefused(problem)
+        return existing
+
     def begin(self, schema: pa.Schema) -> list[str]:
         """Create the target table if needed, add columns the source gained, and a fresh temporary table.
 
         Returns the columns added to an existing target table (schema evolution, never a drop).
         """
-        existing = table_columns(self.target, self.table)
+        existing = self.check_target()
         added: list[str] = []
         with self.target.connection() as client:
             if not existing:

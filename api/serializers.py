@@ -19,9 +19,10 @@ from rest_framework import serializers
 from api.errors import django_errors
 from api.jsonfields import StrictJSONField
 from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
+from pipelines.services import pipeline_server_files_errors
 from sources.models import DataSource
 from sources.secrets import mask_config
-from sources.services import source_config_merge
+from sources.services import source_config_merge, source_server_files_errors
 
 SOFT_DELETE_FIELDS = ("is_deleted", "deleted_at", "created_at", "updated_at")
 
@@ -82,7 +83,15 @@ class DataSourceSerializer(FullCleanSerializer):
                                                                  config=config)
             except DjangoValidationError as exc:
                 raise serializers.ValidationError({"connection_config": exc.messages}) from exc
-        return super().validate(attrs)
+        attrs = super().validate(attrs)
+        request = self.context.get("request")
+        source_type = attrs.get("source_type", getattr(self.instance, "source_type", None))
+        config = attrs.get("connection_config", getattr(self.instance, "connection_config", {}))
+        errors = source_server_files_errors(user=getattr(request, "user", None), source_type=source_type,
+                                            config=config, stored=self.instance)
+        if errors:
+            raise serializers.ValidationError({"connection_config": errors})
+        return attrs
 
 
 class PipelineSerializer(FullCleanSerializer):
@@ -94,6 +103,16 @@ class PipelineSerializer(FullCleanSerializer):
                   "max_retries", "timeout_seconds", "tags", *SOFT_DELETE_FIELDS)
         read_only_fields = SOFT_DELETE_FIELDS
         validators = []
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if "configuration" in attrs:
+            request = self.context.get("request")
+            errors = pipeline_server_files_errors(user=getattr(request, "user", None),
+                                                  config=attrs["configuration"], stored=self.instance)
+            if errors:
+                raise serializers.ValidationError({"configuration": errors})
+        return attrs
 
     def get_fields(self):
         fields = super().get_fields()

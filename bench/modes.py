@@ -24,8 +24,10 @@ def var_dir(cfg: BenchConfig, mode: str) -> Path:
 
 def mode_env(cfg: BenchConfig, mode: str, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_PRODUCT_PREFIXES)}
+    # The flights files are read where they were generated: a folder the mode's sources may read.
     env.update(DJANGO_SETTINGS_MODULE="etlsite.settings", ETL_VAR_DIR=str(var_dir(cfg, mode)),
-               DJANGO_LOG_LEVEL="WARNING", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
+               ETL_FILE_ROOTS=str(cfg.data_dir), DJANGO_LOG_LEVEL="WARNING",
+               DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
     if mode in ("pg", "pg_server"):
         (meta_user, meta_password), (stg_user, stg_password) = postgres.METADATA_ROLE, postgres.STAGING_ROLE
         env.update(

@@ -195,3 +195,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def form_for_user(form: type, user) -> type:
+    """`form` with `user` set on it, for a form whose checks depend on who saves (sources.read_server_files).
+    The fields the admin prepared (querysets, help texts) are kept: a subclass alone would build them anew."""
+    subclass = type(form.__name__, (form,), {"user": user})
+    subclass.base_fields = form.base_fields
+    return subclass

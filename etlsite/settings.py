@@ -11,10 +11,11 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from etlsite import databases
-from etlsite.env import env, secret_key, secrets_keys
+from etlsite.env import env, private_folder, secret_key, secrets_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env.str("ETL_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+# Keys, databases and the embedded target live here: readable by the application's user only (0700).
+VAR_DIR = private_folder(Path(env.str("ETL_VAR_DIR", default=str(BASE_DIR / "var"))).resolve(), passage=True)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = secret_key(VAR_DIR)
@@ -228,6 +229,10 @@ ETL_UPLOAD_SESSION_HOURS = env.int("ETL_UPLOAD_SESSION_HOURS", default=24)
 ETL_FILE_MAX_BYTES = env.int("ETL_FILE_MAX_BYTES", default=2 * 1024**3)
 ETL_FILE_MAX_RATIO = env.int("ETL_FILE_MAX_RATIO", default=100)
 ETL_FILE_MAX_COLUMNS = env.int("ETL_FILE_MAX_COLUMNS", default=1000)
+# Folders on this server that sources may read besides the upload folder (file and SQLite paths, TLS
+# files), comma-separated; saving such a source takes the permission "Can read files on the server".
+# The data folder (ETL_VAR_DIR) and system folders stay unreadable whatever this lists (sources/fileroots.py).
+ETL_FILE_ROOTS = env.list("ETL_FILE_ROOTS", default=[])
 # Sources that reach the network (database, api) may not reach private, loopback or link-local addresses
 # unless listed here (CIDRs or host names), e.g. "10.0.0.0/8,db.internal".
 ETL_ALLOWED_NETWORKS = env.list("ETL_ALLOWED_NETWORKS", default=[])

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -11,6 +12,7 @@ from etlsite.admin_utils import (
     change_url,
     changelist_url,
     count_subquery,
+    form_for_user,
     format_duration,
     link,
     pretty_json,
@@ -18,7 +20,7 @@ from etlsite.admin_utils import (
 from pipelines.engine.drift import describe as describe_diff
 from pipelines.engine.drift import schema_change_decide
 from pipelines.models import Alert, AnalysisResult, Pipeline, PipelineRun, PipelineStatus, RunStatus, SchemaChange
-from pipelines.services import run_cancel, run_enqueue, run_rerun
+from pipelines.services import pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
 
@@ -27,8 +29,28 @@ admin.site.site_title = _("ETL system")
 admin.site.index_title = _("Administration")
 
 
+class PipelineForm(forms.ModelForm):
+    """Judges the reference files a configuration names by who saves it (sources.read_server_files)."""
+
+    user = None
+
+    class Meta:
+        model = Pipeline
+        fields = "__all__"  # noqa: DJ007 - the ModelAdmin's fieldsets decide what is shown
+
+    def clean(self):
+        cleaned = super().clean()
+        if "configuration" in cleaned:
+            for message in pipeline_server_files_errors(
+                    user=self.user, config=cleaned["configuration"],
+                    stored=self.instance if self.instance.pk else None):
+                self.add_error("configuration", message)
+        return cleaned
+
+
 @admin.register(Pipeline)
 class PipelineAdmin(SoftDeleteAdmin):
+    form = PipelineForm
     list_display = ("name_with_state", "source_link", "status_badge", "schedule_cron", "runs_link", "tags",
                     "updated_at")
     list_display_links = ("name_with_state",)
@@ -53,7 +75,7 @@ class PipelineAdmin(SoftDeleteAdmin):
         form = super().get_form(request, obj, change, **kwargs)
         if "configuration" in form.base_fields:
             form.base_fields["configuration"].help_text = transformations_help()
-        return form
+        return form_for_user(form, request.user)  # reference files are judged by who saves (PipelineForm)
 
     @admin.action(description=_("Run selected pipelines now"), permissions=["change"])
     def run_now(self, request, queryset):

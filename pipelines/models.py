@@ -68,16 +68,21 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
         return self.name
 
     def clean(self) -> None:
-        """A readable name (etlsite.names), checked wherever the model is validated (admin, API, forms)."""
+        """A readable name (etlsite.names) and a target table a pipeline may load into (pipelines.targets),
+        checked wherever the model is validated (admin, API, forms)."""
         from django.core.exceptions import ValidationError
 
         from etlsite.names import validate_display_name
+        from pipelines.targets import target_table_errors
 
         super().clean()
         try:
             validate_display_name(self.name or "")
         except ValidationError as exc:
             raise ValidationError({"name": exc.messages}) from exc
+        errors = target_table_errors(self)
+        if errors:
+            raise ValidationError(errors)
 
 
 class PipelineRun(TimestampedModel):

@@ -319,3 +319,12 @@ def pipeline_contract_save(*, pipeline: Pipeline, contract: dict) -> None:
         config["inferred"] = contract
         Pipeline.objects.filter(pk=pipeline.pk).update(configuration=config, updated_at=timezone.now())
     pipeline.configuration = config
+
+
+def pipeline_server_files_errors(*, user, config: Any, stored: Pipeline | None = None) -> list[str]:
+    """Why `user` may not save the reference files this configuration names (sources.services rules)."""
+    from pipelines.engine.references import reference_file_paths
+    from sources.services import server_files_errors
+
+    kept = reference_file_paths(stored.configuration) if stored is not None else {}
+    return server_files_errors(user=user, paths=reference_file_paths(config), kept=kept)

@@ -68,7 +68,25 @@ def configuration_errors(config) -> list[str]:
     errors += _analysis_errors(config)
     errors += parallelism_errors(config.get("parallelism"))
     errors += column_mapping_errors(config.get("column_mapping"))
+    errors += _reference_file_errors(config)
+    errors += _target_errors(config.get("target"))
     return errors
+
+
+def _target_errors(target) -> list[str]:
+    if target is None:
+        return []
+    if not isinstance(target, dict) or not isinstance(target.get("table", ""), str):
+        return [_("target must be an object such as {\"table\": \"sales\"}: the ClickHouse table to load into.")]
+    return []
+
+
+def _reference_file_errors(config: dict) -> list[str]:
+    """Reference files are read like file sources: only from the upload folder and ETL_FILE_ROOTS."""
+    from pipelines.engine.references import reference_file_paths
+    from sources.fileroots import path_problems
+
+    return path_problems(reference_file_paths(config))[0]
 
 
 def _analysis_errors(config: dict) -> list[str]:

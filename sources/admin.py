@@ -11,18 +11,21 @@ from etlsite.admin_utils import (
     SoftDeleteAdmin,
     changelist_url,
     count_subquery,
+    form_for_user,
     link,
     pretty_json,
 )
 from pipelines.models import Pipeline
 from sources.models import DataSource
 from sources.secrets import mask_config
-from sources.services import source_config_merge, source_test_connection
+from sources.services import source_config_merge, source_server_files_errors, source_test_connection
 
 
 class DataSourceForm(forms.ModelForm):
     """Shows connection_config with its secrets masked and keeps the stored secret where the mask comes back,
     unless the source now points elsewhere (sources.services.source_config_merge)."""
+
+    user = None  # who saves: DataSourceAdmin.get_form sets it
 
     class Meta:
         model = DataSource
@@ -44,6 +47,15 @@ class DataSourceForm(forms.ModelForm):
         source_type = self.cleaned_data.get("source_type", self.instance.source_type)
         return source_config_merge(source=self.instance, source_type=source_type,
                                    config=self.cleaned_data["connection_config"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if "connection_config" in cleaned and cleaned.get("source_type"):
+            for message in source_server_files_errors(
+                    user=self.user, source_type=cleaned["source_type"],
+                    config=cleaned["connection_config"], stored=self.instance if self.instance.pk else None):
+                self.add_error("connection_config", message)
+        return cleaned
 
 
 @admin.register(DataSource)
@@ -71,6 +83,10 @@ class DataSourceAdmin(SoftDeleteAdmin):
             level = messages.SUCCESS if check.ok else messages.ERROR
             self.message_user(request, gettext("%(source)s: %(result)s") % {
                 "source": source.name, "result": check.message or (gettext("OK") if check.ok else "")}, level)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return form_for_user(form, request.user)  # server paths are judged by who saves them
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

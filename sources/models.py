@@ -39,6 +39,9 @@ class DataSource(SoftDeleteModel, TimestampedModel):
                                     name="data_sources_name_alive_uniq"),
         ]
         indexes = [models.Index(fields=["source_type", "is_active"], name="data_sources_type_active_idx")]
+        # Pointing a source at files on the server outside the upload folder (ETL_FILE_ROOTS): administrators'
+        # by default; editors upload files instead (sources/services.py).
+        permissions = [("read_server_files", _("Can read files on the server"))]
 
     def __str__(self) -> str:
         return self.name

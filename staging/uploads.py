@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from sources.connectors.filesupport.detection import ENCODING_SAMPLE_BYTES, EncodingGuess, guess_encoding
@@ -43,7 +42,10 @@ def safe_filename(name: str) -> str:
 
 
 def uploads_dir() -> Path:
-    return Path(settings.MEDIA_ROOT) / "uploads"
+    """The upload folder: also the one folder every source may read (sources.fileroots)."""
+    from sources.fileroots import upload_folder
+
+    return upload_folder()
 
 
 def file_register(*, stream: BinaryIO, original_filename: str, uploaded_by: str = "",

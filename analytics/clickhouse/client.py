@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
@@ -119,7 +120,9 @@ class ClickHouseTarget:
         self._client: Client | None = None
         self._server_clients: dict[str | None, Client] = {}
         if self.embedded:
-            os.makedirs(os.path.dirname(config["PATH"]) or ".", exist_ok=True)
+            from etlsite.env import private_folder
+
+            private_folder(Path(config["PATH"]))  # chDB's data: this user's only (0700), as is the data folder
             self._file_lock = FileLock(config["PATH"] + ".lock", timeout=config["LOCK_TIMEOUT"])
 
     # --- connections ------------------------------------------------------------------------------

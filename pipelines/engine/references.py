@@ -44,6 +44,25 @@ def reference_read(spec: dict) -> pa.Table:
     return table.rename_columns(sanitize_columns(table.schema.names))
 
 
+def reference_file_paths(config) -> dict[str, str]:
+    """{where: file_path} of every file the configuration's references name inline (judged by
+    sources.fileroots when saved and when read)."""
+    paths: dict[str, str] = {}
+    if not isinstance(config, dict):
+        return paths
+    named = config.get("references")
+    for name, spec in (named.items() if isinstance(named, dict) else ()):
+        if isinstance(spec, dict) and isinstance(spec.get("file_path"), str):
+            paths[f"references.{name}.file_path"] = spec["file_path"]
+    steps = config.get("transformations")
+    for index, step in enumerate(steps if isinstance(steps, list) else ()):
+        params = step.get("params") if isinstance(step, dict) else None
+        reference = params.get("reference") if isinstance(params, dict) else None
+        if isinstance(reference, dict) and isinstance(reference.get("file_path"), str):
+            paths[f"transformations[{index}].params.reference.file_path"] = reference["file_path"]
+    return paths
+
+
 def reference_loader_for(config: dict) -> Callable[[dict | str], pa.Table]:
     named = config.get("references", {}) or {}
     cache: dict[str, pa.Table] = {}

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
 from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
-from etlsite.identifiers import sanitize_columns, sanitize_identifier
+from etlsite.identifiers import sanitize_columns
 from pipelines import services
 from pipelines.engine.analyze import run_analyze
 from pipelines.engine.contract import contract_ensure
@@ -40,6 +40,7 @@ from pipelines.engine.parts import (
 from pipelines.engine.references import reference_loader_for
 from pipelines.inference import null_markers_apply, null_values_of
 from pipelines.models import PipelineRun, RunStatus
+from pipelines.targets import target_table_name  # noqa: F401 - where pages and the API have found it
 from pipelines.transformations import TransformContext, get_step
 from pipelines.validation import ValidationRules, Validator, missing_required_columns
 from pipelines.warnings import analysis_warnings, encoding_warnings
@@ -102,11 +103,6 @@ class RunTotals:
                 "rows_quarantined": self.rows_quarantined, "rows_removed": dict(self.removed)}
 
 
-def target_table_name(pipeline) -> str:
-    configured = (pipeline.configuration or {}).get("target", {}).get("table")
-    return sanitize_identifier(configured or pipeline.name)
-
-
 def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | None = None,
                 split: bool = True) -> PipelineRun:
     """Execute a claimed (running) run to success or failure; never raises for a data or source problem.
@@ -136,6 +132,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
     started = time.monotonic()
     try:
         services.run_progress(run=run, step="extract", attempt=attempt)
+        load.check_target()  # before anything is read: a table no pipeline may load into is refused at once
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSING)
         connector = _connector_for(source, connection_config, run)

@@ -50,7 +50,13 @@ def connector_config_errors(source_type: str, config: Any) -> list[str]:
     """Specific messages for everything wrong with `config` for this source type; [] when it is usable."""
     if not isinstance(source_type, str) or source_type not in CONNECTORS:
         return [_unknown(source_type)]
-    return connector_class(source_type).config_errors(config)
+    cls = connector_class(source_type)
+    errors = cls.config_errors(config)
+    if isinstance(config, dict):
+        from sources.fileroots import path_problems
+
+        errors += path_problems(cls.server_paths(config))[0]
+    return errors
 
 
 def get_connector(source_type: str, config: dict) -> Connector:

@@ -106,6 +106,12 @@ class Connector(abc.ABC):
             return [_("The connection configuration must be a JSON object.")]
         return []
 
+    @classmethod
+    def server_paths(cls, config: Any) -> dict[str, str]:
+        """The configuration's values that name files on this server ({key: path or glob}), which
+        sources.fileroots judges; {} for a connector that opens none."""
+        return {}
+
     @staticmethod
     def unknown_key_errors(config: dict, known: Iterable[str], kind: str) -> list[str]:
         """A typo in a key ("delimeter") is named, with the keys this connector knows."""

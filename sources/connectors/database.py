@@ -541,13 +541,18 @@ class SQLiteDialect(Dialect):
     placeholder = "?"
 
     def connect(self):
+        from sources.fileroots import resolve_allowed_path
+
         path = self.settings["path"]
-        if not os.path.isfile(path):
+        real = resolve_allowed_path(path, key="path")  # judged here too: the row may have changed since saved
+        if not real.is_file():
             raise ConnectorError(_("The SQLite file %(path)s does not exist.") % {"path": path}, permanent=True)
-        uri = "file:" + _uri_path(path) + "?mode=ro"
+        uri = "file:" + _uri_path(str(real)) + "?mode=ro"
         connection = sqlite3.connect(uri, uri=True, timeout=self.settings.get("connect_timeout",
                                                                                  DEFAULT_CONNECT_TIMEOUT))
         connection.text_factory = lambda data: data.decode("utf-8", "replace")
+        # A query may not open another database file (ATTACH), whatever its path.
+        connection.set_authorizer(_no_attach)
         return connection
 
     def version(self, connection) -> str:
@@ -603,6 +608,10 @@ def _connect_problem(lowered: str) -> str | None:
     return None
 
 
+def _no_attach(action: int, *args) -> int:
+    return sqlite3.SQLITE_DENY if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH) else sqlite3.SQLITE_OK
+
+
 def _uri_path(path: str) -> str:
     from urllib.parse import quote
 
@@ -645,6 +654,16 @@ class DatabaseConnector(Connector):
         errors.extend(problems)
         errors.extend(_source_errors(config, settings.get("engine")))
         return errors
+
+    @classmethod
+    def server_paths(cls, config: Any) -> dict[str, str]:
+        if not isinstance(config, dict):
+            return {}
+        settings, _problems = resolve_settings(config)
+        path = settings.get("path")
+        if settings.get("engine") != "sqlite" or not isinstance(path, str) or not path.strip():
+            return {}
+        return {"url" if "url" in config else "path": path}
 
     # -- state ---------------------------------------------------------------------------------------------
 

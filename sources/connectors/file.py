@@ -2,7 +2,9 @@
 
 connection_config (the specification's example is {"file_path": "/data/sales_2024.csv", "delimiter": ",",
 "encoding": "utf-8"}):
-- file_path (required): a path, or a glob ("/data/sales_*.csv"); several files are read in sorted order
+- file_path: a path, or a glob ("/data/sales_*.csv"); several files are read in sorted order. Only the
+  upload folder and the folders in ETL_FILE_ROOTS may be read (sources/fileroots.py). Without file_path the
+  source is upload-only: each run reads the file it was started on (upload page, API, run_pipeline --file)
 - format: csv, tsv, json, jsonl (ndjson), parquet, xlsx; by default told by the extension (.gz and .zip looked into)
 - encoding: by default detected on the first MiB (filesupport/detection.py): a BOM, UTF-8 (a UTF-8 file
   with a broken byte is an error naming its offset), cp1251/KOI8-R for Cyrillic, cp1252 for Latin text unless
@@ -39,6 +41,7 @@ from sources.connectors.filesupport.opening import (
     FORMATS,
     Member,
     check_declared_sizes,
+    content_free,
     resolve_members,
 )
 
@@ -57,8 +60,10 @@ class FileConnector(Connector):
     KEYS = ("file_path", "format", "encoding", "delimiter", "quote_char", "escape_char", "has_header",
             "record_path", "sheet", "max_bytes")
 
-    def __init__(self, config: dict, *, max_bytes: int | None = None):
+    def __init__(self, config: dict, *, max_bytes: int | None = None, confined: bool = True):
         super().__init__(config)
+        # Unconfined only for files this application wrote itself (S3 and HDFS downloads): fileroots.
+        self.confined = confined
         record_path = config.get("record_path") or ()
         delimiter = config.get("delimiter")
         self.max_bytes = max_bytes or config.get("max_bytes") or settings.ETL_FILE_MAX_BYTES
@@ -85,10 +90,11 @@ class FileConnector(Connector):
             return errors
         errors += cls.unknown_key_errors(config, cls.KEYS, "file")
         path = config.get("file_path")
-        if path is None or (isinstance(path, str) and not path.strip()):
-            errors.append(_("file_path is required."))
-        elif not isinstance(path, str):
+        if path is not None and not isinstance(path, str):
             errors.append(_("file_path must be a text: a path or a glob pattern."))
+        elif isinstance(path, str) and not path.strip():
+            errors.append(_("file_path is empty: give a path or a glob pattern, or leave file_path out for a "
+                            "source that reads uploaded files only."))
         fmt = config.get("format")
         if fmt is not None and FORMAT_ALIASES.get(fmt, fmt) not in FORMATS:
             errors.append(_("format %(format)s is not supported; use one of: %(formats)s.")
@@ -122,11 +128,21 @@ class FileConnector(Connector):
             errors.append(_("max_bytes must be a positive whole number of bytes."))
         return errors
 
+    @classmethod
+    def server_paths(cls, config: Any) -> dict[str, str]:
+        path = config.get("file_path") if isinstance(config, dict) else None
+        return {"file_path": path} if isinstance(path, str) and path.strip() else {}
+
     # -- reading ---------------------------------------------------------------------------------------------
 
     def members(self) -> list[Member]:
         """The files to read now (a glob is matched anew on every call)."""
-        return resolve_members(self.config["file_path"], self.format)
+        path = self.config.get("file_path")
+        if not isinstance(path, str) or not path.strip():
+            raise ConnectorError(_("This source reads uploaded files only: start its run on an uploaded file "
+                                   "(the upload page, the API's file or file_id, run_pipeline --file)."),
+                                 permanent=True)
+        return resolve_members(path, self.format, confined=self.confined)
 
     def read_schema(self) -> pa.Schema:
         """The columns, from the first file (reading only its header where the format allows)."""
@@ -221,7 +237,7 @@ class FileConnector(Connector):
             self.read_schema()
         files = [reader.details() for reader in self._readers]
         first = files[0]
-        description: dict[str, Any] = {"kind": self.kind, "file_path": self.config["file_path"],
+        description: dict[str, Any] = {"kind": self.kind, "file_path": self.config.get("file_path"),
                                        "format": first["format"]}
         for key in ("encoding", "delimiter", "quote_char", "has_header", "sheet", "record_path"):
             if key in first:
@@ -249,9 +265,10 @@ class FileConnector(Connector):
         except ConnectorError as error:
             return ConnectionCheck(ok=False, message=error.message, details={"permanent": error.permanent})
         except Exception as error:  # a damaged file can upset a parser in ways nobody listed; report, don't crash
-            logger.exception("test_connection failed unexpectedly for %s", self.config["file_path"])
+            logger.exception("test_connection failed unexpectedly for %s", self.config.get("file_path"))
             return ConnectionCheck(ok=False, message=_("%(path)s could not be read: %(reason)s")
-                                   % {"path": self.config["file_path"], "reason": error}, details={"permanent": True})
+                                   % {"path": self.config.get("file_path"), "reason": content_free(error)},
+                                   details={"permanent": True})
         columns = self._schema.names
         message = ngettext("%(count)d file can be read; columns: %(columns)s.",
                            "%(count)d files can be read; columns: %(columns)s.", len(readers)) % {

@@ -77,7 +77,12 @@ class HdfsConnector(Connector):
         self.timeout = float(config.get("timeout_seconds", DEFAULT_TIMEOUT))
         self._active = 0  # the namenode that answered last
         self._session = requests.Session()
-        self._session.verify = config.get("verify_tls", True)
+        verify = config.get("verify_tls", True)
+        if isinstance(verify, str):  # a CA bundle on this server: judged where it is opened
+            from sources.fileroots import resolve_allowed_path
+
+            verify = str(resolve_allowed_path(verify, key="verify_tls"))
+        self._session.verify = verify
         self._fetched = FetchedFiles(config, self._download)
 
     @classmethod
@@ -114,6 +119,11 @@ class HdfsConnector(Connector):
             errors.append(_("timeout_seconds must be a positive number of seconds."))
         errors += parse_option_errors(config)
         return errors
+
+    @classmethod
+    def server_paths(cls, config: Any) -> dict[str, str]:
+        verify = config.get("verify_tls") if isinstance(config, dict) else None
+        return {"verify_tls": verify} if isinstance(verify, str) and verify else {}
 
     # -- WebHDFS ---------------------------------------------------------------------------------------------
 

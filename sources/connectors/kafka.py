@@ -70,6 +70,9 @@ _PASSTHROUGH = {
     "ssl_ca_location": "ssl.ca.location", "ssl_certificate_location": "ssl.certificate.location",
     "ssl_key_location": "ssl.key.location", "ssl_key_password": "ssl.key.password",
 }
+# Keys naming files on this server (sources/fileroots.py); "probe" is librdkafka's word for the system's CAs.
+_FILE_KEYS = ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location")
+_NOT_A_PATH = {"ssl_ca_location": "probe"}
 
 
 def _positive_number(value: Any) -> bool:
@@ -181,6 +184,13 @@ class KafkaConnector(Connector):
                 errors.append(_("%(key)s must be a text.") % {"key": key})
         return errors
 
+    @classmethod
+    def server_paths(cls, config: Any) -> dict[str, str]:
+        if not isinstance(config, dict):
+            return {}
+        return {key: config[key] for key in _FILE_KEYS
+                if isinstance(config.get(key), str) and config[key].strip() and config[key] != _NOT_A_PATH.get(key)}
+
     # -- the client ------------------------------------------------------------------------------------------
 
     def _client_config(self) -> dict[str, Any]:
@@ -197,9 +207,13 @@ class KafkaConnector(Connector):
             "logger": logger,
             "error_cb": self._on_error,
         }
+        from sources.fileroots import resolve_allowed_path
+
         for key, prop in _PASSTHROUGH.items():
             if self.config.get(key):
                 settings[prop] = self.config[key]
+        for key, value in self.server_paths(self.config).items():  # judged again where librdkafka opens them
+            settings[_PASSTHROUGH[key]] = str(resolve_allowed_path(value, key=key))
         if str(self.config.get("security_protocol", "")).startswith("SASL_"):
             settings.setdefault("sasl.mechanism", "PLAIN")
         return settings

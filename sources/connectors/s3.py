@@ -107,7 +107,7 @@ class FetchedFiles:
             with tempfile.TemporaryDirectory(prefix="etl-remote-") as folder:
                 local = os.path.join(folder, _local_name(remote.name))
                 self.fetch(remote, local)
-                connector = FileConnector({"file_path": local, **self.parse_options})
+                connector = FileConnector({"file_path": local, **self.parse_options}, confined=False)
                 with _renamed(local, remote.uri):
                     for batch in connector.read_batches(batch_rows=batch_rows):
                         if first is None:

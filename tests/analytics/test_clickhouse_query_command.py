@@ -48,11 +48,31 @@ def test_pretty_is_an_aligned_table_with_a_row_count(metrics):
 
 
 def test_writes_are_refused(metrics):
-    with pytest.raises(CommandError, match="readonly"):
+    with pytest.raises(CommandError, match="Only read statements"):
         _run("INSERT INTO data_quality_metrics (table_name) VALUES ('x')")
-    with pytest.raises(CommandError, match="readonly"):
+    with pytest.raises(CommandError, match="Only read statements"):
         _run("DROP TABLE data_quality_metrics")
     assert metrics.command("SELECT count() FROM data_quality_metrics") == 3
+
+
+@pytest.mark.parametrize("sql", [
+    "SYSTEM STOP MERGES", "SYSTEM STOP TTL MERGES", "system stop moves data_quality_metrics",
+    "KILL QUERY WHERE 1", "  /* looks */ SYSTEM STOP MERGES", "-- a comment\nKILL QUERY WHERE 1 SYNC",
+    "(SYSTEM STOP MERGES)", "SELECT 1; SYSTEM STOP MERGES", "OPTIMIZE TABLE data_quality_metrics FINAL",
+])
+def test_only_read_statements_pass_the_guard(metrics, sql):
+    """SYSTEM and KILL went through the server's readonly mode and crashed printing their result: now every
+    statement but a read is a CommandError naming the rule, before anything reaches ClickHouse."""
+    with pytest.raises(CommandError, match="Only read statements|one statement") as refused:
+        _run(sql)
+    assert "Traceback" not in str(refused.value)
+
+
+@pytest.mark.parametrize("sql", ["WITH 1 AS x SELECT x", "SHOW TABLES", "DESCRIBE TABLE data_quality_metrics",
+                                 "EXPLAIN SELECT 1", "EXISTS TABLE data_quality_metrics", "(SELECT 1)",
+                                 "SELECT ';' AS semicolon;"])
+def test_read_statements_pass(metrics, sql):
+    assert "rows)" in _run(sql)
 
 
 def test_bad_sql_and_bad_params_are_command_errors(metrics):

@@ -35,12 +35,13 @@ def test_create_read_update_the_specifications_source(api):
 
 
 def test_configuration_is_validated_like_the_admin_with_field_messages(api):
-    response = api.post(URL, {**SPEC_SOURCE, "connection_config": {"delimiter": ","}}, format="json")
+    response = api.post(URL, {**SPEC_SOURCE, "connection_config": {"file_path": "", "delimiter": ","}},
+                        format="json")
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "validation_error"
     assert "connection_config" in error["fields"]
-    assert any("file_path" in message for message in error["fields"]["connection_config"])
+    assert any("file_path is empty" in message for message in error["fields"]["connection_config"])
     assert not DataSource.all_objects.exists()
 
     response = api.post(URL, {**SPEC_SOURCE, "source_type": "ftp"}, format="json")

@@ -2,6 +2,7 @@ import csv
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from pipelines.demo import PIPELINE_CONFIGURATION
 from pipelines.models import Pipeline
@@ -48,3 +49,14 @@ def test_load_demo_runs_the_pipeline(tmp_path, clickhouse, capsys):
     out = capsys.readouterr().out
     assert "Demo ready" in out and f"Run {run.pk} Success" in out
     assert clickhouse.command("SELECT count() FROM sales_processing") == run.execution_context["rows_loaded"]
+
+
+@pytest.mark.django_db
+def test_load_demo_writes_into_the_upload_folder_by_default_and_only_into_readable_folders(tmp_path, settings):
+    """Its sources are file sources like any other: var/ is not a folder they may read (sources/fileroots.py)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("load_demo", "--rows", "50", "--no-run")
+    path = DataSource.objects.get(name="Sales CSV file").connection_config["file_path"]
+    assert path == str((tmp_path / "media" / "uploads" / "demo" / "sales_2024.csv").resolve())
+    with pytest.raises(CommandError, match="no source may read"):
+        call_command("load_demo", "--rows", "50", "--no-run", "--data-dir", str(settings.VAR_DIR / "demo"))

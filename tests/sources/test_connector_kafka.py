@@ -236,11 +236,11 @@ def test_a_complete_config_is_accepted_and_reaches_the_client_settings():
     good = {"bootstrap_servers": ["b1:9092", "b2:9093"], "topic": "t", "group_id": "g", "value_format": "csv",
             "delimiter": ";", "columns": ["a", "b"], "security_protocol": "SASL_SSL",
             "sasl_mechanism": "SCRAM-SHA-512", "sasl_username": "etl", "sasl_password": "s3cret",
-            "ssl_ca_location": "/etc/ssl/ca.pem"}
+            "ssl_ca_location": "/data/ssl/ca.pem"}
     assert KafkaConnector.config_errors(good) == []
     settings = KafkaConnector(good)._client_config()
     assert settings["bootstrap.servers"] == "b1:9092,b2:9093"
     assert settings["enable.auto.commit"] is False and settings["group.id"] == "g"
     assert settings["sasl.mechanism"] == "SCRAM-SHA-512" and settings["security.protocol"] == "SASL_SSL"
-    assert settings["sasl.username"] == "etl" and settings["ssl.ca.location"] == "/etc/ssl/ca.pem"
+    assert settings["sasl.username"] == "etl" and settings["ssl.ca.location"] == "/data/ssl/ca.pem"
     assert "s3cret" not in json.dumps(KafkaConnector(good).describe())

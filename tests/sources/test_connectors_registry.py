@@ -56,38 +56,37 @@ def test_unknown_or_unavailable_kinds_are_permanent_errors(source_type):
 
 def test_invalid_config_is_a_permanent_error_listing_every_problem():
     with pytest.raises(ConnectorError) as caught:
-        get_connector("file", {"delimiter": ";;", "encoding": "xyz"})
+        get_connector("file", {"file_path": " ", "delimiter": ";;", "encoding": "xyz"})
     assert caught.value.permanent is True
     message = caught.value.message
-    assert "file_path is required" in message
+    assert "file_path is empty" in message
     assert "delimiter must be a single character" in message
     assert "encoding 'xyz' is not known" in message
     assert message.count("; ") >= 2
-    with pytest.raises(ConnectorError, match="file_path is required"):
-        FileConnector({})  # constructing directly checks too
+    with pytest.raises(ConnectorError, match="file_path is empty"):
+        FileConnector({"file_path": ""})  # constructing directly checks too
 
 
 @pytest.mark.parametrize(("config", "expected"), [
     ([], "The connection configuration must be a JSON object."),
-    ({}, "file_path is required."),
-    ({"file_path": "  "}, "file_path is required."),
+    ({"file_path": "  "}, "file_path is empty: give a path or a glob pattern, or leave file_path out"),
     ({"file_path": 5}, "file_path must be a text: a path or a glob pattern."),
-    ({"file_path": "a.csv", "delimeter": ";"}, "Unknown key(s) delimeter; the file connector knows: file_path, "),
-    ({"file_path": "a.csv", "format": "xml"}, "format 'xml' is not supported; use one of: csv, tsv, json, jsonl, "
+    ({"file_path": "/data/a.csv", "delimeter": ";"}, "Unknown key(s) delimeter; the file connector knows: file_path, "),
+    ({"file_path": "/data/a.csv", "format": "xml"}, "format 'xml' is not supported; use one of: csv, tsv, json, jsonl, "
                                               "parquet, xlsx."),
-    ({"file_path": "a.csv", "encoding": "xyz"}, "encoding 'xyz' is not known."),
-    ({"file_path": "a.csv", "encoding": "base64"}, "encoding 'base64' is not known."),
-    ({"file_path": "a.csv", "delimiter": ";;"}, "delimiter must be a single character"),
-    ({"file_path": "a.csv", "delimiter": "\n"}, "delimiter must be a single character"),
-    ({"file_path": "a.csv", "quote_char": "''"}, "quote_char must be a single character."),
-    ({"file_path": "a.csv", "escape_char": 1}, "escape_char must be a single character."),
-    ({"file_path": "a.csv", "delimiter": "'", "quote_char": "'"}, "delimiter and quote_char must differ."),
-    ({"file_path": "a.csv", "has_header": "no"}, "has_header must be true or false."),
-    ({"file_path": "a.json", "record_path": []}, "record_path must be a key, a dotted path"),
-    ({"file_path": "a.json", "record_path": ["data", 1]}, "record_path must be a key, a dotted path"),
-    ({"file_path": "a.xlsx", "sheet": ""}, "sheet must be the name of a sheet."),
-    ({"file_path": "a.csv", "max_bytes": 0}, "max_bytes must be a positive whole number of bytes."),
-    ({"file_path": "a.csv", "max_bytes": True}, "max_bytes must be a positive whole number of bytes."),
+    ({"file_path": "/data/a.csv", "encoding": "xyz"}, "encoding 'xyz' is not known."),
+    ({"file_path": "/data/a.csv", "encoding": "base64"}, "encoding 'base64' is not known."),
+    ({"file_path": "/data/a.csv", "delimiter": ";;"}, "delimiter must be a single character"),
+    ({"file_path": "/data/a.csv", "delimiter": "\n"}, "delimiter must be a single character"),
+    ({"file_path": "/data/a.csv", "quote_char": "''"}, "quote_char must be a single character."),
+    ({"file_path": "/data/a.csv", "escape_char": 1}, "escape_char must be a single character."),
+    ({"file_path": "/data/a.csv", "delimiter": "'", "quote_char": "'"}, "delimiter and quote_char must differ."),
+    ({"file_path": "/data/a.csv", "has_header": "no"}, "has_header must be true or false."),
+    ({"file_path": "/data/a.json", "record_path": []}, "record_path must be a key, a dotted path"),
+    ({"file_path": "/data/a.json", "record_path": ["data", 1]}, "record_path must be a key, a dotted path"),
+    ({"file_path": "/data/a.xlsx", "sheet": ""}, "sheet must be the name of a sheet."),
+    ({"file_path": "/data/a.csv", "max_bytes": 0}, "max_bytes must be a positive whole number of bytes."),
+    ({"file_path": "/data/a.csv", "max_bytes": True}, "max_bytes must be a positive whole number of bytes."),
 ])
 def test_config_errors_name_the_key(config, expected):
     errors = connector_config_errors("file", config)

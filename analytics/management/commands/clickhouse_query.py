@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
+from analytics.clickhouse.readonly import READONLY_SETTINGS, read_only_error
 from etlsite.csvsafe import csv_safe_row, text_cell
 
 
@@ -30,13 +31,17 @@ class Command(BaseCommand):
         parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
 
     def handle(self, *args, sql, format, param, **options):
+        # This command is for looking, not changing: read statements only, and the server in readonly mode.
+        problem = read_only_error(sql)
+        if problem:
+            raise CommandError(problem)
+        params = _parse_params(param)
         target = get_target()
         try:
-            # readonly=1 makes the server refuse writes and DDL: this command is for looking, not changing.
-            result = target.query(sql, _parse_params(param), settings={"readonly": 1})
+            result = target.query(sql, params, settings=READONLY_SETTINGS)
         except ClickHouseError as exc:
             raise CommandError(_("ClickHouse: %(error)s") % {"error": exc}) from exc
-        columns, rows = list(result.column_names), result.result_rows
+        columns, rows = list(result.column_names or ()), list(result.result_rows or ())
         getattr(self, f"_write_{format}")(columns, rows)
 
     def _write_csv(self, columns, rows):

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
+from etlsite.env import PRIVATE_FILE, narrowed, private_folder
+
 
 class Command(BaseCommand):
     help = _(
@@ -25,6 +27,8 @@ class Command(BaseCommand):
         User = get_user_model()
         password_file = Path(settings.VAR_DIR) / "admin_password"
         if User.objects.filter(username=username).exists():
+            if password_file.exists():
+                narrowed(password_file, PRIVATE_FILE)  # written before it was private
             if password_file.exists() and User.objects.get(username=username).check_password(
                     password_file.read_text().strip()):
                 self._announce(username, password_file.read_text().strip())
@@ -35,7 +39,7 @@ class Command(BaseCommand):
         password = os.environ.get("DJANGO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
         if not os.environ.get("DJANGO_ADMIN_PASSWORD"):
-            password_file.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(password_file.parent, passage=True)  # the data folder: see etlsite.env
             fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(password)

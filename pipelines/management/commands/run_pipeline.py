@@ -13,6 +13,7 @@ from pipelines.engine.runner import run_execute
 from pipelines.models import Pipeline, PipelineRun, RunStatus
 from pipelines.services import run_cancel, run_claim, run_create, run_enqueue
 from pipelines.watchdog import run_heartbeat
+from sources.fileroots import PathNotAllowed, resolve_allowed_path
 from staging.uploads import file_register_path
 
 
@@ -31,7 +32,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("pipeline", help=_("Pipeline name or id."))
-        parser.add_argument("--file", help=_("Read this file instead of the source's file_path."))
+        parser.add_argument("--file", help=_("Read this file instead of the source's file_path (in the upload "
+                                                   "folder or a folder of ETL_FILE_ROOTS)."))
         parser.add_argument("--sync", action="store_true", help=_("Run in this process and wait for the end."))
         parser.add_argument("--batch-rows", type=int, default=65_536)
 
@@ -40,7 +42,11 @@ class Command(BaseCommand):
         context = {}
         if file:
             try:
+                # Read where it is, so only from a folder sources may read (the run judges it again).
+                resolve_allowed_path(file, key="--file")
                 registered = file_register_path(path=Path(file), uploaded_by="command")
+            except PathNotAllowed as exc:
+                raise CommandError(exc.message) from exc
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
             if registered.duplicate_of:

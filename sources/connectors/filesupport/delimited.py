@@ -26,7 +26,7 @@ from sources.connectors.filesupport.detection import (
     python_encoding,
     sniff_dialect,
 )
-from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, refuse_broken_utf8
+from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, content_free, refuse_broken_utf8
 
 BLOCK_SIZE = 2 << 20  # bytes pyarrow parses at a time: bounds memory (it reads ~40 blocks ahead), and the longest row
 QUOTE_SCAN_MAX_BYTES = 1 << 30  # an odd quote count is confirmed by a scan of the file held in memory
@@ -246,10 +246,9 @@ class DelimitedReader(FileReader):
             line, fields = found
             where = _("%(name)s, line %(line)d: %(fields)d fields where the header has %(expected)d.") % {
                 "name": self.member.name, "line": line, "fields": fields, "expected": expected}
-        else:
-            where = _("%(name)s: a row with %(fields)d fields where the header has %(expected)d: %(text)s") % {
-                "name": self.member.name, "fields": first.actual_columns, "expected": expected,
-                "text": (first.text or "")[:80]}
+        else:  # never the row's text: the file's content stays out of messages
+            where = _("%(name)s: a row with %(fields)d fields where the header has %(expected)d.") % {
+                "name": self.member.name, "fields": first.actual_columns, "expected": expected}
         return ConnectorError(f"{where} {total}", permanent=True)
 
     def _first_bad_line(self, expected: int) -> tuple[int, int] | None:
@@ -284,4 +283,4 @@ class _CsvErrors(ReadErrors):
             return ConnectorError(_("%(name)s has a value longer than %(size)d MiB, or a quote that is never closed.")
                                   % {"name": self.name, "size": BLOCK_SIZE >> 20}, permanent=True)
         return ConnectorError(_("%(name)s could not be read as CSV: %(reason)s")
-                              % {"name": self.name, "reason": message[:300]}, permanent=True)
+                              % {"name": self.name, "reason": content_free(message)}, permanent=True)

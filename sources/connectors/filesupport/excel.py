@@ -21,14 +21,14 @@ from sources.connectors.base import ConnectorError
 from sources.connectors.filesupport import FileReader
 from sources.connectors.filesupport.batching import rows_to_batch, string_schema, to_text
 from sources.connectors.filesupport.delimited import file_is_empty
-from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, too_big
+from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, content_free, too_big
 
 
 class _ExcelErrors(ReadErrors):
     def translate(self, error: BaseException) -> ConnectorError | None:
         if isinstance(error, (InvalidFileException, zipfile.BadZipFile, KeyError)):
             return ConnectorError(_("%(name)s is not a readable .xlsx workbook: %(reason)s")
-                                  % {"name": self.name, "reason": error}, permanent=True)
+                                  % {"name": self.name, "reason": content_free(error)}, permanent=True)
         return super().translate(error)
 
 

@@ -195,9 +195,21 @@ def refuse_broken_utf8(name: str, guess) -> None:
             % {"name": name, "offset": guess.invalid_utf8_at}, permanent=True)
 
 
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|b'[^'\n]*'")
+
+
+def content_free(error: BaseException | str) -> str:
+    """A parser's message without the file's bytes it may quote (pyarrow appends the offending row, others quote
+    values): its first line, at most two ": "-separated parts, quoted text replaced by an ellipsis. Messages
+    say what is wrong and where, never what the file holds (it may be a key someone pointed a source at)."""
+    lines = str(error).strip().splitlines()
+    text = ": ".join(lines[0].split(": ")[:2]) if lines else type(error).__name__
+    return _QUOTED.sub("'…'", text)[:200]
+
+
 def corrupt(name: str, error: Exception) -> ConnectorError:
     return ConnectorError(_("%(name)s is damaged or not a valid compressed file: %(reason)s.")
-                          % {"name": name, "reason": error}, permanent=True)
+                          % {"name": name, "reason": content_free(error)}, permanent=True)
 
 
 class ReadErrors:
@@ -233,22 +245,38 @@ class ReadErrors:
         return None
 
 
-def resolve_paths(pattern: str) -> list[str]:
-    """Files named by a path or a glob (sorted). A file that exists under the literal name wins over a glob."""
+def resolve_paths(pattern: str, *, confined: bool = True) -> list[str]:
+    """Files named by a path or a glob (sorted). A file that exists under the literal name wins over a glob.
+
+    `confined` (every path a user configured): each file is resolved and judged by sources.fileroots, the
+    glob's fixed part before the disk is searched, and the real paths are returned. Only files this
+    application wrote itself (a download from S3 or HDFS) are read unconfined.
+    """
     expanded = os.path.expanduser(pattern)
+    judged = _judge if confined else (lambda path: path)
+    if confined:
+        from sources.fileroots import fixed_part
+
+        _judge(fixed_part(expanded))  # before anything about the disk is told: no probing outside the roots
     if os.path.isdir(expanded):
         raise ConnectorError(
             _("file_path %(path)s is a folder; name a file, or its files with a pattern such as %(example)s.")
             % {"path": pattern, "example": os.path.join(pattern, "*.csv")}, permanent=True)
     if os.path.isfile(expanded):
-        return [expanded]
+        return [judged(expanded)]
     if glob.has_magic(expanded):
         matches = sorted(p for p in glob.glob(expanded, recursive=True) if os.path.isfile(p))
         if matches:
-            return matches
+            return [judged(match) for match in matches]
         # Not permanent: scheduled runs often start before an upstream system has delivered the file.
         raise ConnectorError(_("No file matches %(pattern)s.") % {"pattern": pattern}, permanent=False)
     raise ConnectorError(_("The file %(path)s does not exist.") % {"path": pattern}, permanent=False)
+
+
+def _judge(path: str) -> str:
+    from sources.fileroots import resolve_allowed_path
+
+    return str(resolve_allowed_path(path))
 
 
 def unsafe_member_name(name: str) -> bool:
@@ -314,10 +342,10 @@ def _gzip_declared_size(path: str) -> int:
         raise os_error(path, error) from None
 
 
-def resolve_members(pattern: str, fmt: str | None) -> list[Member]:
+def resolve_members(pattern: str, fmt: str | None, *, confined: bool = True) -> list[Member]:
     """Every member to read for `file_path`, in order: files sorted by path, zip members sorted by name."""
     members: list[Member] = []
-    for path in resolve_paths(pattern):
+    for path in resolve_paths(pattern, confined=confined):
         detected, compression = format_from_name(path)
         if compression == "zip":
             members.extend(zip_members(path, fmt))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from sources.connectors.base import ConnectorError
 from sources.connectors.filesupport import FileReader
-from sources.connectors.filesupport.opening import ByteBudget, ReadErrors
+from sources.connectors.filesupport.opening import ByteBudget, ReadErrors, content_free
 
 
 class _ParquetErrors(ReadErrors):
@@ -18,7 +18,7 @@ class _ParquetErrors(ReadErrors):
         if isinstance(error, (pa.ArrowException, OSError)) and not isinstance(error, (FileNotFoundError,
                                                                                         PermissionError)):
             return ConnectorError(_("%(name)s is not a readable Parquet file: %(reason)s")
-                                  % {"name": self.name, "reason": str(error)[:300]}, permanent=True)
+                                  % {"name": self.name, "reason": content_free(error)}, permanent=True)
         return super().translate(error)
 
 

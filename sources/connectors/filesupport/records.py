@@ -229,9 +229,13 @@ class _ArrayParser:
         return self.lines_before + self.buffer.count("\n", 0, pos) + 1
 
     def _expected(self, what: str) -> ConnectorError:
-        found = self.buffer[self.pos:self.pos + 20] or _("the end of the file")
-        return self.reader._invalid(self._line(self.pos), _("expected %(what)s, found %(found)r")
-                                    % {"what": what, "found": found})
+        # Where, not what: the text found there is the file's content (it may be a key).
+        if self.pos >= len(self.buffer):
+            return self.reader._invalid(self._line(self.pos), _("expected %(what)s, found the end of the file")
+                                        % {"what": what})
+        column = self.pos - self.buffer.rfind("\n", 0, self.pos)
+        return self.reader._invalid(self._line(self.pos), _("expected %(what)s at column %(column)d")
+                                    % {"what": what, "column": column})
 
     def _value(self) -> Any:
         while True:
