@@ -11,36 +11,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings as django_settings
 
 from analytics.clickhouse import get_target
 from analytics.clickhouse.migrator import MIGRATIONS_TABLE, migrate
+from tests.support.clickhouse import start_clickhouse_process
 
 
 def _test_database() -> str:
     return f"{django_settings.TARGET_CLICKHOUSE['DATABASE']}_test"
-
-
-def start_clickhouse_process(home, password: str = "") -> tuple[subprocess.Popen, int]:
-    """The embedded ClickHouse in a subprocess under `home` (data/, password, server.log); returns it and its port."""
-    home.mkdir(parents=True, exist_ok=True)
-    if password:
-        (home / "password").write_text(password)
-    with open(home / "server.log", "a") as log:  # a file, not a pipe: nobody reads it while the process runs
-        process = subprocess.Popen(
-            [sys.executable, "-m", "analytics.clickhouse.server", "--data-dir", str(home / "data"), "--port", "0",
-             "--password-file", str(home / "password")],
-            stdout=subprocess.PIPE, stderr=log, text=True, cwd=django_settings.BASE_DIR,
-        )
-    line = process.stdout.readline()
-    if not line.startswith("LISTENING"):
-        process.kill()
-        raise RuntimeError(f"the embedded ClickHouse did not start: {line}{(home / 'server.log').read_text()}")
-    return process, int(line.split()[1])
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from analytics.clickhouse import ClickHouseError, get_target
+from tests.support.clickhouse import clickhouse_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,10 +101,7 @@ def test_several_processes_write_and_read_at_once(clickhouse):
     """Web, worker and beat processes use one ClickHouse at the same time; none fails or waits for another."""
     target = clickhouse
     cfg = target.config
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "etlsite.settings", "TARGET_CLICKHOUSE_HOST": cfg["HOST"],
-           "TARGET_CLICKHOUSE_PORT": str(cfg["PORT"]), "TARGET_CLICKHOUSE_USER": cfg["USER"],
-           "TARGET_CLICKHOUSE_PASSWORD": cfg["PASSWORD"], "TARGET_CLICKHOUSE_DATABASE": cfg["DATABASE"],
-           "TARGET_CLICKHOUSE_COMPRESS": "false"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "etlsite.settings", **clickhouse_env(cfg, cfg["DATABASE"])}
     workers = [subprocess.Popen([sys.executable, "-c", WRITER, str(n), "15"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(3)]
     # This process reads at the same time, as the web app would.

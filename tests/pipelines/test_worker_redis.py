@@ -133,7 +133,6 @@ def _tails(logs: dict) -> str:
                    if log.exists())
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded", "http"], indirect=True)
 def test_two_workers_on_redis_share_the_runs_of_many_pipelines_each_run_once(clickhouse, worker_env, tmp_path):
     pipelines = _pipelines(tmp_path)
     logs = {name: tmp_path / f"{name}.log" for name in ("w1", "w2")}
