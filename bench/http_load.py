@@ -3,11 +3,12 @@
     python -m bench.http_load [--seconds 20] [--concurrency 8] [--gunicorn-workers 2]
 
 Sets up a throw-away embedded installation in a temporary folder (its ClickHouse process, migrate_all, the
-demo pipeline run once, a superuser), starts gunicorn on a free port of 127.0.0.1, logs in through the admin's login form, then
-lets `--concurrency` threads (each with its own keep-alive connection and the session cookie) request, in
-turn, the health check, the dashboards and the API lists for `--seconds`. Prints one JSON line: requests,
-errors, requests/s, p50/p95/max latency overall and per URL; exits 1 on any error (status >= 400 or a
-broken connection). Standard library only (http.client, threads): nothing to install in CI.
+demo pipeline run once, a superuser), starts gunicorn on a free port of 127.0.0.1, logs in through the
+admin's login form, then lets `--concurrency` threads (each with its own keep-alive connection and the
+session cookie) request, in turn, the health check, the dashboards and the API lists for `--seconds`.
+Prints one JSON line: requests, errors, requests/s, p50/p95/max latency overall and per URL; exits 1 on
+any error (status >= 400 or a broken connection). Standard library only (http.client, threads):
+nothing to install in CI.
 """
 
 from __future__ import annotations
