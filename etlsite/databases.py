@@ -1,7 +1,7 @@
 """Database settings built from the specification's environment variables.
 
 A relational database is PostgreSQL when ``<PREFIX>_HOST`` is set and a SQLite file otherwise; the target
-is a ClickHouse server when ``TARGET_CLICKHOUSE_HOST`` is set and chDB (in-process) otherwise.
+is a ClickHouse server when ``TARGET_CLICKHOUSE_HOST`` is set and the embedded ClickHouse process otherwise.
 """
 
 from pathlib import Path
