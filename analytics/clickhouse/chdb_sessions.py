@@ -117,7 +117,7 @@ class Session:
                 self.run(f"SET {name} = {target}")
                 self.current[name] = target
 
-    def stream(self, sql: str, fmt: str, params: dict) -> Iterator[bytes] | None:
+    def stream(self, sql: str, fmt: str, params: dict) -> Stream | None:
         """The result in chunks, the first one already fetched (so a failing query raises here, before a
         response has started); None when chDB cannot stream this statement or format."""
         lower = fmt.lower()
@@ -132,41 +132,49 @@ class Session:
             raise EngineError.from_chdb(exc) from None
         if first is None and lower in ARROW:
             return None  # an empty Arrow result still carries its schema: let the whole query produce it
-        chunks = self._chunks(result, first)
-        return _arrow_reframed(chunks, ARROW[lower]) if lower in ARROW else chunks
-
-    @staticmethod
-    def _chunks(result, first) -> Iterator[bytes]:
-        chunk = first
-        try:
-            while chunk is not None:
-                yield chunk.bytes()
-                chunk = result.fetch()
-        except Exception as exc:
-            raise EngineError.from_chdb(exc) from None
-        finally:
-            result.close()  # stops the query when the client went away half-way; a no-op once exhausted
+        return Stream(result, first, ARROW.get(lower))
 
     def close(self) -> None:
         self.conn.close()
+
+
+class Stream:
+    """A result streamed from chDB: iterate once for its chunks; close() (always, when done) stops the query
+    if the client went away half-way, so the connection can take the next one."""
+
+    def __init__(self, result, first, arrow_writer=None):
+        self._result, self._first, self._arrow_writer = result, first, arrow_writer
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = self._chunks()
+        return _arrow_reframed(chunks, self._arrow_writer) if self._arrow_writer else chunks
+
+    def _chunks(self) -> Iterator[bytes]:
+        chunk = self._first
+        try:
+            while chunk is not None:
+                yield chunk.bytes()
+                chunk = self._result.fetch()
+        except Exception as exc:
+            raise EngineError.from_chdb(exc) from None
+
+    def close(self) -> None:
+        self._result.close()  # a no-op once the result is exhausted
 
 
 def _arrow_reframed(chunks: Iterator[bytes], new_writer) -> Iterator[bytes]:
     """Each streamed ArrowStream chunk is a stream of its own; write their batches as one file or stream."""
     out = _Drain()
     writer = None
-    try:
-        for chunk in chunks:
-            reader = pa.ipc.open_stream(chunk)
-            if writer is None:
-                writer = new_writer(pa.PythonFile(out, mode="w"), reader.schema)
-            for batch in reader:
-                writer.write_batch(batch)
-            yield out.take()
-        writer.close()
+    for chunk in chunks:
+        reader = pa.ipc.open_stream(chunk)
+        if writer is None:
+            writer = new_writer(pa.PythonFile(out, mode="w"), reader.schema)
+        for batch in reader:
+            writer.write_batch(batch)
         yield out.take()
-    finally:
-        chunks.close()
+    writer.close()
+    yield out.take()
 
 
 class _Drain:

@@ -200,15 +200,15 @@ class Handler(BaseHTTPRequestHandler):
             text = out_fmt.startswith(("TabSeparated", "TSV", "CSV", "JSON", "Pretty", "Values"))
             headers.update({"X-ClickHouse-Format": out_fmt,
                             "Content-Type": "text/plain; charset=UTF-8" if text else "application/octet-stream"})
-        chunks = session.stream(sql, out_fmt, params) if self.kind in ("SELECT", "WITH") else None
-        if chunks is None:
+        stream = session.stream(sql, out_fmt, params) if self.kind in ("SELECT", "WITH") else None
+        if stream is None:
             result = session.run(sql, out_fmt, params)
             headers["X-ClickHouse-Summary"] = _summary(result)
             return self._send(200, result.bytes() or b"", headers)
         try:
-            self._send_chunked(chunks, headers)
+            self._send_chunked(stream, headers)
         finally:
-            chunks.close()
+            stream.close()
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self._start(status, {**headers, "Content-Length": str(len(body))})

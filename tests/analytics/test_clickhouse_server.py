@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -170,6 +171,19 @@ def test_a_large_result_is_sent_in_chunks(process):
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.headers["Transfer-Encoding"] == "chunked"
         assert len(response.read()) > 3000000 * 8
+
+
+def test_a_client_that_leaves_mid_result_does_not_disturb_the_next_ones(process):
+    auth = _basic(PASSWORD)["Authorization"]
+    sql = b"SELECT number FROM numbers(50000000) FORMAT Native"
+    for _ in range(3):  # more times than the pool has idle connections
+        with socket.create_connection(("127.0.0.1", process.port), timeout=30) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth.encode() +
+                         b"\r\nContent-Length: " + str(len(sql)).encode() + b"\r\n\r\n" + sql)
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    client = _client(process.port)
+    assert client.command("SELECT sum(number) FROM numbers(10)") == 45
+    assert client.query("SELECT number FROM numbers(100000)").row_count == 100000
 
 
 def test_arrow_results_stream_as_one_valid_table(process):
