@@ -140,12 +140,12 @@ class Handler(BaseHTTPRequestHandler):
                 get = (" For queries over HTTP, method GET implies readonly. You should use method POST for "
                        "modifying queries.") if self.command == "GET" else ""
                 raise EngineError(164, f"{USER}: Cannot execute query in readonly mode.{get} (READONLY)")
+            if insert:
+                self._insert(insert, body, args.get("database") or "default", settings, headers)
+                return
             with engine.session() as session:
                 session.prepare(args.get("database") or "default", settings)
-                if insert:
-                    self._insert(session, insert, body, headers)
-                else:
-                    self._query(session, sql, args, params, headers)
+                self._query(session, sql, args, params, headers)
         except Exception as exc:
             if not isinstance(exc, EngineError):
                 if isinstance(exc, OSError) and self.sent:
@@ -174,16 +174,22 @@ class Handler(BaseHTTPRequestHandler):
             raise EngineError(516, f"{user}: Authentication failed: password is incorrect, or there is no user "
                                    f"with such name. (AUTHENTICATION_FAILED)")
 
-    def _insert(self, session, insert: tuple[str, str, bytes], body: _Body, headers: dict[str, str]) -> None:
+    def _insert(self, insert: tuple[str, str, bytes], body: _Body, database: str, settings: dict[str, str],
+                headers: dict[str, str]) -> None:
         statement, fmt, data = insert
-        fd, spool = tempfile.mkstemp(dir=self.server.engine.spool_dir, suffix=".data")
+        engine = self.server.engine
+        fd, spool = tempfile.mkstemp(dir=engine.spool_dir, suffix=".data")
         try:
-            with os.fdopen(fd, "wb") as out:  # the data goes to disk as it arrives, never whole in memory
+            # The data goes to disk as it arrives, never whole in memory, and before a chDB connection is taken:
+            # a slow upload keeps none from other requests.
+            with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 while data := body.read(1 << 20):
                     out.write(data)
-            # FROM INFILE parses with the table's own column types, as a server parses inline data.
-            result = session.run(f"{statement} FROM INFILE {quote(spool)} FORMAT {fmt}")
+            with engine.session() as session:
+                session.prepare(database, settings)
+                # FROM INFILE parses with the table's own column types, as a server parses inline data.
+                result = session.run(f"{statement} FROM INFILE {quote(spool)} FORMAT {fmt}")
         finally:
             os.unlink(spool)
         headers["X-ClickHouse-Summary"] = _summary(result)
