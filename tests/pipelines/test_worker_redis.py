@@ -36,7 +36,7 @@ REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = 13  # this test's own database on the shared Redis server; flushed before and after
 REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 PIPELINES, RUNS_PER_PIPELINE = 6, 2
-WAIT_SECONDS = 600  # generous: on chDB the two workers take turns at one file lock
+WAIT_SECONDS = 600  # generous: the machine may be loaded by other work
 FINISHED = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
