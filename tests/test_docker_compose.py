@@ -362,7 +362,7 @@ def test_the_whole_settings_module_loads_from_the_compose_environment(tmp_path):
 
 def test_copying_env_example_to_env_changes_nothing(tmp_path):
     """`.env.example` shows the defaults: with it as `.env` the settings equal those of an empty environment,
-    i.e. the embedded default (SQLite files and chDB under var/)."""
+    i.e. the embedded default."""
     var_dir = tmp_path / "var"
     without = _settings_in_subprocess({"ETL_VAR_DIR": str(var_dir), "ETL_ENV_FILE": str(tmp_path / "no.env")})
     with_example = _settings_in_subprocess({"ETL_VAR_DIR": str(var_dir), "ETL_ENV_FILE": str(ENV_EXAMPLE)})

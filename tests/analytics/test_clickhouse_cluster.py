@@ -1,8 +1,8 @@
 """ClickHouse cluster DDL (TARGET_CLICKHOUSE_CLUSTER): ON CLUSTER, Replicated engines, Distributed tables.
 
-chDB cannot run ON CLUSTER (it has no cluster, no Keeper), so the cluster DDL is checked as text, and every
-statement is parsed by ClickHouse's own parser (`formatQuery`, run by the test's ClickHouse target). The
-single-node DDL is executed on chDB, and must be byte-for-byte the migration files' text.
+The embedded ClickHouse (chDB) cannot run ON CLUSTER (it has no cluster, no Keeper), so the cluster DDL is
+checked as text, and every statement is parsed by ClickHouse's own parser (`formatQuery`, run by the test's
+ClickHouse target). The single-node DDL is executed, and must be byte-for-byte the migration files' text.
 """
 
 from __future__ import annotations
