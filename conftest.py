@@ -1,17 +1,16 @@
 """Shared test fixtures.
 
-ClickHouse tests take the `clickhouse` fixture and run twice: once through chDB in this process
-("embedded") and once through clickhouse-connect over real HTTP ("http") — against a ClickHouse server when
-TEST_CLICKHOUSE_HOST is set, otherwise against chDB served by tests/support/clickhouse_http_bridge.py in a
-subprocess. Both use a database of their own, `<database>_test`, created and migrated once per session and
-emptied before each test.
+ClickHouse is reached as the product reaches it, with clickhouse-connect over HTTP: to a ClickHouse server
+when TEST_CLICKHOUSE_HOST is set, otherwise to the embedded ClickHouse process (analytics/clickhouse/server.py)
+started once per test session on a free port with a temporary data directory. Every test points the default
+target there (tests that never ask for ClickHouse still reach it, e.g. the audit log on admin changes); the
+`clickhouse` fixture adds a database of its own, `<database>_test`, migrated once and emptied before each test.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -20,16 +19,12 @@ from django.conf import settings as django_settings
 
 from analytics.clickhouse import get_target
 from analytics.clickhouse.migrator import MIGRATIONS_TABLE, migrate
+from tests.support.clickhouse import start_clickhouse_process
 
 ROOT = Path(__file__).resolve().parent
-BRIDGE = ROOT / "tests" / "support" / "clickhouse_http_bridge.py"
-# Both by default; CI's PostgreSQL pass narrows it to "embedded" (TEST_CLICKHOUSE_BACKENDS=embedded): the HTTP
-# path does not depend on which relational database holds the metadata, and the embedded pass covers it.
 # Folders the suite's sources read, listed as an administrator would list them in ETL_FILE_ROOTS: temporary
 # folders, tests/data, and /data of the specification's example path (the factories' /data/sales_2024.csv).
 TEST_FILE_ROOTS = [tempfile.gettempdir(), str(ROOT / "tests" / "data"), "/data"]
-CLICKHOUSE_BACKENDS = [name for name in os.environ.get("TEST_CLICKHOUSE_BACKENDS", "embedded,http").split(",")
-                       if name in ("embedded", "http")] or ["embedded", "http"]
 
 
 _stack_started: list[str] = []
@@ -57,41 +52,21 @@ def _test_database() -> str:
 
 
 @pytest.fixture(scope="session")
-def clickhouse_embedded_config(tmp_path_factory) -> dict:
-    config = dict(django_settings.TARGET_CLICKHOUSE)
-    config.update(BACKEND="embedded", PATH=str(tmp_path_factory.mktemp("chdb") / "data"), DATABASE=_test_database())
-    return config
-
-
-@pytest.fixture(scope="session")
-def clickhouse_http_config(tmp_path_factory):
-    config = dict(django_settings.TARGET_CLICKHOUSE)
-    config.update(BACKEND="server", DATABASE=_test_database())
+def clickhouse_server(tmp_path_factory):
+    """Where the tests' ClickHouse answers: TARGET_CLICKHOUSE keys for it (no DATABASE)."""
     if os.environ.get("TEST_CLICKHOUSE_HOST"):
-        config.update(
-            HOST=os.environ["TEST_CLICKHOUSE_HOST"],
-            PORT=int(os.environ.get("TEST_CLICKHOUSE_PORT", "8123")),
-            USER=os.environ.get("TEST_CLICKHOUSE_USER", "default"),
-            PASSWORD=os.environ.get("TEST_CLICKHOUSE_PASSWORD", ""),
-        )
-        yield config
+        yield {"EMBEDDED": False, "HOST": os.environ["TEST_CLICKHOUSE_HOST"],
+               "PORT": int(os.environ.get("TEST_CLICKHOUSE_PORT", "8123")),
+               "USER": os.environ.get("TEST_CLICKHOUSE_USER", "default"),
+               "PASSWORD": os.environ.get("TEST_CLICKHOUSE_PASSWORD", ""), "SECURE": False, "COMPRESS": False,
+               "CLUSTER": ""}
         return
-    data = tmp_path_factory.mktemp("chdb-http") / "data"
-    log = data.parent / "bridge.log"
-    with open(log, "w") as stderr:  # a file, not a pipe: nobody reads it while the bridge runs
-        process = subprocess.Popen(
-            [sys.executable, str(BRIDGE), "--path", str(data), "--port", "0"],
-            stdout=subprocess.PIPE, stderr=stderr, text=True,
-        )
-    line = process.stdout.readline()
-    if not line.startswith("LISTENING"):
-        process.kill()
-        raise RuntimeError(f"ClickHouse HTTP bridge did not start: {line}{log.read_text()}")
-    config.update(HOST="127.0.0.1", PORT=int(line.split()[1]), USER="default", PASSWORD="", COMPRESS=False,
-                  SECURE=False)
-    yield config
+    password = secrets.token_urlsafe(16)
+    process, port = start_clickhouse_process(tmp_path_factory.mktemp("clickhouse"), password)
+    yield {"EMBEDDED": False, "HOST": "127.0.0.1", "PORT": port, "USER": "default", "PASSWORD": password,
+           "SECURE": False, "COMPRESS": False, "CLUSTER": ""}
     process.terminate()
-    process.wait(timeout=30)
+    process.wait(timeout=60)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -103,14 +78,11 @@ def _file_roots():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _one_chdb_data_directory(clickhouse_embedded_config):
-    """chDB runs one engine per process and does not reliably open another data directory once one was
-    open ("Error initializing EmbeddedServer"), yet tests that never ask for ClickHouse still reach it (the
-    audit log written on admin changes). So the default target shares the embedded fixture's directory,
-    under its own database name, which no test migrates."""
-    if django_settings.TARGET_CLICKHOUSE.get("BACKEND") == "embedded":
-        django_settings.TARGET_CLICKHOUSE = {**django_settings.TARGET_CLICKHOUSE,
-                                             "PATH": clickhouse_embedded_config["PATH"]}
+def _default_target(clickhouse_server):
+    """The default target is the tests' ClickHouse too (under its usual database name, which no test
+    migrates), so that nothing in a test reaches var/ or a ClickHouse of `make run`."""
+    config = {k: v for k, v in django_settings.TARGET_CLICKHOUSE.items() if k not in ("DATA_DIR", "PASSWORD_FILE")}
+    django_settings.TARGET_CLICKHOUSE = {**config, **clickhouse_server}
 
 
 _schema_tables: dict[str, set[str]] = {}
@@ -131,17 +103,16 @@ def _empty_tables(target, keep: set[str]) -> None:
             client.command(f"{verb} IF EXISTS `{name}`")
 
 
-@pytest.fixture(params=CLICKHOUSE_BACKENDS)
-def clickhouse(request, settings):
-    """The ClickHouse target, migrated and empty; parametrized over both backends."""
-    config = request.getfixturevalue(f"clickhouse_{request.param}_config")
-    settings.TARGET_CLICKHOUSE = config
+@pytest.fixture
+def clickhouse(settings):
+    """The ClickHouse target, on a database of the tests' own, migrated and empty."""
+    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "DATABASE": _test_database()}
     target = get_target()
-    if request.param not in _schema_tables:
+    if target.database not in _schema_tables:
         target.drop_database()
         migrate(target)
-        _schema_tables[request.param] = _table_names(target)
-    _empty_tables(target, _schema_tables[request.param])
+        _schema_tables[target.database] = _table_names(target)
+    _empty_tables(target, _schema_tables[target.database])
     return target
 
 

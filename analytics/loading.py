@@ -10,8 +10,6 @@ see half a run.
 from __future__ import annotations
 
 import re
-import time
-from contextlib import ExitStack
 from datetime import datetime, timezone
 
 import pyarrow as pa
@@ -27,9 +25,6 @@ ROW_NUMBER_COLUMN = "_row_number"
 LOADER_COLUMNS = (ROW_NUMBER_COLUMN, RUN_ID_COLUMN, LOADED_AT_COLUMN)
 _TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _PARTITION_ID = re.compile(r"^[0-9A-Za-z_-]+$")
-# How long a load keeps its ClickHouse connection between batches. Opening the embedded engine costs
-# ~0.1-0.2 s, too much per batch; holding it for ever would shut web pages out of chDB for a whole run.
-HOLD_SECONDS = 2.0
 # Rows gathered before one INSERT: every insert makes a part (files per column, then merges), which costs
 # about as much as inserting a few hundred thousand rows more, so small batches are sent together.
 INSERT_ROWS = 262_144
@@ -101,8 +96,6 @@ class TargetLoad:
         self.rows_appended = 0
         self.replace_rows = sorted(set(replace_rows)) if replace_rows is not None else None
         self._columns: list[str] | None = None
-        self._held: ExitStack | None = None
-        self._held_since = 0.0
         self.insert_rows = max(1, int(insert_rows))
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
@@ -175,24 +168,6 @@ class TargetLoad:
         """Append to a temporary table that another task began (a part of a split run)."""
         self._columns = [f.name for f in schema if f.name != ROW_NUMBER_COLUMN]
 
-    def hold(self) -> None:
-        """Keep one connection open across the next appends (for at most HOLD_SECONDS at a time)."""
-        if self._held is None:
-            stack = ExitStack()
-            stack.enter_context(self.target.connection())
-            self._held, self._held_since = stack, time.monotonic()
-        elif time.monotonic() - self._held_since > HOLD_SECONDS:
-            self.release()
-            self.hold()
-
-    def release(self) -> None:
-        """Close the held connection (after flushing what was gathered)."""
-        if self._pending:
-            self.flush()
-        if self._held is not None:
-            held, self._held = self._held, None
-            held.close()
-
     def append(self, batch: pa.Table | pa.RecordBatch) -> int:
         if self._columns is None:
             raise RuntimeError("TargetLoad.begin() must come first")
@@ -218,7 +193,6 @@ class TargetLoad:
             return
         table = pa.concat_tables(self._pending) if len(self._pending) > 1 else self._pending[0]
         self._pending, self._pending_rows = [], 0
-        self.hold()
         self.target.insert_arrow(self.temp_table, table)
 
     def staged_count(self) -> int:
@@ -277,7 +251,6 @@ class TargetLoad:
     def abort(self) -> None:
         """Drop the temporary table: nothing of this attempt reaches the target."""
         self._pending, self._pending_rows = [], 0
-        self.release()
         self.target.command(f"DROP TABLE IF EXISTS {quote_identifier(self.temp_table)}")
 
 

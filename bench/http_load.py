@@ -2,12 +2,13 @@
 
     python -m bench.http_load [--seconds 20] [--concurrency 8] [--gunicorn-workers 2]
 
-Sets up a throw-away embedded installation in a temporary folder (migrate_all, the demo pipeline run once,
-a superuser), starts gunicorn on a free port of 127.0.0.1, logs in through the admin's login form, then
-lets `--concurrency` threads (each with its own keep-alive connection and the session cookie) request, in
-turn, the health check, the dashboards and the API lists for `--seconds`. Prints one JSON line: requests,
-errors, requests/s, p50/p95/max latency overall and per URL; exits 1 on any error (status >= 400 or a
-broken connection). Standard library only (http.client, threads): nothing to install in CI.
+Sets up a throw-away embedded installation in a temporary folder (its ClickHouse process, migrate_all, the
+demo pipeline run once, a superuser), starts gunicorn on a free port of 127.0.0.1, logs in through the
+admin's login form, then lets `--concurrency` threads (each with its own keep-alive connection and the
+session cookie) request, in turn, the health check, the dashboards and the API lists for `--seconds`.
+Prints one JSON line: requests, errors, requests/s, p50/p95/max latency overall and per URL; exits 1 on
+any error (status >= 400 or a broken connection). Standard library only (http.client, threads):
+nothing to install in CI.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from pathlib import Path
 from statistics import quantiles
 from urllib.parse import urlencode
 
+from bench.server import ClickHouseServer
+
 ROOT = Path(__file__).resolve().parent.parent
 URLS = ["/health/", "/dashboards/runs/", "/dashboards/quality/", "/dashboards/business/", "/upload/",
         "/api/v1/runs/", "/api/v1/pipelines/", "/api/v1/sources/", "/api/v1/files/"]
@@ -45,12 +48,12 @@ def _manage(env: dict, *args: str, timeout: int = 600) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def prepare(var_dir: Path) -> dict:
+def prepare(var_dir: Path, clickhouse_env: dict) -> dict:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("METADATA_POSTGRES", "STAGING_POSTGRES", "TARGET_CLICKHOUSE", "DJANGO_"))}
     env.update(ETL_VAR_DIR=str(var_dir), ETL_ENV_FILE=str(var_dir / "no.env"), DJANGO_DEBUG="false",
                DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ADMIN_USERNAME=USER,
-               DJANGO_ADMIN_PASSWORD=PASSWORD, CELERY_TASK_ALWAYS_EAGER="false")
+               DJANGO_ADMIN_PASSWORD=PASSWORD, CELERY_TASK_ALWAYS_EAGER="false", **clickhouse_env)
     _manage(env, "migrate_all", "--noinput")
     _manage(env, "collectstatic", "--noinput")
     _manage(env, "create_admin")
@@ -159,14 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="etl-http-load-") as tmp:
         var_dir = Path(tmp) / "var"
-        env = prepare(var_dir)
-        port = _free_port()
-        server = serve(env, port, args.gunicorn_workers, Path(tmp) / "gunicorn.log")
+        clickhouse = ClickHouseServer(var_dir / "clickhouse", Path(tmp) / "clickhouse.log")
         try:
-            result = hammer(port, login(port), args.seconds, args.concurrency)
+            env = prepare(var_dir, clickhouse.env())
+            port = _free_port()
+            server = serve(env, port, args.gunicorn_workers, Path(tmp) / "gunicorn.log")
+            try:
+                result = hammer(port, login(port), args.seconds, args.concurrency)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            clickhouse.stop()
     result["gunicorn_workers"] = args.gunicorn_workers
     print(json.dumps(result))
     return 1 if result["errors"] or not result["requests"] else 0

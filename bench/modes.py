@@ -1,8 +1,6 @@
 """The ways this system runs, as environments for its processes: PostgreSQL mode (metadata and staging on the
-local PostgreSQL, databases of the benchmark's own) and the embedded default (SQLite + chDB), both with chDB,
-the in-process ClickHouse, as the target under the mode's ETL_VAR_DIR; and server mode ("pg_server"):
-PostgreSQL mode's databases and var/ with ClickHouse in a process of its own, reached over HTTP as a
-production worker reaches its ClickHouse server (bench/server.py)."""
+local PostgreSQL, databases of the benchmark's own) and the embedded default. Both reach ClickHouse as every
+deployment does, over HTTP: the embedded ClickHouse process under the mode's ETL_VAR_DIR (bench/server.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +16,7 @@ _PRODUCT_PREFIXES = ("METADATA_POSTGRES_", "STAGING_POSTGRES_", "TARGET_CLICKHOU
 
 
 def var_dir(cfg: BenchConfig, mode: str) -> Path:
-    # Server mode shares PostgreSQL mode's var/ (its secrets key decrypts the sources' configuration).
-    return cfg.var_dir / ("pg" if mode == "pg_server" else mode)
+    return cfg.var_dir / mode
 
 
 def mode_env(cfg: BenchConfig, mode: str, **extra: str) -> dict:
@@ -28,7 +25,7 @@ def mode_env(cfg: BenchConfig, mode: str, **extra: str) -> dict:
     env.update(DJANGO_SETTINGS_MODULE="etlsite.settings", ETL_VAR_DIR=str(var_dir(cfg, mode)),
                ETL_FILE_ROOTS=str(cfg.data_dir), DJANGO_LOG_LEVEL="WARNING",
                DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver")
-    if mode in ("pg", "pg_server"):
+    if mode == "pg":
         (meta_user, meta_password), (stg_user, stg_password) = postgres.METADATA_ROLE, postgres.STAGING_ROLE
         env.update(
             METADATA_POSTGRES_HOST=cfg.pg_host, METADATA_POSTGRES_PORT=str(cfg.pg_port),
@@ -38,23 +35,18 @@ def mode_env(cfg: BenchConfig, mode: str, **extra: str) -> dict:
             STAGING_POSTGRES_USER=stg_user, STAGING_POSTGRES_PASSWORD=stg_password,
             STAGING_POSTGRES_DATABASE=postgres.STAGING_DB,
         )
-    if mode == "pg_server":
-        from bench.server import server_for
+    from bench.server import server_for
 
-        env.update(server_for(cfg).env())
+    env.update(server_for(var_dir(cfg, mode)).env())
     env.update(extra)
     return env
 
 
 def mode_reset(cfg: BenchConfig, mode: str) -> None:
-    """Start the mode from empty databases."""
-    if mode == "pg_server":  # PostgreSQL mode's databases, a new ClickHouse server
-        from bench.server import server_for
+    """Start the mode from empty databases (its ClickHouse process stopped first, and started again on use)."""
+    from bench.server import server_for
 
-        server = server_for(cfg)
-        server.stop()
-        shutil.rmtree(server.data_dir, ignore_errors=True)
-        return
+    server_for(var_dir(cfg, mode)).stop()
     shutil.rmtree(var_dir(cfg, mode), ignore_errors=True)
     var_dir(cfg, mode).mkdir(parents=True)
     if mode == "pg":
@@ -65,7 +57,7 @@ def mode_reset(cfg: BenchConfig, mode: str) -> None:
 
 def staging_tables_drop(cfg: BenchConfig, mode: str) -> None:
     """Drop the runs' staging tables between measured runs (disk, not speed: they would expire in 7 days)."""
-    if mode in ("pg", "pg_server"):
+    if mode == "pg":
         connection = postgres.connect(cfg, postgres.STAGING_DB)
         try:
             with connection.cursor() as cursor:

@@ -25,9 +25,8 @@ METRICS = ("null_rate", "distinct_count", "min", "max", "mean", "invalid_rate", 
 COLUMNS = ("year", "month", "dep_delay", "arr_delay", "carrier", "tailnum", "origin", "dest", "distance", "")
 
 
-def pages_section(bench, mode: str = "pg_server") -> dict:
-    """The pages in `mode`: "pg_server" (ClickHouse in its own process, as deployed) or "pg" (chDB inside
-    the web process, which opens a short chDB session per request)."""
+def pages_section(bench, mode: str = "pg") -> dict:
+    """The pages in `mode` (its ClickHouse process, reached over HTTP as deployed)."""
     from bench.config import PYTHON, ROOT
     from bench.measure import run_once
     from bench.modes import mode_env

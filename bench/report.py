@@ -54,10 +54,10 @@ def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
         "- Settings (environment): " + (", ".join(f"`{k}={v}`" for k, v in meta.get("knobs", {}).items())
                                         or "defaults") + ".",
     ]
-    if meta.get("clickhouse_server_peak_rss_mib"):
-        lines.append(f"- ClickHouse as a server (server mode): its own process peaked at "
-                     f"{meta['clickhouse_server_peak_rss_mib']:,} MiB over the whole sitting (every server-mode run, "
-                     "the 100x file and the pages' 10 M seeded rows); it is not counted in the worker's RSS.")
+    for mode, peak in (meta.get("clickhouse_peak_rss_mib") or {}).items():
+        lines.append(f"- The embedded ClickHouse process of the {mode} mode peaked at {peak:,} MiB over the whole "
+                     "sitting (every run of the mode, and for PostgreSQL mode the 100x file and the pages' seeded "
+                     "rows); it is not counted in the worker's RSS.")
     lines += [f"- Note: {note}" for note in meta.get("notes", [])]
     if meta.get("quick"):
         lines.insert(2, "**QUICK smoke pass (BENCH_QUICK=1) on a slice of the data: not the figures of record.**\n")
@@ -137,8 +137,8 @@ def _workers(results: Results) -> list[str]:
         return lines + [f"{section.get('status', 'not run')}.", ""]
     lines += [f"The {section['file']} file in {section['parts']} parts (`\"parallelism\": {{\"parts\": "
               f"{section['parts']}}}`), PostgreSQL mode, broker {section['broker']}; timed from `run_pipeline NAME` "
-              "(queued) to the run's end in the metadata database; ClickHouse as a server (with chDB inside each "
-              "worker, the workers would take turns at chDB's one data directory).", "",
+              "(queued) to the run's end in the metadata database; every worker talks to the one ClickHouse process "
+              "over HTTP.", "",
               _row(["workers", "status", "seconds", "run duration (s)", "peak RSS of a worker (MiB)"]),
               _row(["---:", "---", "---:", "---:", "---:"])]
     for run in section.get("runs", []):
@@ -151,11 +151,8 @@ def _workers(results: Results) -> list[str]:
 
 def _pages(results: Results) -> list[str]:
     lines = ["## Pages over a lot of data", "",
-             "Measured twice: with ClickHouse as a server in its own process (as deployed), and with chDB inside "
-             "the web process (the embedded default, where each request opens a short chDB session).", ""]
-    for name, where in (("pages", "ClickHouse as a server"), ("pages_chdb", "chDB inside the web process")):
-        lines += [f"### {where}", ""] + _pages_section(results.section(name))
-    return lines
+             "PostgreSQL mode, ClickHouse in its own process over HTTP (as every deployment reaches it).", ""]
+    return lines + _pages_section(results.section("pages"))
 
 
 def _pages_section(section: dict) -> list[str]:

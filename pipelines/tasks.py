@@ -26,7 +26,7 @@ RETRY_BACKOFF_CAP_SECONDS = 3600
 
 
 def _run_execute(run: PipelineRun) -> PipelineRun:
-    # Imported on first use: the engine pulls in the connectors, pyarrow and chDB, which the worker's parent
+    # Imported on first use: the engine pulls in the connectors and pyarrow, which the worker's parent
     # process (it forks the children that run tasks) and the web process enqueuing a run have no use for.
     from pipelines.engine.runner import run_execute
 

@@ -73,7 +73,7 @@ def runs_mark_dead(*, stale_after: timedelta | None = None) -> int:
 
 
 def _cleanup(run: PipelineRun) -> None:
-    from pipelines.engine.runner import run_abandoned_cleanup  # the engine imports chDB; only load it here
+    from pipelines.engine.runner import run_abandoned_cleanup  # the engine is heavy; only load it here
 
     run_abandoned_cleanup(run=run)
 

@@ -67,8 +67,9 @@ def _secret_files() -> Iterator[Path]:
             for suffix in SQLITE_SIDE_FILES:
                 yield Path(f"{database['NAME']}{suffix}")
     target = getattr(settings, "TARGET_CLICKHOUSE", {}) or {}
-    if target.get("PATH"):
-        yield Path(target["PATH"])
+    for key in ("DATA_DIR", "PASSWORD_FILE"):  # the embedded ClickHouse process's data and password
+        if target.get(key):
+            yield Path(target[key])
 
 
 def forbidden_folders() -> list[Path]:

@@ -311,7 +311,7 @@ def test_compose_environment_gives_postgresql_and_clickhouse_server_settings(mon
                                     default_user="metadata_user", default_password="metadata_password")
     staging = databases.relational("STAGING_POSTGRES", tmp_path, default_port=5433, default_name="etl_staging",
                                    default_user="staging_user", default_password="staging_password")
-    target = databases.clickhouse(tmp_path / "clickhouse")
+    target = databases.clickhouse(tmp_path)
 
     assert metadata["ENGINE"] == "django.db.backends.postgresql"
     assert (metadata["HOST"], metadata["PORT"], metadata["NAME"], metadata["USER"], metadata["PASSWORD"]) == (
@@ -320,7 +320,7 @@ def test_compose_environment_gives_postgresql_and_clickhouse_server_settings(mon
     # 5432 inside the compose network, not the 5433 the host sees.
     assert (staging["HOST"], staging["PORT"], staging["NAME"], staging["USER"], staging["PASSWORD"]) == (
         "staging-postgres", 5432, "etl_staging", "staging_user", "staging_password")
-    assert target["BACKEND"] == "server"
+    assert target["EMBEDDED"] is False
     assert (target["HOST"], target["PORT"], target["DATABASE"], target["USER"], target["PASSWORD"]) == (
         "target-clickhouse", 8123, "etl_target", "default", "")
     assert not any(tmp_path.iterdir()), "server mode must not create embedded files"
@@ -352,7 +352,7 @@ def test_the_whole_settings_module_loads_from_the_compose_environment(tmp_path):
     assert settings["DATABASES"]["default"]["HOST"] == "metadata-postgres"
     assert settings["DATABASES"]["staging"]["HOST"] == "staging-postgres"
     assert settings["DATABASES"]["staging"]["PORT"] == 5432
-    assert settings["TARGET_CLICKHOUSE"]["BACKEND"] == "server"
+    assert settings["TARGET_CLICKHOUSE"]["EMBEDDED"] is False
     assert settings["TARGET_CLICKHOUSE"]["HOST"] == "target-clickhouse"
     assert settings["CELERY_BROKER_URL"] == "redis://redis:6379/0"
     assert settings["DEBUG"] is False
@@ -368,7 +368,7 @@ def test_copying_env_example_to_env_changes_nothing(tmp_path):
     with_example = _settings_in_subprocess({"ETL_VAR_DIR": str(var_dir), "ETL_ENV_FILE": str(ENV_EXAMPLE)})
     assert with_example["DATABASES"]["default"]["EMBEDDED"] and with_example["DATABASES"]["staging"]["EMBEDDED"]
     assert with_example["EMBEDDED_BROKER"]
-    assert with_example["TARGET_CLICKHOUSE"]["BACKEND"] == "embedded"
+    assert with_example["TARGET_CLICKHOUSE"]["EMBEDDED"] is True
     differences = {k: (without.get(k), with_example.get(k)) for k in without.keys() | with_example.keys()
                    if without.get(k) != with_example.get(k)}
     assert not differences
@@ -475,7 +475,7 @@ def test_the_scan_finds_the_settings_variables():
     reads = settings_reads()
     assert set(SPEC_VARIABLES) <= reads
     assert {"DJANGO_SECRET_KEY", "ETL_VAR_DIR", "CELERY_BROKER_URL", "METADATA_POSTGRES_SSLMODE",
-            "STAGING_POSTGRES_CONN_MAX_AGE", "TARGET_CLICKHOUSE_PATH", "ETL_ENV_FILE"} <= reads
+            "STAGING_POSTGRES_CONN_MAX_AGE", "ETL_EMBEDDED_CLICKHOUSE_PORT", "ETL_ENV_FILE"} <= reads
 
 
 def test_every_variable_the_settings_read_is_in_env_example():

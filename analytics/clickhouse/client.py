@@ -1,11 +1,6 @@
-"""One entry point to the ClickHouse target, with two backends behind the same clickhouse-connect API.
-
-* server: clickhouse-connect over HTTP(S) to a ClickHouse server (``TARGET_CLICKHOUSE_HOST`` set);
-* embedded: clickhouse-connect's chDB interface, an in-process ClickHouse engine under ``var/clickhouse``.
-
-The same ClickHouse SQL runs on both, always with bound ``{name:Type}`` parameters. chDB lets only one
-process at a time open a data path, so the embedded backend opens short-lived connections under an
-inter-process file lock; web, worker and beat processes then take turns instead of failing.
+"""One entry point to the ClickHouse target: clickhouse-connect over HTTP(S), always with bound ``{name:Type}``
+parameters, to a ClickHouse server (``TARGET_CLICKHOUSE_HOST``) or to the embedded ClickHouse process
+(analytics/clickhouse/server.py), which every process of the machine shares like a server.
 """
 
 from __future__ import annotations
@@ -25,7 +20,6 @@ from clickhouse_connect.driver.exceptions import ClickHouseError as DriverError
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from filelock import FileLock, Timeout
 
 logger = logging.getLogger(__name__)
 
@@ -108,33 +102,23 @@ class ClickHouseTarget:
         self.database: str = config["DATABASE"]
         if not _IDENTIFIER.match(self.database):
             raise ClickHouseError(_("Invalid ClickHouse database name: %(name)s") % {"name": self.database})
-        self.embedded = config["BACKEND"] == "embedded"
         # A ClickHouse cluster name (TARGET_CLICKHOUSE_CLUSTER): DDL then runs ON CLUSTER, see cluster.py.
         self.cluster: str = config.get("CLUSTER") or ""
         if self.cluster:
             from analytics.clickhouse.cluster import check_cluster_name
 
             check_cluster_name(self.cluster)
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._client: Client | None = None
-        self._server_clients: dict[str | None, Client] = {}
-        if self.embedded:
-            from etlsite.env import private_folder
-
-            private_folder(Path(config["PATH"]))  # chDB's data: this user's only (0700), as is the data folder
-            self._file_lock = FileLock(config["PATH"] + ".lock", timeout=config["LOCK_TIMEOUT"])
+        self._lock = threading.Lock()
+        self._clients: dict[str | None, Client] = {}
 
     # --- connections ------------------------------------------------------------------------------
     def _new_client(self, database: str | None) -> Client:
         cfg = self.config
-        if self.embedded:
-            return clickhouse_connect.get_client(interface="chdb", path=cfg["PATH"], database=database)
         return clickhouse_connect.get_client(
             host=cfg["HOST"],
             port=cfg["PORT"],
             username=cfg["USER"],
-            password=cfg["PASSWORD"],
+            password=self._password(),
             database=database or "",
             secure=cfg["SECURE"],
             compress=cfg["COMPRESS"],
@@ -146,62 +130,33 @@ class ClickHouseTarget:
             settings={"distributed_foreground_insert": 1} if self.cluster else None,
         )
 
+    def _password(self) -> str:
+        # The embedded process writes its password file when it first starts, possibly after settings were read.
+        path = self.config.get("PASSWORD_FILE")
+        if path and not self.config["PASSWORD"] and Path(path).exists():
+            return Path(path).read_text().strip()
+        return self.config["PASSWORD"]
+
     @contextmanager
     def connection(self, *, database: bool = True) -> Iterator[Client]:
-        """A clickhouse-connect client for the duration of the block.
-
-        Embedded: the outermost block takes the inter-process lock and opens the engine; nested blocks in
-        the same thread reuse it, so a multi-statement job pays the ~60 ms open once.
-        """
+        """A clickhouse-connect client for the duration of the block (one per database, kept for the process)."""
         try:
-            if self.embedded:
-                with self._embedded_client(database) as client:
-                    yield client
-            else:
-                yield self._server_client(self.database if database else None)
+            yield self._client(self.database if database else None)
         except DriverError as exc:
             raise self._wrap(exc) from exc
 
-    def _server_client(self, database: str | None) -> Client:
+    def _client(self, database: str | None) -> Client:
         with self._lock:
-            client = self._server_clients.get(database)
+            client = self._clients.get(database)
             if client is None:
-                client = self._new_client(database)
-                self._server_clients[database] = client
+                client = self._clients[database] = self._new_client(database)
             return client
-
-    @contextmanager
-    def _embedded_client(self, database: bool) -> Iterator[Client]:
-        with self._lock:
-            if self._depth == 0:
-                try:
-                    self._file_lock.acquire()
-                except Timeout as exc:
-                    raise ClickHouseError(
-                        _("The embedded ClickHouse is busy in another process; try again shortly."), transient=True
-                    ) from exc
-                try:
-                    self._client = self._new_client(self.database if database else None)
-                except BaseException:
-                    self._file_lock.release()
-                    raise
-            self._depth += 1
-            try:
-                yield self._client
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    try:
-                        self._client.close()
-                    finally:
-                        self._client = None
-                        self._file_lock.release()
 
     def close(self) -> None:
         with self._lock:
-            for client in self._server_clients.values():
+            for client in self._clients.values():
                 client.close()
-            self._server_clients.clear()
+            self._clients.clear()
 
     def _wrap(self, exc: Exception) -> ClickHouseError:
         code = _error_code(exc)
@@ -211,7 +166,7 @@ class ClickHouseTarget:
                 % {"name": self.database},
                 code=code,
             )
-        reason = None if code is not None or self.embedded else _unreachable_reason(exc)
+        reason = None if code is not None else _unreachable_reason(exc)
         if reason is not None:
             # The driver's own text holds the whole request URL, the query and its data: not for people.
             return ClickHouseError(
@@ -266,11 +221,10 @@ class ClickHouseTarget:
 
     def describe(self) -> str:
         """Where the target is, for messages and pages; never includes the password."""
-        if self.embedded:
-            where = f"chDB (embedded) {self.config['PATH']} / {self.database}"
-        else:
-            scheme = "https" if self.config["SECURE"] else "http"
-            where = f"{scheme}://{self.config['HOST']}:{self.config['PORT']} / {self.database}"
+        scheme = "https" if self.config["SECURE"] else "http"
+        where = f"{scheme}://{self.config['HOST']}:{self.config['PORT']} / {self.database}"
+        if self.config.get("EMBEDDED"):
+            where = f"{where} (embedded)"
         return f"{where} (cluster {self.cluster})" if self.cluster else where
 
 

@@ -13,8 +13,8 @@ every node. A Distributed table stores nothing, so mutations (``ALTER ... DELETE
 must name ``<table>_local ON CLUSTER``: `mutation_table()` gives that name to the code that deletes.
 
 Without a cluster name nothing here is used: the single-node DDL is byte-for-byte the migrations' text.
-chDB (the embedded backend) has no cluster, so this DDL is checked as text and by ClickHouse's own parser
-(``formatQuery`` in chDB) in the tests, not executed.
+The embedded ClickHouse (one chDB process) has no cluster, so this DDL is checked as text and by ClickHouse's
+own parser (``formatQuery``) in the tests, not executed.
 """
 
 from __future__ import annotations

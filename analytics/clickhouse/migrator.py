@@ -115,9 +115,6 @@ def plan(target: ClickHouseTarget, upto: str | None = None) -> list[Migration]:
 def migrate(target: ClickHouseTarget, *, upto: str | None = None, fake: bool = False,
             on_apply: Callable[[Migration], None] | None = None) -> list[Migration]:
     """Create the database if needed and apply every pending migration (up to `upto`) in order."""
-    if target.cluster and target.embedded:
-        raise ClickHouseError(_("A ClickHouse cluster (TARGET_CLICKHOUSE_CLUSTER) needs ClickHouse servers "
-                                "(TARGET_CLICKHOUSE_HOST); the embedded chDB is a single node."))
     create_database, *record_table = setup_statements(target)
     target.command(create_database, database=False)
     with target.connection() as client:

@@ -32,15 +32,12 @@ CONTENDERS = {c.key: c for c in (
               notes="SQLite's own bulk CSV import into a typed table"),
     Contender("pyarrow_read", "pyarrow CSV read, no load", "reference", inner_key="read_seconds",
               notes="streaming read in 16 MiB blocks, empty strings as NULL"),
-    Contender("etl_pg", "This system, PostgreSQL staging, chDB in the worker", "system",
+    Contender("etl_pg", "This system, PostgreSQL staging", "system",
               notes="`manage.py run_pipeline --sync`: file -> PostgreSQL staging -> validation -> "
-                    "clean_duplicates -> ClickHouse (chDB) -> quality metrics"),
-    Contender("etl_pg_server", "This system, PostgreSQL staging, ClickHouse server", "system",
-              notes="the same run with ClickHouse in its own process over HTTP, as in production (chDB behind "
-                    "ClickHouse's HTTP interface: no ClickHouse server can be installed here); RSS is the "
-                    "worker's own"),
+                    "clean_duplicates -> ClickHouse (the embedded ClickHouse process, over HTTP) -> quality "
+                    "metrics; RSS is the run's own process, the ClickHouse process is reported apart"),
     Contender("etl_embedded", "This system, embedded default", "system",
-              notes="the same run on SQLite staging + chDB"),
+              notes="the same run on the embedded default's relational databases and ClickHouse process"),
     Contender("dlt_arrow", "dlt, Arrow + CSV COPY", "alternative", inner_key="load_seconds",
               notes="pyarrow batches into dlt, loader_file_format=csv (COPY) into PostgreSQL"),
     Contender("dlt_docs", "dlt, filesystem + read_csv", "alternative", inner_key="load_seconds", slow=True,
@@ -88,7 +85,7 @@ def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
                            "--db", str(work / "flights.sqlite3")])
     if key == "pyarrow_read":
         return Invocation([PYTHON, "-m", "bench.contenders.pyarrow_read", "--file", path])
-    if key in ("etl_pg", "etl_pg_server", "etl_embedded"):
+    if key in ("etl_pg", "etl_embedded"):
         mode = key.removeprefix("etl_")
         return Invocation([PYTHON, "manage.py", "run_pipeline", pipeline_name(data), "--sync"],
                           env=mode_env(cfg, mode), before=lambda: staging_tables_drop(cfg, mode), parse=run_summary)

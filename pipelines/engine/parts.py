@@ -85,16 +85,6 @@ def split_obstacle(config: dict) -> str:
     return ""
 
 
-def embedded_split_obstacle(target) -> str:
-    """Why the target cannot take a split run ("" when it can). The embedded chDB lets one process at a time
-    use it, so parts only wait for each other (the benchmark measured 0.51x with two workers), and a part
-    whose tables are dropped under it by a failing sibling can leave its pool process stuck in chDB."""
-    if target.embedded:
-        return _("the embedded ClickHouse serves one process at a time; split runs need a ClickHouse server "
-                 "(TARGET_CLICKHOUSE_HOST)")
-    return ""
-
-
 def keys_table_name(table: str, run_id: int, attempt: int) -> str:
     return f"_keys_{table}_{int(run_id)}_a{int(attempt)}"[:200]
 
@@ -200,7 +190,6 @@ class PartFlow:
     def _flush_keys(self) -> None:
         if self._keys:
             keys, self._keys = pa.concat_tables(self._keys), []
-            self.load.hold()  # the same held connection as the load's inserts
             self.load.target.insert_arrow(self.keys_table, keys)
 
     def _op(self, kind: str, processed: int, failed: int, started: float) -> None:
@@ -212,7 +201,7 @@ class PartFlow:
     def finish(self) -> None:
         if self.load is not None:
             self._flush_keys()
-            self.load.release()
+            self.load.flush()
         if self.sink is not None:
             self.sink.close()
 
@@ -220,7 +209,7 @@ class PartFlow:
         if self.sink is not None:
             self.sink.abort()
         if self.load is not None:
-            self.load.release()
+            self.load.flush()
 
     def removed(self) -> dict:
         return dict(self.transform_ctx.removed)
@@ -423,36 +412,35 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
             for step, count in (part.get("removed") or {}).items():
                 totals.removed[step] = totals.removed.get(step, 0) + count
         services.run_progress(run=run, step="commit", **totals.as_dict())
-        with load.target.connection():
-            if split.get("keys_table"):
-                totals.removed[DEDUPE_STEP] = totals.removed.get(DEDUPE_STEP, 0) + _remove_repeats(load, split)
-            totals.rows_loaded = load.staged_count()
-            warnings = outcome_check(run=run, rules=ValidationRules.from_config(config),
-                                     rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
-                                     rows_quarantined=totals.rows_quarantined,
-                                     rows_removed=sum(totals.removed.values()))
-            if not totals.reconciles():
-                raise RunError(
-                    _("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "
-                      "%(removed)d.") % {"read": totals.rows_read, "loaded": totals.rows_loaded,
-                                          "q": totals.rows_quarantined, "removed": sum(totals.removed.values())})
-            load.rows_appended = totals.rows_loaded
-            committed = load.commit()
-            if committed != totals.rows_loaded:
-                raise RunError(_("ClickHouse holds %(have)d rows of this run, expected %(want)d.")
-                               % {"have": committed, "want": totals.rows_loaded})
-            if split.get("keys_table"):
-                load.target.command(f"DROP TABLE IF EXISTS {quote_identifier(split['keys_table'])}")
-            lineage = []
-            for part in parts:
-                lineage += [edge for edge in part.get("lineage", []) if edge not in lineage]
-            services.run_progress(run=run, step="analyze", **totals.as_dict())
-            results = run_analyze(run=run, target=load.target, table=load.table,
-                                  staging_table=split["staging_table"],
-                                  source_columns=[name for name, _type in split["source_columns"]], lineage=lineage,
-                                  schema_diff=split["schema_diff"], rows_read=totals.rows_read,
-                                  rows_loaded=totals.rows_loaded, warnings=warnings)
-            warnings += analysis_warnings(results)
+        if split.get("keys_table"):
+            totals.removed[DEDUPE_STEP] = totals.removed.get(DEDUPE_STEP, 0) + _remove_repeats(load, split)
+        totals.rows_loaded = load.staged_count()
+        warnings = outcome_check(run=run, rules=ValidationRules.from_config(config),
+                                 rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
+                                 rows_quarantined=totals.rows_quarantined,
+                                 rows_removed=sum(totals.removed.values()))
+        if not totals.reconciles():
+            raise RunError(
+                _("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "
+                  "%(removed)d.") % {"read": totals.rows_read, "loaded": totals.rows_loaded,
+                                      "q": totals.rows_quarantined, "removed": sum(totals.removed.values())})
+        load.rows_appended = totals.rows_loaded
+        committed = load.commit()
+        if committed != totals.rows_loaded:
+            raise RunError(_("ClickHouse holds %(have)d rows of this run, expected %(want)d.")
+                           % {"have": committed, "want": totals.rows_loaded})
+        if split.get("keys_table"):
+            load.target.command(f"DROP TABLE IF EXISTS {quote_identifier(split['keys_table'])}")
+        lineage = []
+        for part in parts:
+            lineage += [edge for edge in part.get("lineage", []) if edge not in lineage]
+        services.run_progress(run=run, step="analyze", **totals.as_dict())
+        results = run_analyze(run=run, target=load.target, table=load.table,
+                              staging_table=split["staging_table"],
+                              source_columns=[name for name, _type in split["source_columns"]], lineage=lineage,
+                              schema_diff=split["schema_diff"], rows_read=totals.rows_read,
+                              rows_loaded=totals.rows_loaded, warnings=warnings)
+        warnings += analysis_warnings(results)
         staged = StagingWriter.open(table_name=split["staging_table"]).finish()
         record = file_for_run(run)
         if record:

@@ -33,7 +33,6 @@ from pipelines.engine.overlap import StagingSink
 from pipelines.engine.parts import (
     configured_parts,
     drop_split_tables,
-    embedded_split_obstacle,
     split_obstacle,
     split_start,
 )
@@ -139,7 +138,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         config = contract_ensure(pipeline=pipeline, connector=connector, target=load.target, table=load.table)
         markers = null_values_of(config)
         if split and source.source_type == "file" and configured_parts(config) > 1:
-            obstacle = split_obstacle(config) or embedded_split_obstacle(load.target)
+            obstacle = split_obstacle(config)
             plan = None if obstacle else connector.split_plan(configured_parts(config))
             if plan is not None and plan.split:
                 return split_start(run=run, connector=connector, plan=plan, load=load, staging_table=staging_table,
@@ -229,7 +228,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             return services.run_succeed(run=run, records_processed=0, records_failed=0,
                                         context={**totals.as_dict(), "empty": True})
 
-        load.release()
+        load.flush()
         with ops[OperationType.LOAD].timed() as op:
             sink.close()  # every batch staged before the commit: a staging error fails the run
             op.seconds = max(op.seconds, sink.seconds)  # the thread's own time, when it staged
@@ -251,11 +250,10 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         _acknowledge_source(connector, run)
         source_state = connector.new_state() if getattr(connector, "supports_state", False) else None
         services.run_progress(run=run, step="analyze", **totals.as_dict())
-        with load.target.connection():  # one connection for the analysis's dozen queries
-            results = run_analyze(run=run, target=load.target, table=load.table, staging_table=staging_table,
-                        source_columns=[name for name, _type in drift["source_columns"]],
-                        lineage=[edge.as_dict() for edge in ctx.lineage], schema_diff=drift["diff"],
-                        rows_read=totals.rows_read, rows_loaded=totals.rows_loaded, warnings=warnings)
+        results = run_analyze(run=run, target=load.target, table=load.table, staging_table=staging_table,
+                              source_columns=[name for name, _type in drift["source_columns"]],
+                              lineage=[edge.as_dict() for edge in ctx.lineage], schema_diff=drift["diff"],
+                              rows_read=totals.rows_read, rows_loaded=totals.rows_loaded, warnings=warnings)
         warnings += analysis_warnings(results)
         staged = writer.finish()
         if file_record:

@@ -1,4 +1,4 @@
-"""The ClickHouse client: bound parameters, inserts, errors and, embedded, several processes at once."""
+"""The ClickHouse client: bound parameters, inserts, errors, and several processes writing at once."""
 
 import os
 import subprocess
@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from analytics.clickhouse import ClickHouseError, get_target
+from tests.support.clickhouse import clickhouse_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,16 +97,11 @@ print("done")
 """
 
 
-def test_embedded_engine_is_shared_by_several_processes(clickhouse_embedded_config, settings):
-    """Web, worker and beat open the same chDB path; the file lock makes them take turns, none fails."""
-    settings.TARGET_CLICKHOUSE = clickhouse_embedded_config
-    target = get_target()
-    target.create_database()
-    target.command("TRUNCATE TABLE IF EXISTS etl_audit_log")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "etlsite.settings",
-           "TARGET_CLICKHOUSE_PATH": clickhouse_embedded_config["PATH"],
-           "TARGET_CLICKHOUSE_DATABASE": clickhouse_embedded_config["DATABASE"]}
-    env.pop("TARGET_CLICKHOUSE_HOST", None)
+def test_several_processes_write_and_read_at_once(clickhouse):
+    """Web, worker and beat processes use one ClickHouse at the same time; none fails or waits for another."""
+    target = clickhouse
+    cfg = target.config
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "etlsite.settings", **clickhouse_env(cfg, cfg["DATABASE"])}
     workers = [subprocess.Popen([sys.executable, "-c", WRITER, str(n), "15"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(3)]
     # This process reads at the same time, as the web app would.

@@ -145,9 +145,8 @@ def test_alert_samples_never_carry_sensitive_values(loaded):
 
 def test_values_are_hidden_when_the_catalog_cannot_be_read(settings, tmp_path, django_user_model):
     """Fail closed: without the catalog nobody can tell which columns are sensitive."""
-    # A server that does not answer (an embedded engine at another path would clash with the test process's
-    # chDB, which opens one data path per process).
-    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "BACKEND": "server", "HOST": "127.0.0.1",
+    # A server that does not answer.
+    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "HOST": "127.0.0.1",
                                   "PORT": 9, "DATABASE": "absent", "CONNECT_TIMEOUT": 2}
     masker = RunMasker(django_user_model.objects.create_user("someone"))
     assert masker.value("a@b.org", column="anything", target_table="orders") == MASK

@@ -42,13 +42,6 @@ def _data(n: int, seed: int) -> pa.Table:
     }, schema=SCHEMA)
 
 
-@pytest.fixture
-def clickhouse(clickhouse):
-    """One connection for the whole test: the embedded backend then opens its engine once, not per statement."""
-    with clickhouse.connection():
-        yield clickhouse
-
-
 def _load(target, run_id: int, data: pa.Table, *, loaded_at=None, table="sales") -> None:
     load = TargetLoad(target, table=table, pipeline_run_id=run_id, loaded_at=loaded_at)
     load.begin(SCHEMA)

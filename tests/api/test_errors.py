@@ -55,7 +55,7 @@ def test_messages_follow_accept_language(anonymous_api, api):
 
 
 def test_an_unreachable_clickhouse_is_a_503_in_the_format(api, settings):
-    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "BACKEND": "server", "HOST": "127.0.0.1", "PORT": 9,
+    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "HOST": "127.0.0.1", "PORT": 9,
                                   "USER": "default", "PASSWORD": "", "SECURE": False, "COMPRESS": False,
                                   "CONNECT_TIMEOUT": 2, "SEND_RECEIVE_TIMEOUT": 5}
     response = api.get("/api/v1/quality-metrics/")

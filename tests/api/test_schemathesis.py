@@ -15,8 +15,6 @@ from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.modes import GenerationMode
 
-from analytics.clickhouse import get_target
-from analytics.clickhouse.migrator import migrate
 from tests.factories import (
     AnalysisResultFactory,
     FileMetadataFactory,
@@ -32,23 +30,14 @@ STATEFUL_STEPS = 8
 
 
 @pytest.fixture
-def embedded_clickhouse(request, settings):
-    settings.TARGET_CLICKHOUSE = request.getfixturevalue("clickhouse_embedded_config")
-    target = get_target()
-    target.drop_database()
-    migrate(target)
-    return target
-
-
-@pytest.fixture
-def token(db, superuser, embedded_clickhouse, settings, tmp_path):
+def token(db, superuser, clickhouse, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     run = PipelineRunFactory(status="failed")
     AnalysisResultFactory(pipeline_run=run)
     FileMetadataFactory(pipeline_run_id=run.pk)
     StagingTableFactory(pipeline_run_id=run.pk)
     ProcessingLogFactory(pipeline_run_id=run.pk)
-    embedded_clickhouse.insert("data_quality_metrics", [["sales", "amount", "null_rate", 0.1, None, 0.05, False,
+    clickhouse.insert("data_quality_metrics", [["sales", "amount", "null_rate", 0.1, None, 0.05, False,
                                                          run.pk]],
                                ["table_name", "column_name", "metric_name", "metric_value", "threshold_min",
                                 "threshold_max", "is_passed", "pipeline_run_id"])

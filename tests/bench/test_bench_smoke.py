@@ -1,6 +1,6 @@
 """The benchmark's data preparation and report writing, on a tiny file (nothing here is timed or judged by time).
 
-Contenders run for real as subprocesses (chDB, pyarrow, SQLite), as `make bench` runs them; only the figures
+Contenders run for real as subprocesses (chDB file(), pyarrow, SQLite), as `make bench` runs them; only the figures
 are too small to mean anything.
 """
 
@@ -164,33 +164,27 @@ def test_goals_use_medians_and_report_ratios_met_or_not(tmp_path):
     assert dlt.ratio == pytest.approx(4.0) and dlt.met is False
     pandas = goals["Faster than pandas to_sql"]
     assert pandas.ratio == pytest.approx((1000 / 9.0) / (100 / 5.0)) and pandas.met is False
-    inside = "chDB inside the worker"
-    assert goals[f"Peak RSS of the worker, 10x file ({inside})"].met is True
-    assert goals[f"The 100x run finishes, peak RSS ({inside})"].met is False
-    assert goals[f"Constant memory: peak RSS 100x / 1x ({inside})"].ratio == pytest.approx(700 / 400)
+    mode = "PostgreSQL mode"
+    assert goals[f"Peak RSS of the worker, 10x file ({mode})"].met is True
+    assert goals[f"The 100x run finishes, peak RSS ({mode})"].met is False
+    assert goals[f"Constant memory: peak RSS 100x / 1x ({mode})"].ratio == pytest.approx(700 / 400)
     assert goals["Faster than Django bulk_create"].met is None
-    assert goals["Embedded default near its ceiling (10x file)"].met is None
-    # Server mode was not measured: its goals say so instead of borrowing the other mode's figures.
-    assert goals["Peak RSS of the worker, 10x file (ClickHouse as a server)"].met is None
-    assert "Whole run near the ceiling, ClickHouse as a server (10x file)" not in goals
+    # The embedded default was not measured: its goals say so instead of borrowing the other mode's figures.
+    assert goals["Embedded default near the ceiling (10x file)"].met is None
+    assert goals["Peak RSS of the worker, 10x file (embedded default)"].met is None
 
 
-def test_server_mode_goals_are_judged_on_the_worker_alone(tmp_path):
+def test_the_embedded_default_is_judged_like_postgresql_mode(tmp_path):
     results = Results(tmp_path / "results.json")
-    for m in (_m("etl_pg_server", "1x", 100, 2.0, rss=300), _m("etl_pg_server", "10x", 1000, 6.0, rss=350),
-              _m("etl_pg_server", "100x", 10_000, 60.0, rss=380), _m("etl_pg", "10x", 1000, 9.0, rss=1000),
+    for m in (_m("etl_embedded", "10x", 1000, 6.0, rss=350), _m("etl_pg", "10x", 1000, 9.0, rss=1000),
               _m("psql_copy", "10x", 1000, 3.0), _m("chdb_file", "10x", 1000, 5.0, insert_seconds=2.0)):
         results.add(m)
     results.section("pages", {"status": "measured", "pages": {
         "/dashboards/quality/": {"status": "measured", "p50_ms": 60, "p95_ms": 90, "requests": 20},
         "/admin/pipelines/pipelinerun/": {"status": "measured", "p50_ms": 200, "p95_ms": 260, "requests": 20}}})
     goals = {g.name: g for g in goals_judge(results)}
-    server = "ClickHouse as a server"
-    assert goals[f"Peak RSS of the worker, 10x file ({server})"].met is True
-    assert goals[f"The 100x run finishes, peak RSS ({server})"].met is True
-    assert goals[f"Constant memory: peak RSS 100x / 1x ({server})"].ratio == pytest.approx(380 / 300)
-    assert goals["Peak RSS of the worker, 10x file (chDB inside the worker)"].met is False
-    assert goals[f"Whole run near the ceiling, {server} (10x file)"].ratio == pytest.approx(6.0 / 5.0)
-    assert goals[f"Page /dashboards/quality/ ({server})"].met is True
-    assert goals[f"Page /admin/pipelines/pipelinerun/ ({server})"].met is False
-    assert goals["Pages over a lot of data (chDB inside the web process)"].met is None
+    assert goals["Peak RSS of the worker, 10x file (embedded default)"].met is True
+    assert goals["Peak RSS of the worker, 10x file (PostgreSQL mode)"].met is False
+    assert goals["Embedded default near the ceiling (10x file)"].ratio == pytest.approx(6.0 / 5.0)
+    assert goals["Page /dashboards/quality/ (PostgreSQL mode)"].met is True
+    assert goals["Page /admin/pipelines/pipelinerun/ (PostgreSQL mode)"].met is False

@@ -8,7 +8,7 @@
 - `screenshot(page, name)`: writes test-results/screenshots/<name>.png.
 - `switch_language(page, code)` (and the `ru_page` fixture): changes language through the language switch
   every page carries, the way a user does.
-- `browser_clickhouse`: the embedded (chDB) ClickHouse target, migrated and empty, for pages that read it.
+- `browser_clickhouse`: the tests' ClickHouse target, migrated and empty, for pages that read it.
 
 Every test here is marked `browser` and runs in a transactional database over both aliases (the live
 server's thread must see the rows the test writes). Playwright's own browser download cannot work on these
@@ -163,14 +163,7 @@ def screenshot():
 
 
 @pytest.fixture
-def browser_clickhouse(settings, clickhouse_embedded_config):
-    """The embedded ClickHouse target, migrated and empty (the live server runs in this process, so it sees
-    the same settings and the same chDB)."""
-    from analytics.clickhouse import get_target
-    from analytics.clickhouse.migrator import migrate
-
-    settings.TARGET_CLICKHOUSE = clickhouse_embedded_config
-    target = get_target()
-    target.drop_database()
-    migrate(target)
-    return target
+def browser_clickhouse(clickhouse):
+    """The tests' ClickHouse target, migrated and empty (the live server runs in this process, so it sees
+    the same settings)."""
+    return clickhouse

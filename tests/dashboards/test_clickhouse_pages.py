@@ -1,5 +1,5 @@
-"""Quality, business, lineage, catalog and health pages over a real run of the demo pipeline (both ClickHouse
-backends); every number is checked against an independent computation over the same tables."""
+"""Quality, business, lineage, catalog and health pages over a real run of the demo pipeline; every number is
+checked against an independent computation over the same tables."""
 
 import json
 from collections import defaultdict

@@ -74,16 +74,36 @@ def test_the_embedded_broker_unless_a_url_is_set(tmp_path):
 def test_clickhouse_server_or_embedded(monkeypatch, tmp_path):
     for suffix in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE"):
         monkeypatch.delenv(f"TARGET_CLICKHOUSE_{suffix}", raising=False)
-    embedded = databases.clickhouse(tmp_path / "clickhouse")
-    assert embedded["BACKEND"] == "embedded"
-    assert embedded["PATH"] == str((tmp_path / "clickhouse").resolve())
-    assert embedded["DATABASE"] == "etl_target"
+    monkeypatch.delenv("ETL_EMBEDDED_CLICKHOUSE_PORT", raising=False)
+    embedded = databases.clickhouse(tmp_path)
+    home = tmp_path.resolve() / "clickhouse"
+    assert embedded["EMBEDDED"] is True
+    assert (embedded["HOST"], embedded["PORT"], embedded["USER"], embedded["DATABASE"]) == (
+        "127.0.0.1", 18123, "default", "etl_target")
+    assert (embedded["DATA_DIR"], embedded["PASSWORD_FILE"]) == (str(home / "data"), str(home / "password"))
+    assert embedded["PASSWORD"] == ""  # the process has not generated it yet
+    home.mkdir()
+    (home / "password").write_text("generated\n")
+    assert databases.clickhouse(tmp_path)["PASSWORD"] == "generated"
+    monkeypatch.setenv("ETL_EMBEDDED_CLICKHOUSE_PORT", "28123")
+    assert databases.clickhouse(tmp_path)["PORT"] == 28123
 
     monkeypatch.setenv("TARGET_CLICKHOUSE_HOST", "ch.example")
     monkeypatch.setenv("TARGET_CLICKHOUSE_PASSWORD", "s3cret")
-    server = databases.clickhouse(tmp_path / "clickhouse")
-    assert (server["BACKEND"], server["HOST"], server["PORT"], server["USER"]) == ("server", "ch.example", 8123,
-                                                                                    "default")
+    server = databases.clickhouse(tmp_path)
+    assert (server["EMBEDDED"], server["HOST"], server["PORT"], server["USER"], server["PASSWORD"]) == (
+        False, "ch.example", 8123, "default", "s3cret")
+    assert "DATA_DIR" not in server and "PASSWORD_FILE" not in server
+
+
+def test_the_client_reads_a_password_generated_after_the_settings(tmp_path, monkeypatch):
+    from analytics.clickhouse.client import ClickHouseTarget
+
+    monkeypatch.delenv("TARGET_CLICKHOUSE_HOST", raising=False)
+    target = ClickHouseTarget(databases.clickhouse(tmp_path))
+    (tmp_path / "clickhouse").mkdir()
+    (tmp_path / "clickhouse" / "password").write_text("late\n")
+    assert target._password() == "late"
 
 
 def test_describe_never_shows_the_password(monkeypatch, tmp_path):
@@ -91,7 +111,7 @@ def test_describe_never_shows_the_password(monkeypatch, tmp_path):
 
     monkeypatch.setenv("TARGET_CLICKHOUSE_HOST", "ch.example")
     monkeypatch.setenv("TARGET_CLICKHOUSE_PASSWORD", "s3cret-value")
-    target = ClickHouseTarget(databases.clickhouse(tmp_path / "clickhouse"))
+    target = ClickHouseTarget(databases.clickhouse(tmp_path))
     assert "s3cret-value" not in target.describe()
     assert "ch.example:8123" in target.describe()
 
@@ -108,12 +128,9 @@ def _setting_in_a_fresh_process(name: str, env: dict) -> str:
                           env={**clean, "DJANGO_SETTINGS_MODULE": "etlsite.settings", **env}).stdout.strip()
 
 
-def test_worker_processes_are_replaced_only_with_the_embedded_target(tmp_path):
-    # chDB keeps pool threads for good per engine open: a worker process on the embedded target is replaced
-    # after 50 tasks; with a ClickHouse server it lives on, and the environment decides either way.
+def test_worker_processes_are_not_replaced_unless_asked(tmp_path):
+    # The 50-task recycling was for the in-process chDB's threads; no database needs it now.
     var = {"ETL_VAR_DIR": str(tmp_path), "ETL_ENV_FILE": str(tmp_path / "none.env")}
-    assert _setting_in_a_fresh_process("CELERY_WORKER_MAX_TASKS_PER_CHILD", var) == "50"
-    server = {**var, "TARGET_CLICKHOUSE_HOST": "clickhouse.example"}
-    assert _setting_in_a_fresh_process("CELERY_WORKER_MAX_TASKS_PER_CHILD", server) == "None"
+    assert _setting_in_a_fresh_process("CELERY_WORKER_MAX_TASKS_PER_CHILD", var) == "None"
     assert _setting_in_a_fresh_process("CELERY_WORKER_MAX_TASKS_PER_CHILD",
-                                       {**server, "CELERY_WORKER_MAX_TASKS_PER_CHILD": "7"}) == "7"
+                                       {**var, "CELERY_WORKER_MAX_TASKS_PER_CHILD": "7"}) == "7"

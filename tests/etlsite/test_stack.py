@@ -149,13 +149,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_the_clickhouse_process_is_started_detached_and_stopped(tmp_path, monkeypatch):
-    """The same start/stop as with analytics.clickhouse.server, with tests/support/clickhouse_http_bridge.py
-    (which also prints `LISTENING <port>` when it serves) standing in for it."""
+def test_the_clickhouse_process_is_started_detached_and_stopped(tmp_path):
+    """The product's ClickHouse process (analytics.clickhouse.server): started in a session of its own, its
+    password generated into PASSWORD_FILE, answering queries with it, stopped by SIGTERM."""
+    import clickhouse_connect
+
     port = _free_port()
-    bridge = ROOT / "tests" / "support" / "clickhouse_http_bridge.py"
-    monkeypatch.setattr(stack, "clickhouse_command", lambda config: [
-        sys.executable, str(bridge), "--path", str(config["DATA_DIR"]), "--port", str(config["PORT"])])
     piece = stack.ClickHouse(tmp_path, {"EMBEDDED": True, "HOST": "127.0.0.1", "PORT": port,
                                         "DATA_DIR": tmp_path / "clickhouse" / "data",
                                         "PASSWORD_FILE": tmp_path / "clickhouse" / "password"})
@@ -165,6 +164,11 @@ def test_the_clickhouse_process_is_started_detached_and_stopped(tmp_path, monkey
         assert piece.running()
         pid = int(piece.pidfile.read_text().split()[0])
         assert os.getpgid(pid) == pid, "in a session of its own: a Ctrl+C meant for the caller does not reach it"
+        password = (tmp_path / "clickhouse" / "password").read_text().strip()
+        client = clickhouse_connect.get_client(host="127.0.0.1", port=port, username="default", password=password,
+                                               compress=False)
+        assert client.command("SELECT 40 + 2") == 42
+        client.close()
     finally:
         piece.stop()
     assert not piece.running() and not piece.pidfile.exists()

@@ -68,7 +68,6 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait(timeout=15)
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
 def test_a_scheduled_run_fires_from_beat_and_completes_on_a_real_worker(clickhouse, settings, tmp_path, beat_broker):
     csv_path = tmp_path / "orders.csv"
     csv_path.write_text("order_id,date,amount\n1,2024-01-01,10.5\n2,2024-01-02,20\n3,2024-01-03,30.25\n")

@@ -48,11 +48,10 @@ pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction
 WAIT_SECONDS = 120
 BROKER_DB = 2
 POLL_SECONDS = 0.05
-# A run must last a few seconds, so that it is caught after its first batch with most of the file to go. The
-# embedded backend opens chDB for every batch (~0.2 s each), so it gets fewer, larger batches: ~25 batches,
-# ~6 s a run; over HTTP ~100 batches take ~3 s.
+# A run must last a few seconds, so that it is caught after its first batch with most of the file to go:
+# ~100 batches take ~3 s.
 ROWS = 100_000
-BATCH_ROWS = {"embedded": 4_000, "http": 1_000}
+BATCH_ROWS = 1_000
 DEAD_WORKER_MESSAGE = "The worker running this run stopped responding"
 FINISHED = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED)
 
@@ -76,7 +75,7 @@ def worker_env(tmp_path, clickhouse, settings, broker) -> dict:
     base = _settings_module(tmp_path, settings.TARGET_CLICKHOUSE)
     (tmp_path / "kill_test_settings.py").write_text(
         f"from {base} import *  # noqa: F403\n"
-        f"ETL_BATCH_ROWS = {BATCH_ROWS['embedded' if clickhouse.embedded else 'http']}\n")
+        f"ETL_BATCH_ROWS = {BATCH_ROWS}\n")
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kill_test_settings",
@@ -201,7 +200,6 @@ def demo(tmp_path, settings):
     return pipeline, tmp_path / "demo" / "sales_2024.csv"
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded", "http"], indirect=True)
 @pytest.mark.parametrize(("kill_at", "recovery"), [
     pytest.param("load", "rerun", id="load-rerun"),
     pytest.param("load", "retry", id="load-retry"),

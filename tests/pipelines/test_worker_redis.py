@@ -35,7 +35,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction
 
 REDIS_DB = 13  # this test's own database on the suite's broker; flushed before and after
 PIPELINES, RUNS_PER_PIPELINE = 6, 2
-WAIT_SECONDS = 600  # generous: on chDB the two workers take turns at one file lock
+WAIT_SECONDS = 600  # generous: the machine may be loaded by other work
 FINISHED = (RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED)
 
 
@@ -112,7 +112,6 @@ def _tails(logs: dict) -> str:
                    if log.exists())
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded", "http"], indirect=True)
 def test_two_workers_on_redis_share_the_runs_of_many_pipelines_each_run_once(clickhouse, worker_env, tmp_path):
     pipelines = _pipelines(tmp_path)
     logs = {name: tmp_path / f"{name}.log" for name in ("w1", "w2")}

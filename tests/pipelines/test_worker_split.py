@@ -110,9 +110,7 @@ def _finish(pipeline, worker) -> object:
     return run
 
 
-# Split runs need a ClickHouse server (the stand-in here: chDB behind its HTTP interface); on the embedded
-# target they run as one part (the last test).
-@pytest.mark.parametrize("clickhouse", ["http"], indirect=True)
+# On the embedded ClickHouse process, as on a server: the parts load side by side.
 def test_a_split_run_loads_exactly_what_a_one_part_run_loads(clickhouse, worker, tmp_path):
     path = tmp_path / "flights.csv"
     expected = _write(path)
@@ -141,7 +139,6 @@ def test_a_split_run_loads_exactly_what_a_one_part_run_loads(clickhouse, worker,
     assert _tables(clickhouse, "\\_load\\_%") == [] and _tables(clickhouse, "\\_keys\\_%") == []
 
 
-@pytest.mark.parametrize("clickhouse", ["http"], indirect=True)
 def test_a_failed_part_leaves_nothing_and_the_retry_leaves_one_copy(clickhouse, worker, tmp_path):
     path = tmp_path / "flights.csv"
     expected = _write(path, ragged_at=ROWS - 10)  # a row with a field too many, in the last part
@@ -166,22 +163,3 @@ def test_a_failed_part_leaves_nothing_and_the_retry_leaves_one_copy(clickhouse, 
     rows = _loaded(clickhouse, table, run.pk)
     assert [row[0] for row in rows] == expected["kept"]
     assert int(clickhouse.command(f"SELECT count() FROM `{table}`")) == len(expected["kept"])
-
-
-@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
-def test_on_the_embedded_target_a_split_configuration_runs_as_one_part(clickhouse, tmp_path):
-    from pipelines.engine.runner import run_execute
-    from pipelines.services import run_claim, run_create
-
-    path = tmp_path / "flights.csv"
-    expected = _write(path)
-    pipeline = _pipeline(path, PARTS)
-    run = run_create(pipeline=pipeline, triggered_by="test")
-    assert run_claim(run=run)
-    run = run_execute(run=run, batch_rows=1000)
-
-    assert run.status == RunStatus.SUCCESS, run.error_message
-    ctx = run.execution_context
-    assert ctx["split"]["parts"] == 1 and "ClickHouse server" in ctx["split"]["reason"]
-    assert (ctx["rows_read"], ctx["rows_loaded"]) == (expected["read"], len(expected["kept"]))
-    assert [row[0] for row in _loaded(clickhouse, target_table_name(pipeline), run.pk)] == expected["kept"]

@@ -53,7 +53,6 @@ def test_csv_safe_row_keeps_numbers():
 
 
 @pytest.mark.django_db(databases=["default", "staging"], transaction=True)
-@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
 def test_clickhouse_query_csv_neutralises_formulas(clickhouse, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     source = DataSourceFactory(connection_config={"file_path": str(CORPUS / "formula_values.csv")})

@@ -1,18 +1,16 @@
-"""ClickHouse unreachable in the middle of a load (server mode).
+"""ClickHouse unreachable in the middle of a load.
 
-The run talks to a ClickHouse HTTP endpoint of its own (tests/support/clickhouse_http_bridge.py in a
-subprocess). When the run first reports loaded batches (flushed into its temporary table), the bridge is
-killed (SIGKILL): every request after that is refused, as when the server goes down. The run must end
-failed with a clear message, marked transient, with nothing of it visible in the target; the task then
-schedules a retry with exponential backoff. With ClickHouse back (the same data directory and port), the
-retry loads the file exactly once. When it stays down, the retries run out and the run ends failed.
+The run talks to an embedded ClickHouse process of its own (analytics/clickhouse/server.py). When the run
+first reports loaded batches (flushed into its temporary table), the process is killed (SIGKILL): every
+request after that is refused, as when the server goes down. The run must end failed with a clear message,
+marked transient, with nothing of it visible in the target; the task then schedules a retry with exponential
+backoff. With ClickHouse back (the same data directory and port), the retry loads the file exactly once.
+When it stays down, the retries run out and the run ends failed.
 """
 
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,26 +23,21 @@ from pipelines.demo import demo_load
 from pipelines.engine.runner import run_execute, target_table_name
 from pipelines.models import RunStatus
 from tests.pipelines.test_engine import _expected
+from tests.support.clickhouse import start_clickhouse_process
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction=True)
 
-BRIDGE = Path(__file__).resolve().parents[2] / "tests" / "support" / "clickhouse_http_bridge.py"
 ROWS, BATCH_ROWS = 12_000, 1_000
 
 
-class Bridge:
-    """A ClickHouse HTTP endpoint over a chDB directory, which the test can kill and start again."""
+class ClickHouseProcess:
+    """The embedded ClickHouse process over a data directory, which the test can kill and start again."""
 
-    def __init__(self, path: Path):
-        self.path, self.port, self.process = path, 0, None
+    def __init__(self, home: Path):
+        self.home, self.port, self.process = home, 0, None
 
     def start(self) -> None:
-        log = open(self.path.parent / "bridge.log", "a")
-        self.process = subprocess.Popen([sys.executable, str(BRIDGE), "--path", str(self.path),
-                                         "--port", str(self.port)], stdout=subprocess.PIPE, stderr=log, text=True)
-        line = self.process.stdout.readline()
-        assert line.startswith("LISTENING"), line
-        self.port = int(line.split()[1])
+        self.process, self.port = start_clickhouse_process(self.home, "faults", self.port)
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -57,18 +50,17 @@ class Bridge:
 
 
 @pytest.fixture
-def bridge(tmp_path, settings):
-    bridge = Bridge(tmp_path / "chdb" / "data")
-    bridge.path.parent.mkdir(parents=True)
-    bridge.start()
-    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "BACKEND": "server", "HOST": "127.0.0.1",
-                                  "PORT": bridge.port, "USER": "default", "PASSWORD": "", "COMPRESS": False,
+def clickhouse_process(tmp_path, settings):
+    clickhouse_process = ClickHouseProcess(tmp_path / "clickhouse")
+    clickhouse_process.start()
+    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "HOST": "127.0.0.1", "PORT": clickhouse_process.port,
+                                  "USER": "default", "PASSWORD": "faults", "COMPRESS": False,
                                   "SECURE": False, "DATABASE": "etl_target_faults",
                                   "CONNECT_TIMEOUT": 2, "SEND_RECEIVE_TIMEOUT": 30}
     migrate(get_target())
     settings.ETL_RETRY_BACKOFF_SECONDS = 30
-    yield bridge
-    bridge.stop()
+    yield clickhouse_process
+    clickhouse_process.stop()
 
 
 @pytest.fixture
@@ -89,7 +81,7 @@ def dispatched(monkeypatch) -> list[dict]:
     return sent
 
 
-def _kill_at_first_load(monkeypatch, bridge: Bridge) -> list:
+def _kill_at_first_load(monkeypatch, clickhouse_process: ClickHouseProcess) -> list:
     seen = []
     original = services.run_progress
 
@@ -97,7 +89,7 @@ def _kill_at_first_load(monkeypatch, bridge: Bridge) -> list:
         if values.get("step") == "load":
             seen.append(values.get("rows_read"))
             if len(seen) == 1:
-                bridge.kill()
+                clickhouse_process.kill()
         return original(run=run, **values)
 
     monkeypatch.setattr(services, "run_progress", run_progress)
@@ -110,14 +102,14 @@ def _attempt(run):
 
 
 def test_clickhouse_down_mid_load_fails_clearly_retries_with_backoff_and_loads_once(
-        bridge, pipeline, monkeypatch, dispatched):
+        clickhouse_process, pipeline, monkeypatch, dispatched):
     pipeline, csv_path = pipeline
     table = target_table_name(pipeline)
-    seen = _kill_at_first_load(monkeypatch, bridge)
+    seen = _kill_at_first_load(monkeypatch, clickhouse_process)
     run = _attempt(services.run_create(pipeline=pipeline, triggered_by="test"))
 
     # 1. Failed, with a message that says what happened, marked as worth retrying.
-    assert len(seen) == 1 and 0 < seen[0] < ROWS, f"the bridge was not killed mid-load: {seen}"
+    assert len(seen) == 1 and 0 < seen[0] < ROWS, f"the clickhouse_process was not killed mid-load: {seen}"
     assert run.status == RunStatus.FAILED
     assert "ClickHouse" in run.error_message and "Traceback" not in run.error_message, run.error_message
     assert run.execution_context["transient"] is True
@@ -132,7 +124,7 @@ def test_clickhouse_down_mid_load_fails_clearly_retries_with_backoff_and_loads_o
     assert run.execution_context["attempts"][0]["error_message"] == message
 
     # 3. ClickHouse is back: nothing of the failed attempt is visible; the retry loads the file once.
-    bridge.start()
+    clickhouse_process.start()
     target = get_target()
     assert not target.query(f"EXISTS TABLE `{table}`").result_rows[0][0] or \
         target.command(f"SELECT count() FROM `{table}`") == 0
@@ -147,11 +139,11 @@ def test_clickhouse_down_mid_load_fails_clearly_retries_with_backoff_and_loads_o
                             "AND startsWith(name, '_load_')", {"db": target.database}).result_rows
 
 
-def test_clickhouse_that_stays_down_ends_the_run_failed_after_its_retries(bridge, pipeline, dispatched):
+def test_clickhouse_that_stays_down_ends_the_run_failed_after_its_retries(clickhouse_process, pipeline, dispatched):
     pipeline, _ = pipeline
     pipeline.max_retries = 1
     pipeline.save()
-    bridge.kill()
+    clickhouse_process.kill()
     run = _attempt(services.run_create(pipeline=pipeline, triggered_by="test"))
     assert run.status == RunStatus.FAILED and run.execution_context["transient"] is True
     assert "retry 1 in" in tasks._after_finish(run) and len(dispatched) == 1

@@ -64,7 +64,6 @@ def postgres_mode():
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "start"], timeout=120)
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
 def test_postgres_restarted_mid_run_fails_clearly_retries_and_loads_once(postgres_mode, clickhouse, tmp_path,
                                                                          monkeypatch):
     pipeline = _orders_pipeline(tmp_path, rows=ROWS)

@@ -75,7 +75,6 @@ def no_broker(monkeypatch):
     return sent
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
 def test_one_pipeline_triggered_twice_at_once_runs_serially_and_loads_each_run_once(clickhouse, tmp_path,
                                                                                     no_broker):
     pipeline = _orders_pipeline(tmp_path)
@@ -132,7 +131,6 @@ def test_the_same_file_uploaded_twice_is_stored_once_recorded_twice_and_named_as
     assert len(no_broker) == 2
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded", "http"], indirect=True)
 def test_a_run_cancelled_mid_way_leaves_nothing_in_the_target(clickhouse, tmp_path, monkeypatch):
     pipeline = _orders_pipeline(tmp_path, rows=20_000)
     run = services.run_create(pipeline=pipeline, triggered_by="alice")

@@ -25,6 +25,7 @@ from tests.api.conftest import client_for, error_of, make_user
 from tests.factories import DataSourceFactory, PipelineFactory
 from tests.reliability.hostile import CASES, CORPUS, TEST_MAX_BYTES, assert_outcome, case_id, case_path
 from tests.reliability.hostile_generate import generate
+from tests.support.clickhouse import clickhouse_env
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"])
 
@@ -32,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SPECTRUM = CORPUS / "csv-spectrum"
 RUN_TIMEOUT_SECONDS = 300
 MAX_RSS_BYTES = 1024**3
-EMBEDDED = pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +56,6 @@ def _last_run(pipeline) -> PipelineRun:
     return PipelineRun.objects.filter(pipeline=pipeline).latest("pk")
 
 
-@EMBEDDED
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_run_pipeline_command(case, pipeline, clickhouse, generated):
     path = case_path(case, generated)
@@ -70,7 +69,6 @@ def test_run_pipeline_command(case, pipeline, clickhouse, generated):
     assert_outcome(case, _last_run(pipeline), clickhouse)
 
 
-@EMBEDDED
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_upload_api(case, pipeline, clickhouse, generated):
     api = client_for(make_user("uploader", superuser=True))
@@ -130,7 +128,6 @@ def _assert_spectrum_parse(name: str, run: PipelineRun, clickhouse) -> None:
     assert got == expected
 
 
-@EMBEDDED
 @pytest.mark.parametrize("name", SPECTRUM_CASES)
 def test_csv_spectrum_run_pipeline(name, pipeline, clickhouse):
     call_command("run_pipeline", pipeline.name, file=str(SPECTRUM / "csvs" / f"{name}.csv"), sync=True,
@@ -138,7 +135,6 @@ def test_csv_spectrum_run_pipeline(name, pipeline, clickhouse):
     _assert_spectrum_parse(name, _last_run(pipeline), clickhouse)
 
 
-@EMBEDDED
 @pytest.mark.parametrize("name", SPECTRUM_CASES)
 def test_csv_spectrum_upload(name, pipeline, clickhouse):
     api = client_for(make_user("uploader", superuser=True))
@@ -155,9 +151,10 @@ def test_csv_spectrum_upload(name, pipeline, clickhouse):
 BIG_CASES = [case for case in CASES if case.get("big")]
 
 
-def _embedded_env(var_dir: Path) -> dict[str, str]:
+def _site_env(var_dir: Path, clickhouse: dict) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_POSTGRES_HOST", "_CLICKHOUSE_HOST"))}
-    env.update(ETL_VAR_DIR=str(var_dir), ETL_FILE_MAX_BYTES=str(TEST_MAX_BYTES), DJANGO_DEBUG="false")
+    env.update(ETL_VAR_DIR=str(var_dir), ETL_FILE_MAX_BYTES=str(TEST_MAX_BYTES), DJANGO_DEBUG="false",
+               **clickhouse_env(clickhouse, "hostile_site"))
     return env
 
 
@@ -167,9 +164,10 @@ def _manage(env, *args, timeout=RUN_TIMEOUT_SECONDS) -> subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def separate_site(tmp_path_factory):
-    """A site of its own (embedded databases under a temporary ETL_VAR_DIR) with the `hostile` pipeline."""
-    env = _embedded_env(tmp_path_factory.mktemp("hostile-site"))
+def separate_site(tmp_path_factory, clickhouse_server):
+    """A site of its own (databases under a temporary ETL_VAR_DIR, a ClickHouse database of its own on the
+    tests' ClickHouse) with the `hostile` pipeline."""
+    env = _site_env(tmp_path_factory.mktemp("hostile-site"), clickhouse_server)
     done = _manage(env, "migrate_all")
     assert done.returncode == 0, done.stderr
     done = _manage(env, "shell", "-c", (

@@ -67,7 +67,6 @@ def _pipelines(tmp_path) -> list:
     return made
 
 
-@pytest.mark.parametrize("clickhouse", ["http"], indirect=True)
 def test_two_workers_fifty_uploads_twenty_runs_nothing_lost_or_duplicated(clickhouse, request, tmp_path, settings,
                                                                           monkeypatch):
     env = request.getfixturevalue("worker_env")

@@ -87,7 +87,6 @@ def world(clickhouse, settings, tmp_path):
     return {"admin": admin, "api": api, "sources": sources, "port": port}
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
 def test_no_secret_appears_anywhere(world, clickhouse, client, caplog):
     caplog.set_level(logging.DEBUG)
     seen: dict[str, str] = {}
@@ -150,7 +149,6 @@ def test_no_secret_appears_anywhere(world, clickhouse, client, caplog):
     assert caplog.records
 
 
-@pytest.mark.parametrize("clickhouse", ["embedded"], indirect=True)
 def test_the_scan_finds_a_secret_when_one_is_shown(world, clickhouse):
     """The control: the same secrets, decrypted in memory, are found by the scan (it can fail)."""
     source = DataSource.objects.get(pk=world["sources"][0].pk)
