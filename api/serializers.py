@@ -182,6 +182,9 @@ class RunTriggerSerializer(serializers.Serializer):
                                                              "source's file_path (multipart upload)."))
     file_id = serializers.IntegerField(required=False, min_value=1,
                                        help_text=_("Optional: an uploaded file (see /files/) to read."))
+    load_again = serializers.BooleanField(required=False, default=False,
+                                          help_text=_("Load the file even if this pipeline loaded the same bytes "
+                                                      "before (by default such a run is skipped)."))
 
     def validate(self, attrs):
         if attrs.get("file") and attrs.get("file_id"):

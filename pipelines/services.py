@@ -154,6 +154,13 @@ def run_succeed(*, run: PipelineRun, records_processed: int, records_failed: int
                    records_failed=records_failed, error_message="")
 
 
+def run_skip(*, run: PipelineRun, message: str, context: dict) -> PipelineRun:
+    """A run with nothing to do (a file this pipeline already loaded): cancelled with the reason, nothing loaded,
+    neither a success that loaded nothing nor a failure to retry or alert on."""
+    run.execution_context = {**(run.execution_context or {}), **context, "step": "skipped"}
+    return _finish(run, status=RunStatus.CANCELLED, error_message=message)
+
+
 def run_fail(*, run: PipelineRun, error_message: str, context: dict | None = None) -> PipelineRun:
     run.execution_context = {**(run.execution_context or {}), **(context or {}), "step": "failed"}
     return _finish(run, status=RunStatus.FAILED, error_message=error_message[:10_000])
@@ -250,8 +257,9 @@ def run_rerun(*, run: PipelineRun, triggered_by: str) -> PipelineRun:
     ctx = {key: run.execution_context[key] for key in RERUN_CONTEXT_KEYS if key in (run.execution_context or {})}
     ctx.setdefault("logical_date", run_logical_date(run).isoformat())
     with transaction.atomic():
+        # A re-run is a person asking for the same input again: a file it read before is loaded again.
         new = run_create(pipeline=run.pipeline, triggered_by=triggered_by,
-                         execution_context={**ctx, "rerun_of": run.pk})
+                         execution_context={**ctx, "rerun_of": run.pk, "load_again": True})
         run_dispatch(run=new)
     return new
 

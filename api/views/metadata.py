@@ -23,6 +23,7 @@ from api.serializers import (
 from api.throttles import TriggerThrottle
 from api.uploads import upload_register
 from api.views.base import ListFiltersOnlyMixin, SoftDeleteViewSet
+from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStatus, RunStatus
 from pipelines.services import run_cancel, run_enqueue, run_rerun
 from sources.models import DataSource
@@ -68,10 +69,12 @@ def file_for_run(file_id: int, user) -> FileMetadata:
     return file
 
 
-def run_trigger(*, pipeline: Pipeline, user, file: FileMetadata | None) -> PipelineRun:
+def run_trigger(*, pipeline: Pipeline, user, file: FileMetadata | None, load_again: bool = False) -> PipelineRun:
     """Queue a run of `pipeline`, on `file` when given (as `run_pipeline --file` does)."""
     pipeline_runnable(pipeline)
     context = {"file_path": file.file_path, "file_id": file.pk} if file else {}
+    if load_again:
+        context[LOAD_AGAIN_KEY] = True
     run = run_enqueue(pipeline=pipeline, triggered_by=user.get_username(), execution_context=context)
     if file is not None and file.pipeline_run_id is None:
         FileMetadata.objects.filter(pk=file.pk, pipeline_run_id__isnull=True).update(pipeline_run_id=run.pk)
@@ -111,7 +114,8 @@ class PipelineRunViewSet(ListFiltersOnlyMixin, mixins.ListModelMixin, mixins.Ret
             file = file_for_run(trigger.validated_data["file_id"], request.user)
         elif trigger.validated_data.get("file"):
             file = upload_register(upload=trigger.validated_data["file"], user=request.user).file
-        run = run_trigger(pipeline=pipeline, user=request.user, file=file)
+        run = run_trigger(pipeline=pipeline, user=request.user, file=file,
+                          load_again=trigger.validated_data.get("load_again", False))
         return Response(PipelineRunSerializer(run, context=self.get_serializer_context()).data,
                         status=status.HTTP_201_CREATED)
 

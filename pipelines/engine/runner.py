@@ -37,6 +37,7 @@ from pipelines.engine.parts import (
     split_start,
 )
 from pipelines.engine.references import reference_loader_for
+from pipelines.engine.repeats import FINGERPRINT_KEY, earlier_load, file_fingerprint
 from pipelines.inference import null_markers_apply, null_values_of
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.targets import target_table_name  # noqa: F401 - where pages and the API have found it
@@ -46,10 +47,10 @@ from pipelines.warnings import analysis_warnings, encoding_warnings
 from sources.connectors import connector_class, get_connector
 from sources.connectors.base import ConnectorError
 from sources.secrets import mask_config
-from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus
+from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus, StagingTable
 from staging.quarantine import QuarantineStore
 from staging.services import file_status_set, processing_log_finish, processing_log_start
-from staging.writer import StagingWriter
+from staging.writer import StagingWriter, staging_table_drop
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +133,18 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
     try:
         services.run_progress(run=run, step="extract", attempt=attempt)
         load.check_target()  # before anything is read: a table no pipeline may load into is refused at once
+        connector = _connector_for(source, connection_config, run)
+        if source.source_type == "file":
+            fingerprint = file_fingerprint(connector)
+            earlier = earlier_load(run, fingerprint)
+            if earlier is not None:
+                return services.run_skip(run=run, context={FINGERPRINT_KEY: fingerprint, "same_as_run": earlier.pk},
+                                         message=_("This file was already loaded by run %(run)d (the same SHA-256); "
+                                                   "nothing was loaded. Load it again to load a second copy.")
+                                         % {"run": earlier.pk})
+            services.run_progress(run=run, **{FINGERPRINT_KEY: fingerprint})
         if file_record:
             file_status_set(file_record, FileStatus.PROCESSING)
-        connector = _connector_for(source, connection_config, run)
         config = contract_ensure(pipeline=pipeline, connector=connector, target=load.target, table=load.table)
         markers = null_values_of(config)
         if split and source.source_type == "file" and configured_parts(config) > 1:
@@ -279,6 +289,14 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         _write_logs(ops, staging_table, run, status=ProcessingStatus.CANCELLED)
         run.refresh_from_db()
         return run
+    except KeyboardInterrupt:
+        # Ctrl+C or SIGTERM of `run_pipeline --sync`: nothing half-written stays, and the pipeline is free again.
+        _cleanup_after_failure(load, sink, writer)
+        if file_record and file_record.status == FileStatus.PROCESSING:
+            file_status_set(file_record, FileStatus.UPLOADED)
+        _write_logs(ops, staging_table, run, status=ProcessingStatus.CANCELLED)
+        services.run_cancel(run=run, by=_("an interruption (Ctrl+C or SIGTERM)"))
+        raise
     except SoftTimeLimitExceeded:
         message = _("The run exceeded its timeout of %(seconds)d seconds.") % {"seconds": pipeline.timeout_seconds}
         transient = False
@@ -329,6 +347,11 @@ def run_abandoned_cleanup(*, run: PipelineRun) -> None:
         drop_split_tables(load)
     except ClickHouseError:
         logger.warning("run %s: could not drop its temporary load table", run.pk, exc_info=True)
+    for table in StagingTable.objects.filter(pipeline_run_id=run.pk, is_active=True):
+        try:
+            staging_table_drop(staging_table=table)  # its staged rows would otherwise wait 7 days to expire
+        except DatabaseError:
+            logger.warning("run %s: could not drop its staging table %s", run.pk, table.table_name, exc_info=True)
     file_id = (run.execution_context or {}).get("file_id")
     record = FileMetadata.objects.filter(pk=file_id).first() if file_id else None
     if record and record.status == FileStatus.PROCESSING:

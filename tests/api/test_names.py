@@ -39,7 +39,7 @@ def test_a_lone_surrogate_in_a_name_is_refused():
     # Not encodable as UTF-8: only a JSON body's escape can carry one, and the API's parser refuses those first
     # (tests/api/test_form_bodies.py); the model refuses it too.
     with pytest.raises(ValidationError) as caught:
-        DataSource(name="Sales \ud800", source_type="file", connection_config={"file_path": "/x.csv"}).full_clean()
+        DataSource(name="Sales \ud800", source_type="file", connection_config={"file_path": "/data/x.csv"}).full_clean()
     assert list(caught.value.message_dict) == ["name"]
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.engine.runner import target_table_name
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus
 from pipelines.services import run_enqueue
@@ -177,8 +178,10 @@ def run_start(request, file_id):
         return json_error(str(exc) or _("No such file or pipeline."), 404)
     if pipeline.is_deleted or pipeline.status == PipelineStatus.DEPRECATED:
         return json_error(_("This pipeline cannot run (deleted or deprecated)."))
-    run = run_enqueue(pipeline=pipeline, triggered_by=request.user.get_username(),
-                      execution_context={"file_path": file.file_path, "file_id": file.pk})
+    context = {"file_path": file.file_path, "file_id": file.pk}
+    if request.POST.get("load_again") in ("1", "true", "on"):
+        context[LOAD_AGAIN_KEY] = True
+    run = run_enqueue(pipeline=pipeline, triggered_by=request.user.get_username(), execution_context=context)
     return JsonResponse({"run_id": run.pk, "progress_url": reverse("webui:run-progress", args=[run.pk]),
                          "detail_url": reverse("webui:run-detail", args=[run.pk])})
 

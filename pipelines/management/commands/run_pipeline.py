@@ -1,5 +1,6 @@
 """`run_pipeline NAME|ID [--file PATH] [--sync]`: start a pipeline run, here or on a worker."""
 
+import signal
 import sys
 import threading
 import time
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from pipelines.alerts import alerts_evaluate
+from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.engine.runner import run_execute
 from pipelines.models import Pipeline, PipelineRun, RunStatus
 from pipelines.services import run_cancel, run_claim, run_create, run_enqueue
@@ -36,8 +38,11 @@ class Command(BaseCommand):
                                                    "folder or a folder of ETL_FILE_ROOTS)."))
         parser.add_argument("--sync", action="store_true", help=_("Run in this process and wait for the end."))
         parser.add_argument("--batch-rows", type=int, default=65_536)
+        parser.add_argument("--load-again", action="store_true",
+                            help=_("Load the file even if this pipeline loaded the same bytes before (by default "
+                                   "such a run is skipped)."))
 
-    def handle(self, *args, pipeline, file, sync, batch_rows, verbosity, **options):
+    def handle(self, *args, pipeline, file, sync, batch_rows, load_again, verbosity, **options):
         target = pipeline_lookup(pipeline)
         context = {}
         if file:
@@ -51,9 +56,11 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             if registered.duplicate_of:
                 self.stdout.write(self.style.WARNING(
-                    _("This file was seen before (file #%(id)d, %(name)s); loading it again.")
+                    _("This file was seen before (file #%(id)d, %(name)s).")
                     % {"id": registered.duplicate_of.pk, "name": registered.duplicate_of.original_filename}))
             context = {"file_path": registered.file.file_path, "file_id": registered.file.pk}
+        if load_again:
+            context[LOAD_AGAIN_KEY] = True
         if not sync:
             run = run_enqueue(pipeline=target, triggered_by="command", execution_context=context)
             self.stdout.write(_("Run %(id)d of \"%(name)s\" queued; a worker will pick it up.")
@@ -69,10 +76,16 @@ class Command(BaseCommand):
         watcher = threading.Thread(target=self._watch, args=(run.pk, done), daemon=True) if show else None
         if watcher:
             watcher.start()
+        # SIGTERM ends the run as Ctrl+C does: cancelled, its staged rows and temporary tables dropped.
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             with run_heartbeat(run_id=run.pk):
                 run = run_execute(run=run, batch_rows=batch_rows, split=False)  # parts need workers
+        except KeyboardInterrupt:
+            raise CommandError(_("Run %(id)d was interrupted and cancelled; nothing was loaded and its staged rows "
+                                 "were dropped.") % {"id": run.pk}, returncode=130) from None
         finally:
+            signal.signal(signal.SIGTERM, previous)
             done.set()
             if watcher:
                 watcher.join()
@@ -81,6 +94,9 @@ class Command(BaseCommand):
             alerts_evaluate(run=run)
         except Exception as exc:  # the run's outcome stands; say why no alert went out
             self.stderr.write(_("Alerts could not be evaluated: %(error)s") % {"error": exc})
+        if (run.execution_context or {}).get("step") == "skipped":
+            self.stdout.write(self.style.WARNING(run.error_message))  # nothing to do is not an error
+            return
         if run.status != RunStatus.SUCCESS:
             raise CommandError(_("Run %(id)d failed: %(error)s") % {"id": run.pk, "error": run.error_message})
 

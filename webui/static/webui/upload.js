@@ -140,6 +140,7 @@
     const message = item.querySelector(".file-message");
     const body = new FormData();
     body.set("pipeline", pipelineId());
+    if (item.querySelector(".load-again-box").checked) { body.set("load_again", "1"); }
     const response = await fetch(done.run_url, {method: "POST", credentials: "same-origin", body: body,
                                                 headers: {"X-CSRFToken": csrf}});
     const data = await response.json();
