@@ -47,7 +47,14 @@ def private_folder(path: Path, *, passage: bool = False) -> Path:
         path.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
     except OSError:
         return path
-    return narrowed(path, PASSAGE_FOLDER if passage else PRIVATE_FOLDER)
+    if not passage or PASSAGE_FOLDER == PRIVATE_FOLDER:
+        return narrowed(path, PRIVATE_FOLDER)
+    narrowed(path, PASSAGE_FOLDER)
+    try:  # passage for the embedded PostgreSQL's user, whatever the umask made of the folder
+        os.chmod(path, stat.S_IMODE(path.stat().st_mode) | 0o011)
+    except OSError:
+        pass
+    return path
 
 
 def private_file(path: Path) -> Path:

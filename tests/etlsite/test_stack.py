@@ -36,7 +36,19 @@ def var():
 def _env(var: Path) -> dict:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(EXTERNAL)}
     return {**clean, "ETL_VAR_DIR": str(var), "ETL_ENV_FILE": str(var / "none.env"),
-            "DJANGO_SETTINGS_MODULE": "etlsite.settings"}
+            "DJANGO_SETTINGS_MODULE": "etlsite.settings", "ETL_EMBEDDED_CLICKHOUSE_PORT": str(_port_for(var))}
+
+
+_PORTS: dict[Path, int] = {}
+
+
+def _port_for(var: Path) -> int:
+    """A free port for this folder's ClickHouse process, the same for every command on it (not `make run`'s)."""
+    if var not in _PORTS:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            _PORTS[var] = sock.getsockname()[1]
+    return _PORTS[var]
 
 
 def _command(*args: str) -> list[str]:
@@ -87,7 +99,7 @@ def test_start_status_reuse_stop_and_restart_keeps_the_data(var):
     assert "Started: none (all running)" in again.stdout
     assert _status(var)["postgres"][2].rstrip(",") == pid, "a second start must reuse the running cluster"
 
-    assert "Stopped: valkey, postgres" in _stack(var, "stop").stdout
+    assert "Stopped: clickhouse, valkey, postgres" in _stack(var, "stop").stdout
     assert [state[0] for state in _status(var).values()][:2] == ["stopped", "stopped"]
     with pytest.raises(psycopg2.OperationalError):
         _pg(var)

@@ -80,8 +80,9 @@ def test_one_pipeline_triggered_twice_at_once_runs_serially_and_loads_each_run_o
     pipeline = _orders_pipeline(tmp_path)
     user = make_user("operator", superuser=True)
     clients = [client_for(user), client_for(user)]
-    responses = _at_once(*[lambda c=c: c.post("/api/v1/runs/", {"pipeline": pipeline.pk}, format="json")
-                           for c in clients])
+    # load_again: both runs read the same file, and this test is about the two running one after the other.
+    responses = _at_once(*[lambda c=c: c.post("/api/v1/runs/", {"pipeline": pipeline.pk, "load_again": True},
+                                              format="json") for c in clients])
     assert [r.status_code for r in responses] == [201, 201], [r.content for r in responses]
     run_ids = sorted(r.json()["id"] for r in responses)
     assert len(set(run_ids)) == 2 and sorted(a[0] for a in no_broker) == run_ids

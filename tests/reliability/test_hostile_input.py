@@ -6,6 +6,8 @@ their own, whose peak memory is bounded."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import os
 import subprocess
 import sys
@@ -49,7 +51,7 @@ def _limits(settings, tmp_path):
 @pytest.fixture
 def pipeline():
     source = DataSourceFactory(name="hostile files", connection_config={"file_path": str(CORPUS / "ok_reference.csv")})
-    return PipelineFactory(name="hostile", data_source=source, configuration={}, schedule_cron="")
+    return PipelineFactory(name="hostile", data_source=source, configuration=HOSTILE_CONFIGURATION, schedule_cron="")
 
 
 def _last_run(pipeline) -> PipelineRun:
@@ -149,6 +151,10 @@ def test_csv_spectrum_upload(name, pipeline, clickhouse):
 # --- the biggest cases in a process of their own: time and peak memory --------------------------------------
 
 BIG_CASES = [case for case in CASES if case.get("big")]
+# One pipeline reads every hostile file, each with columns of its own: an empty contract keeps them text (a
+# contract inferred from the first file would cast the next files' same-named columns), and no NULL markers,
+# so that each file's text is loaded as written and compared with what Python's csv module reads.
+HOSTILE_CONFIGURATION = {"inferred": {"data_types": {}}, "null_values": []}
 
 
 def _site_env(var_dir: Path, clickhouse: dict) -> dict[str, str]:
@@ -164,19 +170,32 @@ def _manage(env, *args, timeout=RUN_TIMEOUT_SECONDS) -> subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def separate_site(tmp_path_factory, clickhouse_server):
-    """A site of its own (databases under a temporary ETL_VAR_DIR, a ClickHouse database of its own on the
-    tests' ClickHouse) with the `hostile` pipeline."""
-    env = _site_env(tmp_path_factory.mktemp("hostile-site"), clickhouse_server)
+def separate_site(clickhouse_server):
+    """A site of its own (its embedded PostgreSQL under a temporary ETL_VAR_DIR, a ClickHouse database of its
+    own on the tests' ClickHouse) with the `hostile` pipeline. The folder is outside pytest's base folder, which
+    pytest keeps 0700: run as root, the embedded PostgreSQL runs as a user of its own that must reach it."""
+    folder = Path(tempfile.mkdtemp(prefix="etl-hostile-"))
+    env = _site_env(folder, clickhouse_server)
+    done = _manage(env, "stack", "start", "postgres")
+    assert done.returncode == 0, done.stderr
+    try:
+        yield from _site_ready(env)
+    finally:
+        _manage(env, "stack", "stop", "postgres")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _site_ready(env):
     done = _manage(env, "migrate_all")
     assert done.returncode == 0, done.stderr
     done = _manage(env, "shell", "-c", (
         "from sources.models import DataSource; from pipelines.models import Pipeline; "
         f"s = DataSource.objects.create(name='hostile', source_type='file', "
         f"connection_config={{'file_path': {str(CORPUS / 'ok_reference.csv')!r}}}); "
-        "Pipeline.objects.create(name='hostile', data_source=s, status='active', configuration={})"))
+        f"Pipeline.objects.create(name='hostile', data_source=s, status='active', "
+        f"configuration={HOSTILE_CONFIGURATION!r})"))
     assert done.returncode == 0, done.stderr
-    return env
+    yield env
 
 
 @pytest.mark.django_db(databases=[])
