@@ -123,7 +123,9 @@ def test_two_workers_on_redis_share_the_runs_of_many_pipelines_each_run_once(cli
                                     "--hostname", f"{name}-{os.getpid()}@%h"], worker_env, log)
         _wait_ready(workers, logs)
         runs = {run.pk: rows for pipeline, rows in pipelines for _ in range(RUNS_PER_PIPELINE)
-                for run in [run_enqueue(pipeline=pipeline, triggered_by="test")]}
+                # load_again: each pipeline's two runs read the same file, and both are to load it.
+                for run in [run_enqueue(pipeline=pipeline, triggered_by="test",
+                                        execution_context={"load_again": True})]}
         deadline = time.monotonic() + WAIT_SECONDS
         while PipelineRun.objects.filter(pk__in=runs).exclude(status__in=FINISHED).exists():
             for name, process in workers.items():
