@@ -74,7 +74,7 @@ def _generated_once(path: Path, make) -> str:
     fresh var/), one key wins and every process reads that one complete key.
     """
     if not path.exists():
-        private_folder(path.parent)
+        private_folder(path.parent, passage=True)  # the data folder (see PASSAGE_FOLDER)
         draft = path.parent / f".{path.name}.{os.getpid()}"
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -40,6 +40,14 @@ class SoftDeleteViewSet(ListFiltersOnlyMixin, mixins.CreateModelMixin, mixins.Re
     def perform_destroy(self, instance):
         if not instance.is_deleted:
             instance.soft_delete()
+
+    def partial_update(self, request, *args, **kwargs):
+        # A PATCH that names no field changes nothing and says so: it is also what an unreadable form body (a
+        # multipart body without parts, which Django's parser reads as an empty form) comes down to.
+        if not request.data and not request.FILES:
+            raise serializers.ValidationError({"non_field_errors": [
+                _("Send at least one field to change.")]})
+        return super().partial_update(request, *args, **kwargs)
 
     @extend_schema(request=None, summary="Restore a soft-deleted row")
     @action(detail=True, methods=["post"])

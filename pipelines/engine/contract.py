@@ -18,6 +18,7 @@ from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply
 from pipelines.inference import SAMPLE_ROWS, Contract, infer_contract, null_markers_apply, null_values_of
 from pipelines.transformations.parsing import ARROW_TYPES
+from sources.connectors.base import ConnectorError
 
 # The ClickHouse type each data_types name loads as (analytics.loading.clickhouse_type), read backwards.
 TYPE_NAMES = {clickhouse_type(arrow_type): name for name, arrow_type in ARROW_TYPES.items()}
@@ -33,7 +34,12 @@ def contract_ensure(*, pipeline, connector, target, table: str) -> dict:
         contract = Contract(data_types={name: TYPE_NAMES[kind] for name, kind in existing.items()
                                         if not name.startswith("_") and TYPE_NAMES.get(kind, "string") != "string"})
     else:
-        sample = _first_rows(connector, config)
+        try:
+            sample = _first_rows(connector, config)
+        except ConnectorError:
+            # The file's own error belongs to the run's read (with its part, its retry): no contract yet, the
+            # next run that reads the file infers one.
+            return config
         declared = tuple((config.get("validation_rules") or {}).get("data_types") or {})
         contract = infer_contract(sample, skip=declared) if sample is not None else Contract()
     services.pipeline_contract_save(pipeline=pipeline, contract=contract.as_config())

@@ -37,6 +37,7 @@ def test_a_type_conflict_with_the_target_table_is_permanent(clickhouse, penguins
     pipeline.configuration = {**pipeline.configuration,
                               "validation_rules": {"data_types": {"sample_number": "float"}}}
     pipeline.save()
+    penguins.write_text(penguins.read_text() + "4,Adelie\n")  # a new file (the same one would be skipped)
     second = _run(pipeline)
     assert second.status == RunStatus.FAILED
     assert ("Column sample_number of target table penguins is Nullable(Int64), the data is now Nullable(Float64)"

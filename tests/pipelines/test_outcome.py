@@ -57,11 +57,12 @@ def test_more_than_half_quarantined_fails_by_default_and_the_pipeline_may_allow_
 def test_an_unusual_share_succeeds_with_a_warning_and_an_alert(clickhouse, tmp_path, admin_client):
     clean = "id,amount\n" + "".join(f"{i},{i}\n" for i in range(50))
     pipeline, path = _pipeline(tmp_path, clean, validation_rules={"data_types": {"amount": "float"}})
-    for _ in range(3):
+    for day in range(3):  # three clean days, each a file of its own
+        path.write_text(clean + f"{day + 100},1\n")
         assert _run(pipeline).status == RunStatus.SUCCESS
     path.write_text("id,amount\n" + "".join(f"{i},{'x' if i % 5 == 0 else i}\n" for i in range(50)))
     run = _run(pipeline)
-    assert run.status == RunStatus.SUCCESS and run.records_failed == 10
+    assert run.status == RunStatus.SUCCESS and run.records_failed == 10, run.error_message
     assert run.execution_context["warnings"] == [{"code": "quarantine_above_usual", "params": {
         "share": 0.2, "usual": 0.0, "quarantined": 10, "read": 50}}]
     assert Alert.objects.filter(pipeline=pipeline, condition=AlertCondition.QUALITY, status="open").exists()

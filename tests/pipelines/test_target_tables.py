@@ -66,7 +66,8 @@ def test_the_admin_and_the_api_refuse_it_with_a_field_error(admin_client, admin_
 
 
 def _run_on(pipeline: Pipeline):
-    run = run_create(pipeline=pipeline, triggered_by="test")
+    # load_again: these tests read the same file twice and mean to load it twice
+    run = run_create(pipeline=pipeline, triggered_by="test", execution_context={"load_again": True})
     assert run_claim(run=run)
     return run_execute(run=run, batch_rows=100)
 

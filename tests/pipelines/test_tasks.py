@@ -212,6 +212,7 @@ def test_beat_entry_skips_a_pipeline_that_is_not_active_and_disables_its_schedul
     assert not task.enabled
 
 
+@pytest.mark.django_db(databases=["default", "staging"])  # a dead run's staged rows are dropped too
 def test_watchdog_task_marks_dead_runs(settings):
     settings.ETL_RUN_STALE_SECONDS = 60
     run = services.run_create(pipeline=PipelineFactory(), triggered_by="alice")

@@ -26,7 +26,7 @@ def _running(*, silent_for: timedelta, heartbeat: bool = True) -> PipelineRun:
     return run
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases=["default", "staging"])  # a dead run's staged rows are dropped
 def test_a_stale_running_run_is_marked_failed_and_a_fresh_one_is_left():
     stale = _running(silent_for=timedelta(minutes=11))
     no_heartbeat = _running(silent_for=timedelta(minutes=11), heartbeat=False)
@@ -62,7 +62,7 @@ def test_last_seen_is_the_latest_sign_of_life():
     assert run_last_seen(run) > run.updated_at
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(databases=["default", "staging"])
 def test_the_command_marks_dead_runs_and_rejects_a_bad_limit():
     _running(silent_for=timedelta(minutes=3))
     assert call_command("watchdog", "--stale-minutes", "5") == "0 run(s) marked failed."
