@@ -87,6 +87,7 @@ def test_reasons_are_translated(client, clickhouse, settings):
 def test_a_broker_that_does_not_answer(client, clickhouse, settings, tmp_path, monkeypatch):
     settings.ETL_HEALTH_WORKER_TIMEOUT = 0.3
     url = f"redis+socket://{tmp_path}/nobody.sock"
+    monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery prefers the variable to its configuration
     monkeypatch.setattr(celery_app.conf, "broker_url", url)
     monkeypatch.setattr(celery_app, "_pool", None)
     response = client.get("/health/")

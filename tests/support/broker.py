@@ -4,6 +4,7 @@ that test sends, and nothing of the suite reaches a development worker on databa
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 SESSION_DB = 15  # tasks the suite's code sends (API triggers, uploads); flushed when the session starts
@@ -37,6 +38,9 @@ def use_session_broker() -> str:
     url = url_with_db(settings.CELERY_BROKER_URL, SESSION_DB)
     redis_client(url).flushdb()
     settings.CELERY_BROKER_URL = url
+    # Celery prefers the CELERY_BROKER_URL environment variable to its configuration (CI's second pass sets it):
+    # the variable must say the same, or this process would ping and send elsewhere than its workers listen.
+    os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url = url
     return url
 
