@@ -135,7 +135,9 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         load.check_target()  # before anything is read: a table no pipeline may load into is refused at once
         connector = _connector_for(source, connection_config, run)
         if source.source_type == "file":
-            fingerprint = file_fingerprint(connector)
+            # An upload's SHA-256 was taken when it arrived (file_metadata.file_hash): not read again here.
+            fingerprint = (file_record.file_hash if file_record is not None and file_record.file_hash
+                           else file_fingerprint(connector))
             earlier = earlier_load(run, fingerprint)
             if earlier is not None:
                 return services.run_skip(run=run, context={FINGERPRINT_KEY: fingerprint, "same_as_run": earlier.pk},
