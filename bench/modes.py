@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from bench import postgres
-from bench.config import BenchConfig
+from bench.config import PYTHON, ROOT, BenchConfig
 
 MODES = ("pg", "embedded")
 _PRODUCT_PREFIXES = ("METADATA_POSTGRES_", "STAGING_POSTGRES_", "TARGET_CLICKHOUSE_", "CELERY_")
@@ -47,34 +48,37 @@ def mode_reset(cfg: BenchConfig, mode: str) -> None:
     from bench.server import server_for
 
     server_for(var_dir(cfg, mode)).stop()
+    if mode == "embedded":
+        mode_stop(cfg, mode)
     shutil.rmtree(var_dir(cfg, mode), ignore_errors=True)
     var_dir(cfg, mode).mkdir(parents=True)
     if mode == "pg":
         postgres.roles_ensure(cfg)
         postgres.database_recreate(cfg, postgres.METADATA_DB, postgres.METADATA_ROLE[0])
         postgres.database_recreate(cfg, postgres.STAGING_DB, postgres.STAGING_ROLE[0])
+    else:
+        mode_start(cfg, mode)
+
+
+def _stack(cfg: BenchConfig, mode: str, action: str) -> None:
+    # The embedded default's PostgreSQL and Valkey, as `make run` starts them, under the mode's var/; its
+    # ClickHouse process is the bench's own (bench/server.py), so that its memory can be read.
+    subprocess.run([PYTHON, "manage.py", "stack", action, "postgres", "valkey"], env=mode_env(cfg, mode),
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, timeout=300)
+
+
+def mode_start(cfg: BenchConfig, mode: str) -> None:
+    if mode == "embedded":
+        _stack(cfg, mode, "start")
+
+
+def mode_stop(cfg: BenchConfig, mode: str) -> None:
+    if mode == "embedded" and (var_dir(cfg, mode) / "postgres").exists():
+        _stack(cfg, mode, "stop")
 
 
 def staging_tables_drop(cfg: BenchConfig, mode: str) -> None:
-    """Drop the runs' staging tables between measured runs (disk, not speed: they would expire in 7 days)."""
-    if mode == "pg":
-        connection = postgres.connect(cfg, postgres.STAGING_DB)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT schemaname, tablename FROM pg_tables WHERE tablename LIKE 'stg\\_run\\_%%'")
-                for schema, table in cursor.fetchall():
-                    cursor.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
-        finally:
-            connection.close()
-        return
-    import sqlite3
-
-    database = var_dir(cfg, mode) / "staging.sqlite3"
-    if not database.exists():
-        return
-    with sqlite3.connect(database, timeout=60) as connection:
-        tables = connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stg\\_run\\_%' ESCAPE '\\'"
-        ).fetchall()
-        for (table,) in tables:
-            connection.execute(f'DROP TABLE IF EXISTS "{table}"')
+    """Drop the runs' staging tables between measured runs (disk, not speed: they would expire in 7 days);
+    through the product's own staging connection, so that it works for either mode."""
+    subprocess.run([PYTHON, "-m", "bench.staging_drop"], env=mode_env(cfg, mode), cwd=ROOT, check=True,
+                   timeout=600)

@@ -25,8 +25,9 @@ METRICS = ("null_rate", "distinct_count", "min", "max", "mean", "invalid_rate", 
 COLUMNS = ("year", "month", "dep_delay", "arr_delay", "carrier", "tailnum", "origin", "dest", "distance", "")
 
 
-def pages_section(bench, mode: str = "pg") -> dict:
-    """The pages in `mode` (its ClickHouse process, reached over HTTP as deployed)."""
+def pages_section(bench, mode: str = "pg", *, under_load: bool = False) -> dict:
+    """The pages in `mode` (its ClickHouse process, reached over HTTP as deployed); `under_load`: then the
+    dashboards again while a run of the 10x pipeline loads beside them."""
     from bench.config import PYTHON, ROOT
     from bench.measure import run_once
     from bench.modes import mode_env
@@ -37,6 +38,10 @@ def pages_section(bench, mode: str = "pg") -> dict:
              "runs": 5_000 if quick else 100_000, "requests": 5 if quick else 20}
     argv = [PYTHON, "-m", "bench.pages", "--file", str(bench.files["10x"].path.resolve()),
             *(f"--{k.replace('_', '-')}={v}" for k, v in sizes.items())]
+    if under_load:
+        from bench.contenders.registry import pipeline_name
+
+        argv += ["--under-load", pipeline_name(bench.files["10x"])]
     try:
         sample = run_once(argv, env=mode_env(cfg, mode), cwd=ROOT, timeout=3600, log=bench.log)
     except ContenderFailed as exc:
@@ -152,6 +157,53 @@ def time_page(client, url: str, requests: int) -> dict:
             "max_ms": max(times), "bytes": len(first.content), "goal_ms": GOAL_MS.get(url)}
 
 
+def time_pages_while_loading(client, pipeline_name: str) -> dict:
+    """Start `run_pipeline NAME --sync --load-again` beside this process and request the dashboards round by
+    round until the run ends; only answers that came back while the run was still going count."""
+    import subprocess
+    import sys
+
+    from django.urls import Resolver404, resolve
+
+    urls = []
+    for url in DASHBOARDS:
+        try:
+            resolve(url)
+        except Resolver404:
+            continue
+        urls.append(url)
+    times: dict[str, list[float]] = {url: [] for url in urls}
+    run = subprocess.Popen([sys.executable, "manage.py", "run_pipeline", pipeline_name, "--sync", "--load-again"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started = time.perf_counter()
+    # The run process's first second is Django's start-up: wait until its run is underway, then request.
+    from pipelines.models import PipelineRun, RunStatus
+
+    known = set(PipelineRun.objects.filter(pipeline__name=pipeline_name).values_list("pk", flat=True))
+    while run.poll() is None and not PipelineRun.objects.filter(
+            pipeline__name=pipeline_name, status=RunStatus.RUNNING).exclude(pk__in=known).exists():
+        time.sleep(0.1)
+    while run.poll() is None:
+        for url in urls:
+            begun = time.perf_counter()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - begun) * 1000
+            if run.poll() is not None:
+                break
+            if response.status_code != 200:
+                run.kill()
+                return {"status": f"failed: HTTP {response.status_code} on {url} during the run"}
+            times[url].append(elapsed)
+    output = run.communicate()[0]
+    run_seconds = time.perf_counter() - started
+    if run.returncode != 0:
+        return {"status": f"failed: the run beside the pages exited with {run.returncode}: "
+                          f"{output.strip().splitlines()[-1:] or ''}"[:400]}
+    pages = {url: ({"requests": len(v), "p50_ms": statistics.median(v), "p95_ms": p95(v), "max_ms": max(v)}
+                   if v else {"requests": 0}) for url, v in times.items()}
+    return {"status": "measured", "run_seconds": run_seconds, "pages": pages}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--file", required=True, help="the 10x CSV, to fill the target table")
@@ -159,6 +211,7 @@ def main() -> None:
     parser.add_argument("--target-rows", type=int, default=3_367_760)
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--under-load", metavar="PIPELINE", help="then the dashboards while this pipeline runs")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etlsite.settings")
     import django
@@ -180,7 +233,8 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     pages = {url: time_page(client, url, args.requests) for url in (*DASHBOARDS, ADMIN_RUNS)}
-    report_inner(seeded=seeded, pages=pages)
+    busy = time_pages_while_loading(client, args.under_load) if args.under_load else None
+    report_inner(seeded=seeded, pages=pages, **({"under_load": busy} if busy else {}))
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def _goals(results: Results) -> list[str]:
         ratio = "–" if goal.ratio is None else f"{goal.ratio:.2f}"
         verdict = f"**{goal.verdict}**" if goal.met is False else goal.verdict
         lines.append(_row([goal.name, goal.target, goal.measured, ratio, verdict]))
-    lines += ["", "Ceiling times: psql's whole process (its start-up is milliseconds); chDB's and SQLite's insert "
+    lines += ["", "Ceiling times: psql's whole process (its start-up is milliseconds); chDB's insert "
               "as measured inside their process, without the interpreter's start-up (the stricter ceiling). This "
               "system's time is always the whole `manage.py run_pipeline` process, Django start-up included. "
               "Ratios of the form a / b are time ratios: for 'faster than' goals, the other's time (or rows/s) "

@@ -49,6 +49,14 @@ class ClickHouseServer:
                 return int(line.split()[1]) / 1024
         return None
 
+    def peak_reset(self) -> None:
+        """Start VmHWM again from the current RSS (Linux: `5` to clear_refs), so that the next peak is one run's."""
+        if self.process and self.process.poll() is None:
+            try:
+                Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+            except OSError:  # an older kernel or no permission: the peak stays the sitting's, and is larger
+                pass
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

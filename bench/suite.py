@@ -13,11 +13,11 @@ from bench.contenders.registry import invocation, pipeline_name
 from bench.data import DataFile, flights_zip, free_bytes, write_base, write_repeated
 from bench.machine import load_average, machine_describe
 from bench.measure import ContenderFailed, Measurement, failure_summary, run_once
-from bench.modes import MODES, mode_env, mode_reset, var_dir
+from bench.modes import MODES, mode_env, mode_reset, mode_stop, staging_tables_drop, var_dir
 from bench.results import Results
 
-SIDE_BY_SIDE = ("psql_copy", "chdb_file", "etl_pg", "sqlite_import", "etl_embedded", "pyarrow_read")
-SIZES = ("psql_copy", "chdb_file", "etl_pg", "sqlite_import", "etl_embedded")
+SIDE_BY_SIDE = ("psql_copy", "chdb_file", "etl_pg", "etl_embedded", "pyarrow_read")
+SIZES = ("psql_copy", "chdb_file", "etl_pg", "etl_embedded")
 
 
 class Bench:
@@ -69,7 +69,13 @@ class Bench:
         try:
             if inv.before:
                 inv.before()
-            return run_once(inv.argv, env=inv.env, cwd=ROOT, timeout=timeout, log=self.log, parse=inv.parse)
+            server = self._clickhouse_of(key)
+            if server:
+                server.peak_reset()
+            sample = run_once(inv.argv, env=inv.env, cwd=ROOT, timeout=timeout, log=self.log, parse=inv.parse)
+            if server and server.peak_rss_mib() is not None:
+                sample.inner["clickhouse_peak_rss_mib"] = round(server.peak_rss_mib())
+            return sample
         except (ContenderFailed, OSError, RuntimeError) as exc:
             self.say(f"{key} @{data.label} FAILED: {exc}")
             self.results.skip(key, data.label, f"failed: {failure_summary(str(exc))}")
@@ -78,6 +84,13 @@ class Bench:
             self.say(f"{key} @{data.label} FAILED in preparation: {exc!r}")
             self.results.skip(key, data.label, f"failed: {failure_summary(repr(exc))}")
             return None
+
+    def _clickhouse_of(self, key: str):
+        """The ClickHouse process a run of this system talks to (its peak is reported beside the worker's)."""
+        from bench.server import server_for
+
+        mode = key.removeprefix("etl_")
+        return server_for(var_dir(self.cfg, mode)) if key.startswith("etl_") and mode in MODES else None
 
     # --- sections --------------------------------------------------------------------------------------
 
@@ -170,15 +183,15 @@ class Bench:
                                                  "path": str(big.path), "deleted_after_use": True}
         self.say(f"data: {big.label} {big.rows:,} rows {big.size_bytes / 1e9:.1f} GB")
         try:
-            self.pipeline_setup("pg", big)
-            self.rounds(("etl_pg",), big, 1, timeout=max(budget * 1.5, 600))
+            # Both modes: the embedded default must also finish the big file in constant memory.
+            for mode in MODES:
+                self.pipeline_setup(mode, big)
+                self.rounds((f"etl_{mode}",), big, 1, timeout=max(budget * 1.5, 600))
+                staging_tables_drop(cfg, mode)
             if os.environ.get("BENCH_100X_CEILINGS", "1") != "0":
                 self.rounds(("psql_copy", "chdb_file"), big, 1, timeout=1200)
         finally:
             big.path.unlink(missing_ok=True)
-            from bench.modes import staging_tables_drop
-
-            staging_tables_drop(cfg, "pg")
 
     def workers(self) -> None:
         from bench.workers import workers_section
@@ -189,8 +202,11 @@ class Bench:
     def pages(self) -> None:
         from bench.pages import pages_section
 
-        self.say("pages over a lot of data")
+        # The same pages in both modes; in the embedded default also while a 10x run loads beside them.
+        self.say("pages over a lot of data (PostgreSQL mode)")
         self.results.section("pages", pages_section(self, "pg"))
+        self.say("pages over a lot of data (embedded default, then while a 10x run loads)")
+        self.results.section("pages_embedded", pages_section(self, "embedded", under_load=True))
 
     def finish(self) -> None:
         meta = self.results.data["meta"]
@@ -205,4 +221,5 @@ class Bench:
             if server.peak_rss_mib() is not None:
                 meta.setdefault("clickhouse_peak_rss_mib", {})[mode] = round(server.peak_rss_mib())
             server.stop()
+            mode_stop(self.cfg, mode)
         self.results.save()

@@ -123,7 +123,7 @@ def split_run_measure(bench, *, data, name: str, workers: int, timeout: float) -
     try:
         workers_wait_ready(processes, log_dir, workers)
         started = time.perf_counter()
-        queued = run_once([PYTHON, "manage.py", "run_pipeline", name], env=env, cwd=ROOT, timeout=300,
+        queued = run_once([PYTHON, "manage.py", "run_pipeline", name, "--load-again"], env=env, cwd=ROOT, timeout=300,
                           log=bench.log, parse=_queued_run).inner
         if "run" not in queued:
             raise ContenderFailed("run_pipeline did not say which run it queued")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bench import postgres
 from bench.config import PYTHON, BenchConfig
 from bench.data import DataFile
+from bench.measure import ContenderFailed
 from bench.modes import mode_env, staging_tables_drop
 from bench.schema import create_table
 
@@ -28,8 +29,6 @@ CONTENDERS = {c.key: c for c in (
               notes="PostgreSQL's own CSV load; psql is only the client, the server parses the rows"),
     Contender("chdb_file", "chDB INSERT ... SELECT FROM file()", "ceiling", inner_key="insert_seconds",
               notes="ClickHouse's own CSV parser into a MergeTree table, embedded"),
-    Contender("sqlite_import", "SQLite .import (sqlite3 CLI)", "ceiling", inner_key="insert_seconds",
-              notes="SQLite's own bulk CSV import into a typed table"),
     Contender("pyarrow_read", "pyarrow CSV read, no load", "reference", inner_key="read_seconds",
               notes="streaming read in 16 MiB blocks, empty strings as NULL"),
     Contender("etl_pg", "This system, PostgreSQL staging", "system",
@@ -54,7 +53,10 @@ _SUMMARY = re.compile(r"read (\d+), loaded (\d+)")
 def run_summary(output: str) -> dict:
     """Rows read and loaded, from run_pipeline's summary line."""
     found = _SUMMARY.findall(output)
-    return {"rows_read": int(found[-1][0]), "rows_loaded": int(found[-1][1])} if found else {}
+    # A run that loaded nothing (skipped as a repeat, or failed quietly) is not a measurement of a load.
+    if not found or int(found[-1][1]) == 0:
+        raise ContenderFailed("run_pipeline loaded no rows: " + (output.strip().splitlines() or ["no output"])[-1][:300])
+    return {"rows_read": int(found[-1][0]), "rows_loaded": int(found[-1][1])}
 
 
 @dataclass
@@ -80,14 +82,13 @@ def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
                           before=before)
     if key == "chdb_file":
         return Invocation([PYTHON, "-m", "bench.contenders.chdb_file", "--file", path, "--path", str(work / "chdb")])
-    if key == "sqlite_import":
-        return Invocation([PYTHON, "-m", "bench.contenders.sqlite_import", "--file", path,
-                           "--db", str(work / "flights.sqlite3")])
     if key == "pyarrow_read":
         return Invocation([PYTHON, "-m", "bench.contenders.pyarrow_read", "--file", path])
     if key in ("etl_pg", "etl_embedded"):
         mode = key.removeprefix("etl_")
-        return Invocation([PYTHON, "manage.py", "run_pipeline", pipeline_name(data), "--sync"],
+        return Invocation([PYTHON, "manage.py", "run_pipeline", pipeline_name(data), "--sync",
+                           # The same file is measured run after run: load it again instead of skipping it.
+                           "--load-again"],
                           env=mode_env(cfg, mode), before=lambda: staging_tables_drop(cfg, mode), parse=run_summary)
     if key in ("dlt_arrow", "dlt_docs"):
         env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": contenders_url,
