@@ -28,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     # One section alone adds to the results of the last sitting; `all` starts a new sitting.
     keep = args.command != "all" and cfg.results_path.exists()
     bench = Bench(cfg, Results.load(cfg.results_path) if keep else None)
-    bench.prepare(fresh=not keep)
+    try:
+        bench.prepare(fresh=not keep)
+    except BaseException:
+        bench.stop_servers()
+        raise
     sections = SECTIONS if args.command == "all" else (args.command,)
     for name in sections:
         try:

@@ -47,9 +47,8 @@ def mode_reset(cfg: BenchConfig, mode: str) -> None:
     """Start the mode from empty databases (its ClickHouse process stopped first, and started again on use)."""
     from bench.server import server_for
 
+    mode_stop(cfg, mode)  # first: it reads the mode's environment, which starts the ClickHouse process
     server_for(var_dir(cfg, mode)).stop()
-    if mode == "embedded":
-        mode_stop(cfg, mode)
     shutil.rmtree(var_dir(cfg, mode), ignore_errors=True)
     var_dir(cfg, mode).mkdir(parents=True)
     if mode == "pg":

@@ -55,9 +55,10 @@ def _conditions(results: Results, cfg: BenchConfig) -> list[str]:
                                         or "defaults") + ".",
     ]
     for mode, peak in (meta.get("clickhouse_peak_rss_mib") or {}).items():
-        lines.append(f"- The embedded ClickHouse process of the {mode} mode peaked at {peak:,} MiB over the whole "
-                     "sitting (every run of the mode, and for PostgreSQL mode the 100x file and the pages' seeded "
-                     "rows); it is not counted in the worker's RSS.")
+        lines.append(f"- The ClickHouse process of the {mode} mode peaked at {peak:,} MiB after its last measured "
+                     "run (the sections that follow the runs: scale-out, and the pages with their 10 M seeded "
+                     "metric rows); its peak during each run stands beside the worker's in the goals. It is "
+                     "never counted in the worker's RSS.")
     lines += [f"- Note: {note}" for note in meta.get("notes", [])]
     if meta.get("quick"):
         lines.insert(2, "**QUICK smoke pass (BENCH_QUICK=1) on a slice of the data: not the figures of record.**\n")

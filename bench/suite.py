@@ -13,7 +13,7 @@ from bench.contenders.registry import invocation, pipeline_name
 from bench.data import DataFile, flights_zip, free_bytes, write_base, write_repeated
 from bench.machine import load_average, machine_describe
 from bench.measure import ContenderFailed, Measurement, failure_summary, run_once
-from bench.modes import MODES, mode_env, mode_reset, mode_stop, staging_tables_drop, var_dir
+from bench.modes import MODES, mode_env, mode_reset, mode_start, mode_stop, staging_tables_drop, var_dir
 from bench.results import Results
 
 SIDE_BY_SIDE = ("psql_copy", "chdb_file", "etl_pg", "etl_embedded", "pyarrow_read")
@@ -121,6 +121,8 @@ class Bench:
         for mode in MODES:
             if fresh or not var_dir(cfg, mode).exists():
                 mode_reset(cfg, mode)
+            else:
+                mode_start(cfg, mode)
             for f in (base, ten):
                 self.pipeline_setup(mode, f, migrate=f is base)
 
@@ -214,12 +216,20 @@ class Bench:
         started = datetime.fromisoformat(meta["started_at"])
         meta.update(finished_at=finished.isoformat(timespec="seconds"), load_average_end=load_average(),
                     total_minutes=round((finished - started).total_seconds() / 60, 1))
+        self.stop_servers()
+        self.results.save()
+
+    def stop_servers(self) -> None:
+        """Stop what the sitting started (also when a section or the preparation broke off)."""
         from bench.server import server_for
 
+        meta = self.results.data["meta"]
         for mode in MODES:
+            try:
+                mode_stop(self.cfg, mode)  # first: it reads the mode's environment, which starts ClickHouse
+            except Exception as exc:  # noqa: BLE001 - the other mode's servers must still be stopped
+                self.say(f"stopping the {mode} mode's stack failed: {exc!r}")
             server = server_for(var_dir(self.cfg, mode))
             if server.peak_rss_mib() is not None:
                 meta.setdefault("clickhouse_peak_rss_mib", {})[mode] = round(server.peak_rss_mib())
             server.stop()
-            mode_stop(self.cfg, mode)
-        self.results.save()
