@@ -55,7 +55,8 @@ def run_summary(output: str) -> dict:
     found = _SUMMARY.findall(output)
     # A run that loaded nothing (skipped as a repeat, or failed quietly) is not a measurement of a load.
     if not found or int(found[-1][1]) == 0:
-        raise ContenderFailed("run_pipeline loaded no rows: " + (output.strip().splitlines() or ["no output"])[-1][:300])
+        last = (output.strip().splitlines() or ["no output"])[-1]
+        raise ContenderFailed(f"run_pipeline loaded no rows: {last[:300]}")
     return {"rows_read": int(found[-1][0]), "rows_loaded": int(found[-1][1])}
 
 

@@ -62,7 +62,7 @@ def test_single_byte_code_pages_are_told_apart(text, encoding):
 
 def test_an_undecidable_sample_is_marked_as_a_guess():
     # "Kèr" or "Kčr": the same bytes are letters in cp1252 and cp1250, and this sample says nothing more.
-    guess = guess_encoding(b"a,b\n\x8avo,1\nK\xe8r,2\n")
+    guess = guess_encoding(b"a,b\nvo,1\nK\xe8r,2\n")
     assert guess.encoding == "cp1252" and guess.confident is False
 
 
@@ -92,3 +92,25 @@ def test_a_json_file_with_a_broken_utf8_byte_is_refused_too(tmp_path):
     path = tmp_path / "mixed.json"
     path.write_bytes('[{"name": "Zoë"}, {"name": "caf'.encode() + b"\xe9" + b'"}]')
     assert "is not valid UTF-8" in error_of({"file_path": str(path), "format": "json"}).message
+
+
+@pytest.mark.parametrize(("text", "encoding", "confident"), [
+    # A short Western sample that charset-normalizer calls Croatian cp1250 ("Trčs"): "ç" and "ü" are not
+    # letters of the cp1250 languages, so cp1252 wins, and says so with confidence.
+    ("José;Málaga;François;Zürich;Renée;Très\n", "cp1252", True),
+    ("name;note\nAgnès;crème brûlée\nJérôme;déjà vu\n", "cp1252", True),
+    ("id,nombre\n1,José\n2,Iñigo\n3,Logroño\n", "cp1252", True),
+    # "Švo, Kčr" is Czech; "Švo, Kèr" would be Finnish and French.
+    ("a,b\nŠvo,1\nKčr,2\n", "cp1250", True),
+    # "Jiøí, Plzeò, Èeské Budìjovice" needs Danish and Italian at once; "Jiří, Plzeň" is Czech.
+    ("id,jmeno,mesto\n1,Jiří,Plzeň\n2,Tomáš,České Budějovice\n3,Petr,Brno\n", "cp1250", True),
+    ("Příliš žluťoučký kůň úpěl ďábelské ódy\n", "cp1250", True),
+    # Hungarian "ő" reads as Portuguese "õ" in cp1252 and nothing else tells them apart here: a guess, not a fact.
+    ("id,nev,varos\n1,Győző,Győr\n2,Tünde,Pécs\n", None, False),
+])
+def test_the_letters_of_each_code_pages_languages_decide(text, encoding, confident):
+    source = encoding or "cp1250"
+    guess = guess_encoding(text.encode(source))
+    assert guess.confident is confident
+    if encoding:
+        assert guess.encoding == encoding and text.encode(encoding).decode(guess.encoding) == text

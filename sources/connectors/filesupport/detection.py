@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import string
 import unicodedata
@@ -97,7 +98,24 @@ class EncodingGuess:
 # Single-byte code pages Latin text is written in, in order of preference when the text cannot tell them
 # apart: Western European first (by far the most files), then Central European, Baltic, Turkish.
 _LATIN_CODE_PAGES = ("cp1252", "cp1250", "cp1257", "cp1254")
-_WESTERN_LETTERS = frozenset("àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßœÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝŸŒ")
+_COMMON_LATIN_CODE_PAGES = ("cp1252", "cp1250")
+# The accented letters (lower case) of the languages written in each code page. A reading whose letters no
+# language of its code page has, or that needs several languages where another reading needs one, is the less
+# plausible one: Czech has no "ç", and "Agnès, crème brûlée" is French while "Agnčs, crčme brűlée" would be
+# Czech and Hungarian at once.
+_LANGUAGES = {
+    "cp1252": {"French": "àâæçéèêëîïôœùûüÿ", "Spanish": "áéíñóúü", "Portuguese": "áâãàçéêíóôõúü",
+               "Italian": "àèéìíîòóùú", "Catalan": "àçèéíïòóúü", "German": "äöüß", "Dutch": "áéèëïóöüú",
+               "Danish/Norwegian": "åæøéó", "Swedish": "åäöé", "Finnish": "åäöšž", "Icelandic": "áæéíóöúýþð",
+               "Faroese": "áæíðóøúý", "Estonian": "äöõüšž", "Irish": "áéíóú"},
+    "cp1250": {"Czech": "áéíóúýčďěňřšťůž", "Slovak": "áäéíóôúýčďĺľňŕšťž", "Polish": "ąćęłńóśźż",
+               "Hungarian": "áéíóöőúüű", "Slovene": "čšž", "Croatian": "čćđšž", "Romanian": "ăâîşţ",
+               "German": "äöüß"},
+    "cp1257": {"Lithuanian": "ąčęėįšųūž", "Latvian": "āčēģīķļņšūž", "Estonian": "äöõüšž", "Polish": "ąćęłńóśźż",
+               "German": "äöüß"},
+    "cp1254": {"Turkish": "çğıöşüâîû", "German": "äöüß"},
+}
+_ALPHABETS = {page: frozenset("".join(languages.values())) for page, languages in _LANGUAGES.items()}
 # Languages for which charset-normalizer's cp1250 / ISO 8859-2 answer is the plausible one.
 _CENTRAL_EUROPEAN = {"Czech", "Polish", "Slovak", "Hungarian", "Croatian", "Slovene", "Romanian", "Serbian",
                      "Bosnian", "Albanian"}
@@ -146,9 +164,30 @@ def _paired_high_bytes(sample: bytes) -> bool:
     return total > 0 and paired >= 0.6 * total
 
 
+def _accented_letters(text: str) -> set[str]:
+    return {ch.lower() for ch in text if ord(ch) > 0x7F and unicodedata.category(ch).startswith("L")}
+
+
+def _languages_needed(letters: set[str], languages: dict[str, str]) -> int:
+    """The fewest languages of the code page whose letters together hold `letters` (4 standing for more)."""
+    if not letters:
+        return 0
+    alphabets = [set(letters_of) for letters_of in languages.values()]
+    for count in range(1, 4):
+        if any(letters <= set().union(*group) for group in itertools.combinations(alphabets, count)):
+            return count
+    return 4
+
+
 def _latin_single_byte(sample: bytes, results) -> tuple[EncodingGuess | None, int]:
-    """The Latin code page that reads the sample as words, preferring cp1252 when several do, and how many
-    symbols stand where letters belong in that reading."""
+    """The Latin code page that reads the sample as words of its languages, preferring cp1252 when several do,
+    and how many symbols stand where letters belong in that reading.
+
+    Compared in order: symbols where letters belong ("£ukasz"); letters no language of the code page has (a
+    "ç" in a cp1250 reading); how many of its languages the reading needs. Then charset-normalizer's language
+    when it names a Central European one, then the order of `_LATIN_CODE_PAGES`, where the Baltic and Turkish
+    pages compete only when neither common page reads the sample as words. The guess is confident when the
+    comparison (or the language) decided between cp1252 and cp1250; "Kèr" / "Kčr" alone is a guess."""
     readings = {}
     for encoding in _LATIN_CODE_PAGES:
         try:
@@ -157,20 +196,25 @@ def _latin_single_byte(sample: bytes, results) -> tuple[EncodingGuess | None, in
             continue  # a byte this code page leaves undefined
     if not readings:
         return None, 0
-    misplaced = {encoding: _misplaced_symbols(text) for encoding, text in readings.items()}
-    fewest = min(misplaced.values())
-    fitting = [encoding for encoding in _LATIN_CODE_PAGES if misplaced.get(encoding) == fewest]
+    keys = {}
+    for encoding, text in readings.items():
+        letters = _accented_letters(text)
+        foreign = letters - _ALPHABETS[encoding]
+        keys[encoding] = (_misplaced_symbols(text), len(foreign),
+                          _languages_needed(letters - foreign, _LANGUAGES[encoding]))
+    common = [encoding for encoding in _COMMON_LATIN_CODE_PAGES if encoding in keys]
+    if any(keys[encoding][:2] == (0, 0) for encoding in common):
+        keys = {encoding: keys[encoding] for encoding in common}
+    best_key = min(keys.values())
+    candidates = [encoding for encoding in _LATIN_CODE_PAGES if keys.get(encoding) == best_key]
     best = results.best()
     central = (best is not None and normalize_encoding(best.encoding) in ("cp1250", "iso8859-2")
                and best.language in _CENTRAL_EUROPEAN)
-    chosen = "cp1250" if central and "cp1250" in fitting else fitting[0]
-    # Confident when every other fitting code page reads the same letters, when the language decided, or when
-    # the Western reading is made only of the accented letters Western European languages use.
-    others = {readings[encoding] for encoding in fitting if encoding != chosen}
-    western = chosen == "cp1252" and all(ch in _WESTERN_LETTERS for ch in readings[chosen] if ord(ch) > 0x7F
-                                         and unicodedata.category(ch).startswith("L"))
-    confident = fewest == 0 and (central or western or not (others - {readings[chosen]}))
-    return EncodingGuess(chosen, "detected", confident), fewest
+    chosen = "cp1250" if central and "cp1250" in candidates else candidates[0]
+    others = {readings[encoding] for encoding in candidates
+              if encoding != chosen and encoding in _COMMON_LATIN_CODE_PAGES} - {readings[chosen]}
+    confident = best_key[:2] == (0, 0) and (not others or central and chosen == "cp1250")
+    return EncodingGuess(chosen, "detected", confident), best_key[0]
 
 
 def guess_encoding(sample: bytes) -> EncodingGuess:
