@@ -35,6 +35,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-
 _DAY_FIRST, _MONTH_FIRST = "%d/%m/%Y", "%m/%d/%Y"
 _LEADING_ZERO = r"^[+-]?0\d"
 _DECIMAL_COMMA = r"^[+-]?\d+,\d+$"
+_WHOLE_OR_DECIMAL_COMMA = r"^[+-]?\d+(,\d+)?$"  # "3" beside "1,5" and "2,25" is a number of that column too
 _WORDS = {word.lower() for word in DEFAULT_TRUE_VALUES + DEFAULT_FALSE_VALUES} - {"1", "0"}
 
 
@@ -117,7 +118,9 @@ def infer_column(values: pa.Array | pa.ChunkedArray) -> ColumnGuess:
         return ColumnGuess("integer", nullable)
     if _all_parse(present, "float", ParseOptions()) and not has_leading_zero_integers(present):
         return ColumnGuess("float", nullable)
-    if pc.all(pc.match_substring_regex(present, _DECIMAL_COMMA)).as_py():
+    if (pc.all(pc.match_substring_regex(present, _WHOLE_OR_DECIMAL_COMMA)).as_py()
+            and pc.any(pc.match_substring_regex(present, _DECIMAL_COMMA)).as_py()
+            and not has_leading_zero_integers(present)):
         return ColumnGuess("float", nullable, decimal_separator=",")
     lowered = pc.utf8_lower(present)
     if pc.all(pc.is_in(lowered, value_set=pa.array(sorted(_WORDS)))).as_py():

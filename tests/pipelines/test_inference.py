@@ -28,6 +28,7 @@ PUBLIC = Path(__file__).resolve().parents[1] / "data" / "public"
     (["00123", "45678"], ("string", False)),           # leading zeros: an identifier
     (["1.5", "2", "-3e2"], ("float", False)),
     (["1,5", "2,25"], ("float", False)),               # a decimal comma
+    (["1,5", "2,25", "3"], ("float", False)),          # ... and a whole number written without one
     (["Yes", "No", "yes"], ("boolean", False)),
     (["2024-01-01", "2024-02-29"], ("date", False)),
     (["2012/01/01", "2013/12/31"], ("date", False)),
@@ -43,6 +44,15 @@ PUBLIC = Path(__file__).resolve().parents[1] / "data" / "public"
 def test_one_column(values, expected):
     guess = infer_column(pa.array(values, pa.string()))
     assert (guess.type_name, guess.nullable) == expected
+
+
+@pytest.mark.django_db(databases=["default", "staging"], transaction=True)
+def test_a_decimal_comma_column_with_whole_numbers_loads_as_numbers(clickhouse, tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("item;price\na;1,5\nb;2,25\nc;3\nd;NA\n", encoding="utf-8")
+    run = _run(_file_pipeline(path, "prices"))
+    assert run.status == RunStatus.SUCCESS, run.error_message
+    assert [row["price"] for row in _loaded(clickhouse, "prices", ["price"])] == [1.5, 2.25, 3.0, None]
 
 
 def test_null_markers_leave_a_quoted_empty_string_alone():
