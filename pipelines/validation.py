@@ -116,6 +116,20 @@ class ValidationRules:
         return names
 
 
+    def checks(self, present) -> list[tuple[str, str]]:
+        """The (rule, column) pairs every row of data with columns `present` is checked against, in the
+        rules' order; a unique key's columns are joined with ", " as its quarantine entries name them."""
+        present = set(present)
+        pairs = [("data_types", c) for c in {**self.inferred_types, **self.data_types}
+                 if c in present or c in self.data_types]
+        pairs += [("required_columns", c) for c in self.required_columns]
+        pairs += [("not_null", c) for c in self.not_null if c not in self.required_columns]
+        pairs += [("unique", ", ".join(key)) for key in self.unique]
+        for rule in ("min", "max", "allowed_values", "regex"):
+            pairs += [(rule, c) for c in getattr(self, rule)]
+        return pairs
+
+
 def missing_required_columns(rules: ValidationRules, column_names) -> list[str]:
     """Columns the rules need that the data lacks (a column named by any rule must exist)."""
     present = set(column_names)

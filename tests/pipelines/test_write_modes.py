@@ -4,6 +4,7 @@ table's content atomically (a failed run leaves the old one), merge keeps the ne
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from etlsite.celery import app as celery_app
 from pipelines.engine.runner import run_execute
@@ -98,7 +99,7 @@ def test_a_failed_replace_leaves_the_old_content(clickhouse, tmp_path):
     assert _leftovers(clickhouse) == []
 
 
-def test_merge_keeps_the_newest_row_per_key(clickhouse, tmp_path):
+def test_merge_keeps_the_newest_row_per_key(clickhouse, tmp_path, admin_client):
     pipeline = _pipeline(tmp_path, "wm_merge", write_mode="merge", merge_key=["id"])
     first = _run(pipeline)
     assert first.status == RunStatus.SUCCESS, first.error_message
@@ -114,6 +115,11 @@ def test_merge_keeps_the_newest_row_per_key(clickhouse, tmp_path):
     owners = dict(clickhouse.query("SELECT id, _pipeline_run_id FROM wm_merge").result_rows)
     assert owners == {1: first.pk, 2: second.pk, 3: second.pk, 4: first.pk, 5: second.pk}
     assert _leftovers(clickhouse) == []
+    page = admin_client.get(reverse("webui:run-detail", args=[second.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Write mode merge on id: 2 earlier rows with the same key were replaced." in page.content.decode()
+    assert "Removed by merge_key_repeats" in page.content.decode()
+    api = admin_client.get(f"/api/v1/runs/{second.pk}/").json()
+    assert api["execution_context"]["write"] == {"mode": "merge", "rows_replaced": 2, "merge_key": ["id"]}
 
 
 def test_merge_on_two_columns_and_a_row_without_a_key_is_quarantined(clickhouse, tmp_path):
