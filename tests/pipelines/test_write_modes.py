@@ -215,3 +215,28 @@ def test_split_runs_replace_and_merge(clickhouse, tmp_path, eager):
             assert count == 500 and len(names) == 500
             assert names[1] == "a1" and names[201] == "c201" and names[260] == "b260" and names[500] == "b500"
     assert _leftovers(clickhouse) == []
+
+
+def test_replay_respects_the_write_mode(clickhouse, tmp_path):
+    from pipelines.engine.errors import RunError
+    from pipelines.engine.replay import quarantine_replay
+    from staging.quarantine import QuarantinedRow
+
+    bad = "id,name,amount\n1,alpha,1.5\n2,beta,not-a-number\n"
+    pipeline = _pipeline(tmp_path, "wm_replay", write_mode="replace",
+                         validation_rules={"data_types": {"amount": "float"}, "max_failed_ratio": 0.9})
+    first = _run(pipeline, file_path=_file(tmp_path, "bad1.csv", bad))
+    second = _run(pipeline, file_path=_file(tmp_path, "bad2.csv", bad.replace("alpha", "alpha2")))
+    assert (first.status, second.status) == (RunStatus.SUCCESS, RunStatus.SUCCESS)
+    QuarantinedRow.objects.update(status="corrected", corrected_value="2.5")
+    with pytest.raises(RunError, match=f"Run {second.pk} replaced the table's content"):
+        quarantine_replay(run=first)
+    assert quarantine_replay(run=second).replayed == 1  # the table's current content: the row joins it
+    assert _rows(clickhouse, "wm_replay") == [(1, "alpha2", 1.5), (2, "beta", 2.5)]
+
+    merged = _pipeline(tmp_path, "wm_replay_merge", write_mode="merge", merge_key=["id"],
+                       validation_rules={"data_types": {"amount": "float"}, "max_failed_ratio": 0.9})
+    run = _run(merged, file_path=_file(tmp_path, "bad3.csv", bad))
+    QuarantinedRow.objects.filter(pipeline_run_id=run.pk).update(status="corrected", corrected_value="2.5")
+    with pytest.raises(RunError, match="merged on a key cannot be replayed"):
+        quarantine_replay(run=run)
