@@ -236,7 +236,7 @@ class TargetLoad:
                 self._attach(client)
                 if self.write_mode == write_modes.MERGE:
                     self.rows_replaced = write_modes.older_versions_delete(
-                        client, table=self.table, temp_table=self.temp_table, run_id=self.run_id,
+                        self.target, table=self.table, temp_table=self.temp_table, run_id=self.run_id,
                         merge_key=self.merge_key)
             loaded = self.committed_count()
             client.command(f"DROP TABLE IF EXISTS {temp}")

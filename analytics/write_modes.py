@@ -52,17 +52,26 @@ def run_repeats_remove(target, *, temp_table: str, merge_key: tuple[str, ...]) -
     return count
 
 
-def older_versions_delete(client, *, table: str, temp_table: str, run_id: int,
+def older_versions_delete(target, *, table: str, temp_table: str, run_id: int,
                           merge_key: tuple[str, ...]) -> int:
     """Delete the target's rows of other runs whose key the run (its temporary table) holds; how many."""
     key = _key(merge_key)
     where = (f"{_RUN_ID} != {{run:UInt64}} AND ({key}) IN (SELECT {key} FROM {quote_identifier(temp_table)})")
     params = {"run": int(run_id)}
-    count = int(client.command(f"SELECT count() FROM {quote_identifier(table)} WHERE {where}", parameters=params))
+    count = int(target.command(f"SELECT count() FROM {quote_identifier(table)} WHERE {where}", params))
     if count:
         # Synchronous: when the commit returns, readers without FINAL see one row per key.
-        client.command(f"ALTER TABLE {quote_identifier(table)} DELETE WHERE {where} SETTINGS mutations_sync = 2",
-                       parameters=params)
+        try:
+            target.command(f"ALTER TABLE {quote_identifier(table)} DELETE WHERE {where} "
+                           "SETTINGS mutations_sync = 2", params)
+        except ClickHouseError as exc:
+            # The run's rows stay: rolling them back could lose keys whose old rows the (server-side, still
+            # running) mutation already deleted. Two rows for a key is the lesser harm, and the retry fixes it.
+            raise ClickHouseError(
+                _("The run's rows are in %(table)s, but the %(count)d older rows with the same keys could not be "
+                  "removed, so those keys have two rows until the run is retried or the next merge commits: "
+                  "%(error)s") % {"table": table, "count": count, "error": exc},
+                code=exc.code, transient=exc.transient) from exc
     return count
 
 

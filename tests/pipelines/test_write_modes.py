@@ -240,3 +240,27 @@ def test_replay_respects_the_write_mode(clickhouse, tmp_path):
     QuarantinedRow.objects.filter(pipeline_run_id=run.pk).update(status="corrected", corrected_value="2.5")
     with pytest.raises(RunError, match="merged on a key cannot be replayed"):
         quarantine_replay(run=run)
+
+
+def test_a_merge_that_fails_between_attach_and_delete_loses_no_key(clickhouse, tmp_path, monkeypatch):
+    from analytics import write_modes
+
+    pipeline = _pipeline(tmp_path, "wm_merge_fault", write_mode="merge", merge_key=["id"])
+    assert _run(pipeline).status == RunStatus.SUCCESS
+    real = write_modes.older_versions_delete
+
+    def temp_table_gone(target, **kwargs):  # a real ClickHouse failure: the key subquery's table is missing
+        target.command(f"DROP TABLE `{kwargs['temp_table']}`")
+        return real(target, **kwargs)
+
+    monkeypatch.setattr(write_modes, "older_versions_delete", temp_table_gone)
+    second = _file(tmp_path, "second.csv", SECOND)
+    failed = _run(pipeline, file_path=second)
+    assert failed.status == RunStatus.FAILED
+    assert sorted(dict(clickhouse.query("SELECT id, count() FROM wm_merge_fault GROUP BY id").result_rows)) == \
+        [1, 2, 3, 4, 5]  # every key still has a row (2 and 3 have two for now)
+    monkeypatch.undo()
+    assert _run(pipeline, file_path=second).status == RunStatus.SUCCESS  # the next merge settles the keys
+    assert _rows(clickhouse, "wm_merge_fault") == [(1, "alpha", 1.5), (2, "beta-new", 21.5),
+                                                   (3, "gamma-new", 30.5), (4, "delta", 4.5), (5, "epsilon", 5.5)]
+    assert _leftovers(clickhouse) == []
