@@ -235,6 +235,7 @@ def write_mode_of(config: dict | None) -> tuple[str, tuple[str, ...]]:
     config = config if isinstance(config, dict) else {}
     mode = config.get("write_mode") or DEFAULT_WRITE_MODE
     key = config.get("merge_key") or ()
+    key = [key] if isinstance(key, str) else key
     return mode, tuple(key) if mode == "merge" else ()
 
 
