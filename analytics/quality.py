@@ -522,6 +522,28 @@ def quality_measure(*, target: ClickHouseTarget, table: str, run_id: int, rows_r
     for (metric, column), value in values.items():
         lo, hi = bounds.get((metric, column), (None, None))
         report.metrics.append(Metric(table, column, metric, value, lo, hi, passed.get((metric, column), True)))
+    _metrics_write(target, table, run_id, report.metrics)
+    return report
+
+
+def validation_measure(*, target: ClickHouseTarget, table: str, run_id: int,
+                       validation: list[dict]) -> QualityReport:
+    """The validation outcomes alone as checks and metrics: for a run that failed before its rows were
+    committed (too many quarantined), so its quality result still says which rules the rows failed."""
+    report = QualityReport(table=table, run_id=int(run_id))
+    values: dict[tuple[str, str], float] = {}
+    bounds: dict[tuple[str, str], list[float | None]] = {}
+    passed: dict[tuple[str, str], bool] = {}
+    for outcome in validation:
+        _validation_check(report, outcome, values, bounds, passed)
+    for (metric, column), value in values.items():
+        lo, hi = bounds[(metric, column)]
+        report.metrics.append(Metric(table, column, metric, value, lo, hi, passed[(metric, column)]))
+    _metrics_write(target, table, run_id, report.metrics)
+    return report
+
+
+def _metrics_write(target: ClickHouseTarget, table: str, run_id: int, metrics: list[Metric]) -> None:
     names = ["table_name", "column_name", "metric_name", "metric_value", "threshold_min", "threshold_max",
              "is_passed", "pipeline_run_id"]
     with target.connection() as client:
@@ -531,8 +553,8 @@ def quality_measure(*, target: ClickHouseTarget, table: str, run_id: int, rows_r
             # Measuring a run again (a retry) replaces its earlier metrics instead of doubling them.
             client.command(f"ALTER TABLE {mutation_table(target, METRICS_TABLE)} DELETE WHERE {scope} "
                            "SETTINGS mutations_sync = 2", parameters=params)
-        target.insert(METRICS_TABLE, [[*asdict(m).values(), int(run_id)] for m in report.metrics], names)
-    return report
+        target.insert(METRICS_TABLE, [[*asdict(m).values(), int(run_id)] for m in metrics], names)
 
 
-__all__ = ["FailedCheck", "Metric", "QualityReport", "learned_bounds", "quality_measure", "validate_quality_config"]
+__all__ = ["FailedCheck", "Metric", "QualityReport", "learned_bounds", "quality_measure", "validate_quality_config",
+           "validation_measure"]

@@ -17,7 +17,7 @@ from analytics.business import business_metrics_compute
 from analytics.catalog import STAGING_SCHEMA, catalog_refresh, target_columns, target_samples
 from analytics.clickhouse import ClickHouseError, ClickHouseTarget
 from analytics.lineage import lineage_record, lineage_rows
-from analytics.quality import quality_measure
+from analytics.quality import quality_measure, validation_measure
 from pipelines.engine.drift import describe
 from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
 from pipelines.warnings import warning_text
@@ -122,6 +122,21 @@ def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, stagi
         drift["result_data"] = {**drift["result_data"], "summary": describe(schema_diff)}
         results.append(drift)
     return AnalysisResult.objects.bulk_create([AnalysisResult(pipeline_run=run, **r) for r in results])
+
+
+def run_validation_report(*, run: PipelineRun, target: ClickHouseTarget, table: str, source_columns: list[str],
+                          rows_read: int) -> None:
+    """For a run that fails because too many rows were quarantined (nothing committed, so no analysis): its
+    validation outcomes as its data-quality result, so its page says which rules the rows failed. Not an alert
+    of its own (the failed run is one). Best effort: the run's own error is what matters."""
+    try:
+        outcomes = validation_outcomes(run.pk, run.pipeline.configuration or {}, columns=source_columns,
+                                       rows_read=rows_read)
+        report = validation_measure(target=target, table=table, run_id=run.pk, validation=outcomes)
+        result = report.analysis_results()[0]
+        AnalysisResult.objects.create(pipeline_run=run, **{**result, "is_alert": False})
+    except (ClickHouseError, DatabaseError, ValueError) as exc:
+        logger.warning("run %s: its validation outcomes could not be recorded: %s", run.pk, exc)
 
 
 def _warning_result(warning: dict) -> dict:

@@ -398,7 +398,7 @@ def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, tran
 
 def split_commit(*, run_id: int) -> PipelineRun | None:
     """Remove repeats across parts, reconcile, commit once, analyse; the run ends success or failed."""
-    from pipelines.engine.analyze import run_analyze
+    from pipelines.engine.analyze import run_analyze, run_validation_report
     from pipelines.engine.runner import MERGE_REPEATS, RunTotals, file_for_run, write_summary
 
     run = PipelineRun.objects.select_related("pipeline__data_source").filter(pk=run_id).first()
@@ -423,10 +423,15 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
         if repeats:
             totals.removed[MERGE_REPEATS] = repeats
         totals.rows_loaded = load.staged_count()
-        warnings = outcome_check(run=run, rules=ValidationRules.from_config(config),
-                                 rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
-                                 rows_quarantined=totals.rows_quarantined,
-                                 rows_removed=sum(totals.removed.values()))
+        try:
+            warnings = outcome_check(run=run, rules=ValidationRules.from_config(config),
+                                     rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
+                                     rows_quarantined=totals.rows_quarantined,
+                                     rows_removed=sum(totals.removed.values()))
+        except RunError:
+            run_validation_report(run=run, target=load.target, table=load.table, rows_read=totals.rows_read,
+                                  source_columns=[name for name, _type in split["source_columns"]])
+            raise
         if not totals.reconciles():
             raise RunError(
                 _("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "

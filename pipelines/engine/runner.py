@@ -22,7 +22,7 @@ from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from etlsite.identifiers import sanitize_columns
 from pipelines import services
 from pipelines.config_schema import write_mode_of
-from pipelines.engine.analyze import run_analyze
+from pipelines.engine.analyze import run_analyze, run_validation_report
 from pipelines.engine.contract import contract_ensure
 from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
 from pipelines.engine.drift import columns_of as drift_columns_of
@@ -254,8 +254,14 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         if repeats:
             totals.removed[MERGE_REPEATS] = repeats
         totals.rows_loaded = load.staged_count()
-        warnings = outcome_check(run=run, rules=rules, rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
-                                 rows_quarantined=totals.rows_quarantined, rows_removed=sum(totals.removed.values()))
+        try:
+            warnings = outcome_check(run=run, rules=rules, rows_read=totals.rows_read,
+                                     rows_loaded=totals.rows_loaded, rows_quarantined=totals.rows_quarantined,
+                                     rows_removed=sum(totals.removed.values()))
+        except RunError:
+            run_validation_report(run=run, target=load.target, table=load.table, rows_read=totals.rows_read,
+                                  source_columns=[name for name, _type in drift["source_columns"]])
+            raise
         warnings += encoding_warnings(connector)
         if not totals.reconciles():
             raise RunError(

@@ -83,3 +83,23 @@ def test_a_clean_run_passes_its_rules_counted(clickhouse, tmp_path):
     assert quality.metrics["checks_run"] == 4  # day, id and amount typed; amount not null
     assert quality.metrics["pass_rate"] == 1.0 and quality.result_data["failed_checks"] == []
     assert (quality.metrics["rows_checked"], quality.metrics["rule_failures"]) == (2, 0)
+
+
+def test_a_run_that_quarantines_every_row_fails_and_its_quality_result_says_which_rule(clickhouse, tmp_path):
+    path = tmp_path / "penguin_days.csv"
+    path.write_text("day,note\n2012/01/01,a\n2012/01/02,b\n2012/01/03,c\n")  # not the declared format
+    source = DataSourceFactory(source_type="file", connection_config={"file_path": str(path)})
+    pipeline = PipelineFactory(name="penguin_days", data_source=source, max_retries=0, configuration={
+        "validation_rules": {"data_types": {"day": "date"}, "date_formats": ["%Y-%m-%d"]}})
+    run = run_create(pipeline=pipeline, triggered_by="test")
+    assert run_claim(run=run)
+    run = run_execute(run=run)
+    assert run.status == RunStatus.FAILED and "none was loaded" in run.error_message
+    quality = run.analysis_results.get(analysis_type="data_quality")
+    assert (quality.metrics["checks_run"], quality.metrics["pass_rate"]) == (1, 0)
+    assert quality.result_data["validation"] == [
+        {"rule": "data_types", "column": "day", "rows_checked": 3, "rows_failed": 3}]
+    assert not quality.is_alert  # the failed run is the alert
+    assert clickhouse.rows("SELECT metric_name, column_name, metric_value, is_passed FROM data_quality_metrics "
+                           "WHERE pipeline_run_id = {r:UInt64}", {"r": run.pk}) == [
+        {"metric_name": "validation_data_types", "column_name": "day", "metric_value": 0.0, "is_passed": False}]
