@@ -4,7 +4,8 @@ A run's batches go to a temporary table of their own (`_load_<table>_<run>`). On
 and the counts reconcile does `commit()` make them visible, in one atomic ClickHouse operation per partition
 (``ATTACH PARTITION ... FROM``), after removing whatever an earlier attempt of the same run committed. So:
 a failed run leaves nothing in the target; re-running or retrying a run never duplicates rows; readers never
-see half a run.
+see half a run. A pipeline's write mode (replace, merge) changes what the commit does with the rows already
+there: analytics/write_modes.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 from django.utils.translation import gettext as _
 
+from analytics import write_modes
 from analytics.clickhouse import cluster
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
 
@@ -81,9 +83,10 @@ class TargetLoad:
 
     def __init__(self, target: ClickHouseTarget, *, table: str, pipeline_run_id: int,
                  loaded_at: datetime | None = None, replace_rows: list[int] | None = None,
-                 insert_rows: int = INSERT_ROWS, temp_suffix: str = ""):
+                 insert_rows: int = INSERT_ROWS, temp_suffix: str = "", write_mode: str = write_modes.APPEND,
+                 merge_key: tuple[str, ...] = ()):
         """`replace_rows`: commit replaces only these source rows of the run (a quarantine replay), not
-        the whole run."""
+        the whole run (whatever the write mode). `write_mode`, `merge_key`: analytics.write_modes."""
         if not _TABLE_NAME.match(table):
             raise ClickHouseError(_("Invalid target table name: %(name)s") % {"name": table})
         self.target = target
@@ -99,6 +102,9 @@ class TargetLoad:
         self.insert_rows = max(1, int(insert_rows))
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
+        self.write_mode = write_mode if replace_rows is None else write_modes.APPEND
+        self.merge_key = tuple(merge_key)
+        self.rows_replaced = 0  # rows of other runs the commit removed (replace: the old content; merge: keys)
 
     def check_target(self) -> dict[str, str]:
         """The target table's columns ({} when it does not exist yet); TargetTableRefused when it is a table no
@@ -118,6 +124,7 @@ class TargetLoad:
         Returns the columns added to an existing target table (schema evolution, never a drop).
         """
         existing = self.check_target()
+        write_modes.write_mode_check(self.target, mode=self.write_mode, merge_key=self.merge_key)
         added: list[str] = []
         with self.target.connection() as client:
             if not existing:
@@ -199,32 +206,58 @@ class TargetLoad:
         self.flush()
         return int(self.target.command(f"SELECT count() FROM {quote_identifier(self.temp_table)}"))
 
+    def repeats_remove(self) -> int:
+        """merge: keep the run's last row per key (analytics.write_modes); how many rows went."""
+        if self.write_mode != write_modes.MERGE:
+            return 0
+        self.flush()
+        removed = write_modes.run_repeats_remove(self.target, temp_table=self.temp_table, merge_key=self.merge_key)
+        self.rows_appended -= removed
+        return removed
+
     def commit(self) -> int:
-        """Replace whatever this run had in the target with the temporary table's rows; returns the count."""
-        # On a cluster: attach into the replicated local table of this node's shard (Keeper copies the parts
-        # to the shard's other replicas); the temporary table is on this node.
-        temp, table = quote_identifier(self.temp_table), cluster.storage_table(self.target, self.table)
+        """Replace whatever this run had in the target with the temporary table's rows; returns the count.
+
+        With write_mode replace the table's whole content is replaced, with merge the older rows of the run's
+        keys go (analytics.write_modes); `rows_replaced` counts what went."""
+        temp = quote_identifier(self.temp_table)
         self.flush()
         with self.target.connection() as client:
             expected = int(client.command(f"SELECT count() FROM {temp}"))
             if expected != self.rows_appended:
                 raise ClickHouseError(_("ClickHouse holds %(have)d rows of this run, %(sent)d were sent.")
                                       % {"have": expected, "sent": self.rows_appended})
-            self._delete_committed(client)
-            partitions = client.query(
-                "SELECT DISTINCT partition_id FROM system.parts WHERE database = {db:String} AND table = {t:String} "
-                "AND active", parameters={"db": self.target.database, "t": self.temp_table}).result_rows
-            for (partition_id,) in partitions:
-                # Partition ids come from system.parts (digits for toYYYYMM); checked, since DDL takes no binds.
-                if not _PARTITION_ID.match(partition_id):
-                    raise ClickHouseError(_("Unexpected partition id %(id)s") % {"id": partition_id})
-                client.command(f"ALTER TABLE {table} ATTACH PARTITION ID '{partition_id}' FROM {temp}")
+            if self.write_mode == write_modes.REPLACE:
+                # Afterwards the temporary table holds the old content, dropped below.
+                self.rows_replaced = write_modes.table_swap(client, database=self.target.database, table=self.table,
+                                                            temp_table=self.temp_table)
+            else:
+                self._delete_committed(client)
+                self._attach(client)
+                if self.write_mode == write_modes.MERGE:
+                    self.rows_replaced = write_modes.older_versions_delete(
+                        self.target, table=self.table, temp_table=self.temp_table, run_id=self.run_id,
+                        merge_key=self.merge_key)
             loaded = self.committed_count()
             client.command(f"DROP TABLE IF EXISTS {temp}")
         if loaded != expected:
             raise ClickHouseError(_("The target holds %(have)d rows of run %(run)d after the load, expected "
                                     "%(want)d.") % {"have": loaded, "run": self.run_id, "want": expected})
         return loaded
+
+    def _attach(self, client) -> None:
+        """Move the temporary table's rows into the target, one atomic ATTACH PARTITION per partition."""
+        # On a cluster: attach into the replicated local table of this node's shard (Keeper copies the parts
+        # to the shard's other replicas); the temporary table is on this node.
+        temp, table = quote_identifier(self.temp_table), cluster.storage_table(self.target, self.table)
+        partitions = client.query(
+            "SELECT DISTINCT partition_id FROM system.parts WHERE database = {db:String} AND table = {t:String} "
+            "AND active", parameters={"db": self.target.database, "t": self.temp_table}).result_rows
+        for (partition_id,) in partitions:
+            # Partition ids come from system.parts (digits for toYYYYMM); checked, since DDL takes no binds.
+            if not _PARTITION_ID.match(partition_id):
+                raise ClickHouseError(_("Unexpected partition id %(id)s") % {"id": partition_id})
+            client.command(f"ALTER TABLE {table} ATTACH PARTITION ID '{partition_id}' FROM {temp}")
 
     def _scope(self) -> tuple[str, dict]:
         where = f"{RUN_ID_COLUMN} = {{run:UInt64}}"

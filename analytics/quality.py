@@ -12,7 +12,12 @@ the run's rows (``WHERE _pipeline_run_id = run``):
   ``invalid_rate`` = ``invalid_by_column[column] / rows_read`` (0 when ``rows_read`` is 0);
 * per table (``column_name = ''``): ``row_count`` (the run's loaded rows) and ``freshness_seconds`` — now
   minus the newest ``_loaded_at`` of the *whole table*, so a run that loaded nothing shows how old the
-  table's data is ("no new data"); omitted while the table is empty.
+  table's data is ("no new data"); omitted while the table is empty;
+* per validation rule and column the run's rows were checked against (``validation``, given by the engine:
+  rule, column, rows checked, rows failed): ``validation_<rule>`` (e.g. ``validation_data_types``) = the share
+  of checked rows that passed it, ``threshold_min`` 1. Each is a check of the report: it passes when no row
+  failed the rule, so a run whose every row was quarantined has a pass rate of 0 on its rules, not 1.0 with
+  nothing checked. Its severity (``error`` / ``warn``) comes with the outcome.
 
 Every metric is written to ``data_quality_metrics`` (replacing what an earlier measurement of the same run and
 table wrote) with ``threshold_min``/``threshold_max`` (the tightest
@@ -60,6 +65,7 @@ METRICS_TABLE = "data_quality_metrics"
 COLUMN_METRICS = ("null_rate", "distinct_count", "min", "max", "mean", "invalid_rate")
 TABLE_METRICS = ("row_count", "freshness_seconds")
 RATE_METRICS = ("null_rate", "invalid_rate")
+VALIDATION_PREFIX = "validation_"  # + the rule's name: a validation outcome (see the module doc)
 SEVERITIES = ("error", "warn")
 MIN_HISTORY = 3
 DEFAULT_WINDOW = 10
@@ -187,6 +193,7 @@ class QualityReport:
     failed: list[FailedCheck] = field(default_factory=list)
     checks_run: int = 0
     skipped: list[dict] = field(default_factory=list)  # checks with no metric or too little history
+    validation: list[dict] = field(default_factory=list)  # the validation outcomes counted as checks
 
     def value(self, metric: str, column: str = "") -> float | None:
         for m in self.metrics:
@@ -209,6 +216,7 @@ class QualityReport:
                 "checks_failed": len(self.failed),
                 "errors": len(errors),
                 "warnings": len(warnings),
+                "validation": self.validation,
             },
             "metrics": {
                 "checks_run": self.checks_run,
@@ -216,6 +224,8 @@ class QualityReport:
                 "pass_rate": round(passed / self.checks_run, 4) if self.checks_run else 1.0,
                 "metrics_written": len(self.metrics),
                 "row_count": self.value("row_count"),
+                "rows_checked": max((v["rows_checked"] for v in self.validation), default=0),
+                "rule_failures": sum(v["rows_failed"] for v in self.validation),
             },
             "recommendations": [_recommendation(self.table, f) for f in self.failed],
             "is_alert": bool(errors),
@@ -259,10 +269,14 @@ def _is_collapse(f: FailedCheck) -> bool:
 
 
 # --- wording -----------------------------------------------------------------------------------------------
+def _is_rate(metric: str) -> bool:
+    return metric in RATE_METRICS or metric.startswith(VALIDATION_PREFIX)
+
+
 def _fmt(metric: str, value: float | None) -> str:
     if value is None:
         return "-"
-    if metric in RATE_METRICS:
+    if _is_rate(metric):
         return f"{_num(value * 100, 1)}%"
     if metric in ("row_count", "distinct_count"):
         return number_format(int(round(value)), use_l10n=True, force_grouping=True)
@@ -300,6 +314,10 @@ def _recommendation(table: str, f: FailedCheck) -> str:
     if f.metric == "null_rate":
         return _("Column %(column)s of %(table)s is empty in %(value)s of rows (%(allowed)s): check that the source "
                  "export still fills it, or add a fill_nulls step for it.") % args
+    if f.metric.startswith(VALIDATION_PREFIX):
+        args["rule"] = f.metric.removeprefix(VALIDATION_PREFIX)
+        return _("Rule %(rule)s on %(column)s of %(table)s passed for %(value)s of the rows checked (%(allowed)s): "
+                 "review this run's quarantined rows, then fix the source data or the rule.") % args
     if f.metric == "invalid_rate":
         return _("Column %(column)s failed validation in %(value)s of rows read (%(allowed)s): review this run's "
                  "quarantined rows, then fix the source data or the validation rule.") % args
@@ -408,6 +426,22 @@ def _history(target: ClickHouseTarget, table: str, run_ids: list[int]) -> dict[t
     return history
 
 
+def _validation_check(report: QualityReport, outcome: dict, values: dict, bounds: dict, passed: dict) -> None:
+    """One validation rule's outcome on one column as a metric and a check (every checked row must pass)."""
+    checked, failed = int(outcome["rows_checked"]), int(outcome["rows_failed"])
+    if not checked:
+        return
+    key = (VALIDATION_PREFIX + outcome["rule"], outcome["column"])
+    value = (checked - min(failed, checked)) / checked
+    values[key] = value
+    bounds[key] = [1.0, None]
+    passed[key] = not failed
+    report.checks_run += 1
+    report.validation.append({k: outcome[k] for k in ("rule", "column", "rows_checked", "rows_failed")})
+    if failed:
+        report.failed.append(FailedCheck(key[0], key[1], value, 1.0, None, outcome.get("severity", "warn")))
+
+
 def learned_bounds(values: list[float], *, metric: str, sensitivity: float = DEFAULT_SENSITIVITY,
                    tolerance: float = DEFAULT_TOLERANCE) -> tuple[float, float, float] | None:
     """(lower, upper, median) from history values, or None with fewer than 3 values. See the module doc."""
@@ -426,10 +460,12 @@ def learned_bounds(values: list[float], *, metric: str, sensitivity: float = DEF
 
 
 def quality_measure(*, target: ClickHouseTarget, table: str, run_id: int, rows_read: int,
-                    invalid_by_column: dict[str, int], config: dict, history_run_ids: list[int]) -> QualityReport:
+                    invalid_by_column: dict[str, int], config: dict, history_run_ids: list[int],
+                    validation: list[dict] | None = None) -> QualityReport:
     """Measure run `run_id` of `table`, check it, write data_quality_metrics; see the module doc.
 
     `history_run_ids`: the pipeline's last successful runs before this one, newest first (this run excluded).
+    `validation`: ``{"rule", "column", "rows_checked", "rows_failed", "severity"}`` per rule and column.
     Raises ValueError when ``config["quality"]`` is invalid (see `validate_quality_config`).
     """
     errors = validate_quality_config(config)
@@ -480,9 +516,34 @@ def quality_measure(*, target: ClickHouseTarget, table: str, run_id: int, rows_r
             report.failed.append(FailedCheck(check.metric, check.column, value, lo, hi, check.severity,
                                              learned=check.learned, baseline=baseline, history_size=size))
 
+    for outcome in validation or []:
+        _validation_check(report, outcome, values, bounds, passed)
+
     for (metric, column), value in values.items():
         lo, hi = bounds.get((metric, column), (None, None))
         report.metrics.append(Metric(table, column, metric, value, lo, hi, passed.get((metric, column), True)))
+    _metrics_write(target, table, run_id, report.metrics)
+    return report
+
+
+def validation_measure(*, target: ClickHouseTarget, table: str, run_id: int,
+                       validation: list[dict]) -> QualityReport:
+    """The validation outcomes alone as checks and metrics: for a run that failed before its rows were
+    committed (too many quarantined), so its quality result still says which rules the rows failed."""
+    report = QualityReport(table=table, run_id=int(run_id))
+    values: dict[tuple[str, str], float] = {}
+    bounds: dict[tuple[str, str], list[float | None]] = {}
+    passed: dict[tuple[str, str], bool] = {}
+    for outcome in validation:
+        _validation_check(report, outcome, values, bounds, passed)
+    for (metric, column), value in values.items():
+        lo, hi = bounds[(metric, column)]
+        report.metrics.append(Metric(table, column, metric, value, lo, hi, passed[(metric, column)]))
+    _metrics_write(target, table, run_id, report.metrics)
+    return report
+
+
+def _metrics_write(target: ClickHouseTarget, table: str, run_id: int, metrics: list[Metric]) -> None:
     names = ["table_name", "column_name", "metric_name", "metric_value", "threshold_min", "threshold_max",
              "is_passed", "pipeline_run_id"]
     with target.connection() as client:
@@ -492,8 +553,8 @@ def quality_measure(*, target: ClickHouseTarget, table: str, run_id: int, rows_r
             # Measuring a run again (a retry) replaces its earlier metrics instead of doubling them.
             client.command(f"ALTER TABLE {mutation_table(target, METRICS_TABLE)} DELETE WHERE {scope} "
                            "SETTINGS mutations_sync = 2", parameters=params)
-        target.insert(METRICS_TABLE, [[*asdict(m).values(), int(run_id)] for m in report.metrics], names)
-    return report
+        target.insert(METRICS_TABLE, [[*asdict(m).values(), int(run_id)] for m in metrics], names)
 
 
-__all__ = ["FailedCheck", "Metric", "QualityReport", "learned_bounds", "quality_measure", "validate_quality_config"]
+__all__ = ["FailedCheck", "Metric", "QualityReport", "learned_bounds", "quality_measure", "validate_quality_config",
+           "validation_measure"]

@@ -318,7 +318,8 @@ def transformations_help():
              for p in step["parameters"]))) for step in describe_registry()))
     return format_html("{}<ul>{}</ul>", gettext(
         'JSON: "validation_rules", "transformations" (step names or {"name": ..., "params": {...}}), '
-        '"references", "target", "schema_policy". Steps:'), items)
+        '"references", "target", "schema_policy", "write_mode" ("append", "replace" or "merge" with '
+        '"merge_key": [columns]). Steps:'), items)
 
 
 @admin.register(Alert)

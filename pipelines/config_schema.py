@@ -224,3 +224,44 @@ def parallelism_errors(value) -> list[str]:
         errors.append(_("parallelism.parts must be a whole number from 1 to %(max)d; got %(value)s.")
                       % {"max": MAX_PARTS, "value": json.dumps(parts)})
     return errors
+
+
+WRITE_MODES = ("append", "replace", "merge")
+DEFAULT_WRITE_MODE = "append"
+
+
+def write_mode_of(config: dict | None) -> tuple[str, tuple[str, ...]]:
+    """(write_mode, merge_key) of a configuration, defaults applied; read at run time (analytics.write_modes)."""
+    config = config if isinstance(config, dict) else {}
+    mode = config.get("write_mode") or DEFAULT_WRITE_MODE
+    key = config.get("merge_key") or ()
+    key = [key] if isinstance(key, str) else key
+    return mode, tuple(key) if mode == "merge" else ()
+
+
+def write_mode_errors(config: dict) -> list[str]:
+    """`"write_mode": "append" | "replace" | "merge"` and, for merge, `"merge_key": [columns]`."""
+    from analytics.loading import LOADER_COLUMNS
+
+    mode = config.get("write_mode", DEFAULT_WRITE_MODE)
+    if mode not in WRITE_MODES:
+        return [_("write_mode must be one of %(modes)s; got %(value)s.")
+                % {"modes": ", ".join(WRITE_MODES), "value": json.dumps(mode)}]
+    if "merge_key" not in config:
+        return [_("merge_key: write_mode merge needs the columns that identify a row, e.g. [\"order_id\"].")] \
+            if mode == "merge" else []
+    if mode != "merge":
+        return [_("merge_key applies to write_mode merge only (the write mode is %(mode)s).") % {"mode": mode}]
+    errors: list[str] = []
+    key = config["merge_key"]
+    _names_list(key, "merge_key", errors)
+    if errors:
+        return errors
+    for name in key:
+        if name in LOADER_COLUMNS:
+            errors.append(_("merge_key: %(name)s is a column the loader adds; name the data's own columns.")
+                          % {"name": name})
+    repeated = sorted({name for name in key if key.count(name) > 1})
+    if repeated:
+        errors.append(_("merge_key names %(names)s more than once.") % {"names": ", ".join(repeated)})
+    return errors

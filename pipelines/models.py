@@ -73,14 +73,14 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
         from django.core.exceptions import ValidationError
 
         from etlsite.names import validate_display_name
-        from pipelines.targets import target_table_errors
+        from pipelines.targets import merge_key_errors, target_table_errors
 
         super().clean()
         try:
             validate_display_name(self.name or "")
         except ValidationError as exc:
             raise ValidationError({"name": exc.messages}) from exc
-        errors = target_table_errors(self)
+        errors = target_table_errors(self) or merge_key_errors(self)
         if errors:
             raise ValidationError(errors)
 

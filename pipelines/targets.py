@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from etlsite.identifiers import sanitize_identifier
 
 
@@ -25,3 +27,30 @@ def target_table_errors(pipeline) -> dict[str, str]:
     if problem is None:
         return {}
     return {"configuration" if configured_target_table(pipeline) else "name": problem}
+
+
+def merge_key_errors(pipeline) -> dict[str, str]:
+    """{"configuration": message} when the merge key names columns its existing target table lacks.
+
+    Before the first load no table exists: the run checks the key against the source's columns then
+    (a merge key is required and not null: pipelines.validation). ClickHouse out of reach: not judged here.
+    """
+    from analytics.clickhouse import ClickHouseError, get_target
+    from analytics.loading import table_columns
+    from pipelines.config_schema import write_mode_errors, write_mode_of
+
+    config = pipeline.configuration if isinstance(pipeline.configuration, dict) else {}
+    mode, key = write_mode_of(config)
+    if mode != "merge" or not key or write_mode_errors(config):
+        return {}
+    table = target_table_name(pipeline)
+    try:
+        columns = table_columns(get_target(), table)
+    except ClickHouseError:
+        return {}
+    missing = [name for name in key if columns and name not in columns]
+    if not missing:
+        return {}
+    return {"configuration": _("merge_key: the target table %(table)s has no column %(columns)s (its columns: "
+                               "%(have)s).") % {"table": table, "columns": ", ".join(missing),
+                                                "have": ", ".join(c for c in columns if not c.startswith("_"))}}

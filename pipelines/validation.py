@@ -26,6 +26,7 @@ from pipelines.config_schema import (
     DEFAULT_FALSE_VALUES,
     DEFAULT_TRUE_VALUES,
     validation_rules_errors,
+    write_mode_of,
 )
 from pipelines.inference import Contract, contract_date_formats
 from pipelines.transformations.keys import HashSet, first_occurrences, row_hashes
@@ -76,11 +77,15 @@ class ValidationRules:
         keys = unique if unique and all(isinstance(k, list) for k in unique) else [unique] if unique else []
         contract = Contract.from_config(config) or Contract()
         declared = dict(rules.get("data_types", {}))
+        required = tuple(rules.get("required_columns", ()))
+        not_null = tuple(rules.get("not_null", ()))
+        # A merge key must be there and filled: a row without one could not say which row it replaces.
+        not_null += tuple(c for c in write_mode_of(config)[1] if c not in required + not_null)
         date_formats = rules.get("date_formats") or contract_date_formats(contract)
         return cls(
-            required_columns=tuple(rules.get("required_columns", ())),
+            required_columns=required,
             data_types=declared,
-            not_null=tuple(rules.get("not_null", ())),
+            not_null=not_null,
             unique=tuple(tuple(key) for key in keys),
             min=dict(rules.get("min", {})),
             max=dict(rules.get("max", {})),
@@ -109,6 +114,20 @@ class ValidationRules:
         for group in groups:
             names += [name for name in group if name not in names]
         return names
+
+
+    def checks(self, present) -> list[tuple[str, str]]:
+        """The (rule, column) pairs every row of data with columns `present` is checked against, in the
+        rules' order; a unique key's columns are joined with ", " as its quarantine entries name them."""
+        present = set(present)
+        pairs = [("data_types", c) for c in {**self.inferred_types, **self.data_types}
+                 if c in present or c in self.data_types]
+        pairs += [("required_columns", c) for c in self.required_columns]
+        pairs += [("not_null", c) for c in self.not_null if c not in self.required_columns]
+        pairs += [("unique", ", ".join(key)) for key in self.unique]
+        for rule in ("min", "max", "allowed_values", "regex"):
+            pairs += [(rule, c) for c in getattr(self, rule)]
+        return pairs
 
 
 def missing_required_columns(rules: ValidationRules, column_names) -> list[str]:

@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from pipelines.config_schema import DATA_TYPES, parallelism_errors, validation_rules_errors
+from pipelines.config_schema import DATA_TYPES, parallelism_errors, validation_rules_errors, write_mode_errors
 from pipelines.engine.mapping import column_mapping_errors
 from pipelines.transformations import steps_errors
 
@@ -70,6 +70,7 @@ def configuration_errors(config) -> list[str]:
     errors += column_mapping_errors(config.get("column_mapping"))
     errors += _reference_file_errors(config)
     errors += _target_errors(config.get("target"))
+    errors += write_mode_errors(config)
     return errors
 
 

@@ -53,7 +53,8 @@ def retry_wait_label(run: PipelineRun) -> str:
 
 
 def reconciliation(run: PipelineRun) -> dict | None:
-    """read = loaded + quarantined + removed (per step), as the engine checks it; None before the end."""
+    """read = loaded + quarantined + removed (per step), as the engine checks it, and what the write mode
+    did to the rows already there; None before the end."""
     ctx = run.execution_context or {}
     if "rows_read" not in ctx or "rows_loaded" not in ctx:
         return None
@@ -61,4 +62,4 @@ def reconciliation(run: PipelineRun) -> dict | None:
     total = ctx.get("rows_loaded", 0) + ctx.get("rows_quarantined", 0) + sum(removed.values())
     return {"read": ctx["rows_read"], "loaded": ctx.get("rows_loaded", 0),
             "quarantined": ctx.get("rows_quarantined", 0), "removed": sorted(removed.items()),
-            "balanced": total == ctx["rows_read"]}
+            "balanced": total == ctx["rows_read"], "write": ctx.get("write")}

@@ -17,7 +17,7 @@ from analytics.business import business_metrics_compute
 from analytics.catalog import STAGING_SCHEMA, catalog_refresh, target_columns, target_samples
 from analytics.clickhouse import ClickHouseError, ClickHouseTarget
 from analytics.lineage import lineage_record, lineage_rows
-from analytics.quality import quality_measure
+from analytics.quality import quality_measure, validation_measure
 from pipelines.engine.drift import describe
 from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
 from pipelines.warnings import warning_text
@@ -26,12 +26,41 @@ from staging.quarantine import QuarantinedRow
 
 logger = logging.getLogger(__name__)
 HISTORY_RUNS = 30
+DRIFT_RULE = "schema_drift"  # pipelines.engine.drift: rows set aside before validation
 
 
 def _invalid_by_column(run_id: int) -> dict[str, int]:
     rows = (QuarantinedRow.objects.filter(pipeline_run_id=run_id).exclude(column_name="")
             .values("column_name").annotate(n=Count("row_number", distinct=True)))
     return {r["column_name"]: r["n"] for r in rows}
+
+
+def validation_outcomes(run_id: int, config: dict, *, columns: list[str], rows_read: int) -> list[dict]:
+    """Each validation rule the run's rows were checked against, per column: rows checked, rows failed.
+
+    Rows a schema policy set aside before validation (rule schema_drift) were not checked. Failures of a
+    (rule, column) the configuration does not name (a min/max on a text column adds a data_types check) count too.
+    """
+    from pipelines.engine.outcome import quarantine_limit
+    from pipelines.validation import ValidationRules
+
+    rules = ValidationRules.from_config(config)
+    entries = QuarantinedRow.objects.filter(pipeline_run_id=run_id)
+    failed = {(row["rule"], row["column_name"]): row["n"] for row in
+              entries.exclude(rule=DRIFT_RULE).values("rule", "column_name")
+              .annotate(n=Count("row_number", distinct=True))}
+    set_aside = entries.filter(rule=DRIFT_RULE).values("row_number").distinct().count()
+    checked = max(0, rows_read - set_aside)
+    pairs = rules.checks(columns)
+    pairs += [pair for pair in failed if pair not in pairs]
+    limit = quarantine_limit(rules)
+    outcomes = []
+    for rule, column in pairs:
+        n = failed.get((rule, column), 0)
+        outcomes.append({"rule": rule, "column": column, "rows_checked": checked, "rows_failed": n,
+                         # above the share that fails a run, the rule's result is an error, else a warning
+                         "severity": "error" if checked and n / checked > limit else "warn"})
+    return outcomes
 
 
 def _history(run: PipelineRun) -> list[int]:
@@ -69,7 +98,9 @@ def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, stagi
         ("quality", lambda: results.extend(quality_measure(
             target=target, table=table, run_id=run.pk, rows_read=rows_read,
             invalid_by_column=_invalid_by_column(run.pk), config=config,
-            history_run_ids=_history(run)).analysis_results())),
+            history_run_ids=_history(run),
+            validation=validation_outcomes(run.pk, config, columns=source_columns, rows_read=rows_read),
+        ).analysis_results())),
         ("business_metrics", lambda: business_metrics_compute(
             target=target, table=table, run_id=run.pk, definitions=config.get("business_metrics", []) or [])),
         ("lineage", lambda: _lineage(run, target, table, staging_table, source_columns, lineage, rows_loaded)),
@@ -91,6 +122,21 @@ def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, stagi
         drift["result_data"] = {**drift["result_data"], "summary": describe(schema_diff)}
         results.append(drift)
     return AnalysisResult.objects.bulk_create([AnalysisResult(pipeline_run=run, **r) for r in results])
+
+
+def run_validation_report(*, run: PipelineRun, target: ClickHouseTarget, table: str, source_columns: list[str],
+                          rows_read: int) -> None:
+    """For a run that fails because too many rows were quarantined (nothing committed, so no analysis): its
+    validation outcomes as its data-quality result, so its page says which rules the rows failed. Not an alert
+    of its own (the failed run is one). Best effort: the run's own error is what matters."""
+    try:
+        outcomes = validation_outcomes(run.pk, run.pipeline.configuration or {}, columns=source_columns,
+                                       rows_read=rows_read)
+        report = validation_measure(target=target, table=table, run_id=run.pk, validation=outcomes)
+        result = report.analysis_results()[0]
+        AnalysisResult.objects.create(pipeline_run=run, **{**result, "is_alert": False})
+    except (ClickHouseError, DatabaseError, ValueError) as exc:
+        logger.warning("run %s: its validation outcomes could not be recorded: %s", run.pk, exc)
 
 
 def _warning_result(warning: dict) -> dict:

@@ -37,6 +37,7 @@ from analytics.clickhouse.client import quote_identifier
 from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from etlsite.identifiers import sanitize_columns
 from pipelines import services
+from pipelines.config_schema import write_mode_of
 from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply
@@ -89,12 +90,15 @@ def keys_table_name(table: str, run_id: int, attempt: int) -> str:
     return f"_keys_{table}_{int(run_id)}_a{int(attempt)}"[:200]
 
 
-def split_load(target, *, table: str, run_id: int, attempt: int, batch_rows: int = 65_536) -> TargetLoad:
-    """The load of one attempt of a split run: its temporary table is `_load_<table>_<run>_a<attempt>`."""
+def split_load(target, *, table: str, run_id: int, attempt: int, batch_rows: int = 65_536,
+               config: dict | None = None) -> TargetLoad:
+    """The load of one attempt of a split run: its temporary table is `_load_<table>_<run>_a<attempt>`;
+    `config` gives the write mode the commit applies."""
     from pipelines.engine.runner import INSERT_BATCHES
 
+    write_mode, merge_key = write_mode_of(config)
     return TargetLoad(target, table=table, pipeline_run_id=run_id, insert_rows=INSERT_BATCHES * batch_rows,
-                      temp_suffix=f"_a{int(attempt)}")
+                      temp_suffix=f"_a{int(attempt)}", write_mode=write_mode, merge_key=merge_key)
 
 
 def _steps(config: dict) -> tuple[list, dict | None, list]:
@@ -222,7 +226,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     """Prepare the run's tables and send its parts; the run stays running (see the module's docstring)."""
     config = run.pipeline.configuration or {}
     attempt = run.retry_count + 1  # run_retry raises retry_count with the status, in one update: no gap
-    load = split_load(load.target, table=load.table, run_id=run.pk, attempt=attempt)
+    load = split_load(load.target, table=load.table, run_id=run.pk, attempt=attempt, config=config)
     rules = ValidationRules.from_config(config)
     schema = connector.schema
     columns = column_mapping_apply(sanitize_columns(schema.names), config.get(MAPPING_KEY))
@@ -394,16 +398,17 @@ def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, tran
 
 def split_commit(*, run_id: int) -> PipelineRun | None:
     """Remove repeats across parts, reconcile, commit once, analyse; the run ends success or failed."""
-    from pipelines.engine.analyze import run_analyze
-    from pipelines.engine.runner import RunTotals, file_for_run
+    from pipelines.engine.analyze import run_analyze, run_validation_report
+    from pipelines.engine.runner import MERGE_REPEATS, RunTotals, file_for_run, write_summary
 
     run = PipelineRun.objects.select_related("pipeline__data_source").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return run
     ctx = run.execution_context or {}
     split = ctx["split"]
-    load = split_load(get_target(), table=split["target_table"], run_id=run.pk, attempt=split["attempt"])
     config = run.pipeline.configuration or {}
+    load = split_load(get_target(), table=split["target_table"], run_id=run.pk, attempt=split["attempt"],
+                      config=config)
     try:
         parts = [ctx["parts"][str(i)] for i in range(split["parts"])]
         totals = RunTotals(rows_read=sum(p["rows_read"] for p in parts),
@@ -414,11 +419,19 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
         services.run_progress(run=run, step="commit", **totals.as_dict())
         if split.get("keys_table"):
             totals.removed[DEDUPE_STEP] = totals.removed.get(DEDUPE_STEP, 0) + _remove_repeats(load, split)
+        repeats = load.repeats_remove()  # merge: the last row per key across all parts
+        if repeats:
+            totals.removed[MERGE_REPEATS] = repeats
         totals.rows_loaded = load.staged_count()
-        warnings = outcome_check(run=run, rules=ValidationRules.from_config(config),
-                                 rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
-                                 rows_quarantined=totals.rows_quarantined,
-                                 rows_removed=sum(totals.removed.values()))
+        try:
+            warnings = outcome_check(run=run, rules=ValidationRules.from_config(config),
+                                     rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
+                                     rows_quarantined=totals.rows_quarantined,
+                                     rows_removed=sum(totals.removed.values()))
+        except RunError:
+            run_validation_report(run=run, target=load.target, table=load.table, rows_read=totals.rows_read,
+                                  source_columns=[name for name, _type in split["source_columns"]])
+            raise
         if not totals.reconciles():
             raise RunError(
                 _("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "
@@ -450,7 +463,8 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
             run=run, records_processed=totals.rows_read, records_failed=totals.rows_quarantined,
             context={**totals.as_dict(), "staging_table": staged.table_name, "target_table": load.table,
                      "source_columns": split["source_columns"], "schema_diff": split["schema_diff"],
-                     "source_state": None, "lineage": lineage, "warnings": warnings})
+                     "source_state": None, "lineage": lineage, "warnings": warnings,
+                     "write": write_summary(load)})
     except services.RunCancelled:
         _drop_tables(load, split)
         run.refresh_from_db()

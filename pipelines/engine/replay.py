@@ -72,6 +72,7 @@ def quarantine_replay(*, run: PipelineRun) -> ReplayResult:
     if run.status != RunStatus.SUCCESS:
         raise RunError(_("Only rows of a successful run can be replayed; fix the run first."))
     ctx = run.execution_context or {}
+    _write_mode_check(run)
     fixes = _replayable(run.pk)
     if not fixes:
         return ReplayResult(0, 0, 0)
@@ -104,6 +105,22 @@ def quarantine_replay(*, run: PipelineRun) -> ReplayResult:
                                   rows=outcome.quarantined)
     _counts_move(run, replayed=len(passed), loaded=loaded, removed=removed)
     return ReplayResult(replayed=loaded, still_failing=len(failing), removed=removed)
+
+
+def _write_mode_check(run: PipelineRun) -> None:
+    """A replay adds rows to its run. After a replace that is right only while the run's rows are the table's
+    content (no later run replaced them); under merge a replayed row could bring back an old version of a key
+    or repeat one of the run's keys, so corrections go through a new load of the source instead."""
+    mode = ((run.execution_context or {}).get("write") or {}).get("mode", "append")
+    if mode == "merge":
+        raise RunError(_("Rows of a run that merged on a key cannot be replayed (a replayed row could bring back "
+                         "an old version of its key); correct the source and load it again."))
+    if mode == "replace":
+        later = (PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.SUCCESS, pk__gt=run.pk)
+                 .order_by("pk").values_list("pk", flat=True).first())
+        if later is not None:
+            raise RunError(_("Run %(later)d replaced the table's content after this run; replaying this run's rows "
+                             "would mix the two. Correct the source and load it again.") % {"later": later})
 
 
 def _counts_move(run: PipelineRun, *, replayed: int, loaded: int, removed: int) -> None:

@@ -21,7 +21,8 @@ from analytics.clickhouse import ClickHouseError, get_target
 from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from etlsite.identifiers import sanitize_columns
 from pipelines import services
-from pipelines.engine.analyze import run_analyze
+from pipelines.config_schema import write_mode_of
+from pipelines.engine.analyze import run_analyze, run_validation_report
 from pipelines.engine.contract import contract_ensure
 from pipelines.engine.drift import baseline_columns, column_diff, is_empty, policy_apply, quarantine_new_columns
 from pipelines.engine.drift import columns_of as drift_columns_of
@@ -60,6 +61,8 @@ EMPTY_READ_IS_NORMAL = {"kafka", "database", "api"}
 PROGRESS_EVERY_SECONDS = 1.0
 # Batches gathered into one ClickHouse INSERT (analytics.loading.INSERT_ROWS says why).
 INSERT_BATCHES = 4
+# rows_removed's name for the rows of a merge run whose key comes again later in the run (the last one stays).
+MERGE_REPEATS = "merge_key_repeats"
 
 
 @dataclass
@@ -125,8 +128,9 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
     ops = {kind: Operation(kind) for kind in (OperationType.LOAD, OperationType.VALIDATE, OperationType.TRANSFORM,
                                              OperationType.EXPORT)}
     totals = RunTotals()
+    write_mode, merge_key = write_mode_of(config)
     load = TargetLoad(get_target(), table=target_table_name(pipeline), pipeline_run_id=run.pk,
-                      insert_rows=INSERT_BATCHES * batch_rows)
+                      insert_rows=INSERT_BATCHES * batch_rows, write_mode=write_mode, merge_key=merge_key)
     writer: StagingWriter | None = None
     sink: StagingSink | None = None
     started = time.monotonic()
@@ -246,9 +250,18 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
             op.seconds = max(op.seconds, sink.seconds)  # the thread's own time, when it staged
         services.run_progress(run=run, step="commit", **totals.as_dict())
         totals.removed = dict(ctx.removed)
+        repeats = load.repeats_remove()
+        if repeats:
+            totals.removed[MERGE_REPEATS] = repeats
         totals.rows_loaded = load.staged_count()
-        warnings = outcome_check(run=run, rules=rules, rows_read=totals.rows_read, rows_loaded=totals.rows_loaded,
-                                 rows_quarantined=totals.rows_quarantined, rows_removed=sum(totals.removed.values()))
+        try:
+            warnings = outcome_check(run=run, rules=rules, rows_read=totals.rows_read,
+                                     rows_loaded=totals.rows_loaded, rows_quarantined=totals.rows_quarantined,
+                                     rows_removed=sum(totals.removed.values()))
+        except RunError:
+            run_validation_report(run=run, target=load.target, table=load.table, rows_read=totals.rows_read,
+                                  source_columns=[name for name, _type in drift["source_columns"]])
+            raise
         warnings += encoding_warnings(connector)
         if not totals.reconciles():
             raise RunError(
@@ -277,7 +290,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                      "source_columns": drift["source_columns"], "schema_diff": drift["diff"],
                      "source_state": source_state,
                      "lineage": [edge.as_dict() for edge in ctx.lineage], "warnings": warnings,
-                     "seconds": round(time.monotonic() - started, 3)})
+                     "write": write_summary(load), "seconds": round(time.monotonic() - started, 3)})
     except (RunError, ConnectorError, ClickHouseError, ValueError, DatabaseError) as exc:
         message = str(exc)
         transient = _is_transient(exc)
@@ -394,6 +407,14 @@ def _drift_check(run: PipelineRun, schema: pa.Schema) -> dict:
     policy = "evolve" if is_empty(diff) else policy_apply(pipeline=run.pipeline, run=run, diff=diff)
     services.run_progress(run=run, step="stage", source_columns=source_columns, schema_diff=diff)
     return {"source_columns": source_columns, "diff": diff, "policy": policy}
+
+
+def write_summary(load: TargetLoad) -> dict:
+    """What the commit did to the rows already there (execution_context["write"]; the run page, the API)."""
+    summary = {"mode": load.write_mode, "rows_replaced": load.rows_replaced}
+    if load.merge_key:
+        summary["merge_key"] = list(load.merge_key)
+    return summary
 
 
 def _numbered(batch: pa.RecordBatch, *, first: int) -> pa.RecordBatch:
