@@ -23,6 +23,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from analytics.clickhouse import cluster
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
@@ -173,9 +174,11 @@ def type_migration_apply(target: ClickHouseTarget, table: str, changes: list[Col
     if preview.method == MODIFY:
         return _modify(target, table, preview)
     if not null_unconvertible:
-        raise TypeMigrationError(
-            _("%(count)d stored value(s) of %(table)s would not convert (%(columns)s); the table was left as it "
-              "was. Approve converting them to NULL to rebuild the table.")
+        raise TypeMigrationError(ngettext(
+            "%(count)d stored value of %(table)s would not convert (%(columns)s); the table was left as it was. "
+            "Approve converting it to NULL to rebuild the table.",
+            "%(count)d stored values of %(table)s would not convert (%(columns)s); the table was left as it was. "
+            "Approve converting them to NULL to rebuild the table.", preview.unconvertible)
             % {"count": preview.unconvertible, "table": table,
                "columns": ", ".join(f"{c.column}: {c.unconvertible}" for c in preview.columns if c.unconvertible)})
     return _rebuild(target, table, preview)
