@@ -150,6 +150,22 @@ def test_the_same_difference_coming_back_reopens_the_applied_change(clickhouse, 
     assert SchemaChange.objects.filter(pipeline=pipeline).count() == 1
 
 
+def test_a_split_run_meets_the_conflict_before_any_part_starts(clickhouse, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("qty,name\n" + "".join(f"{i},r{i}\n" for i in range(1, 9)))
+    pipeline = _untyped_pipeline(path, "split_typed", parallelism={"parts": 2})
+    first = run_create(pipeline=pipeline, triggered_by="test")
+    assert run_claim(run=first)
+    assert run_execute(run=first, split=False).status == RunStatus.SUCCESS  # in this process, no workers
+    _declare(pipeline, {"qty": "integer"})
+    failed = _run(pipeline, **{LOAD_AGAIN_KEY: True})
+    assert failed.status == RunStatus.FAILED and "migrate_target_types" in failed.error_message
+    assert failed.execution_context["transient"] is False and "parts" not in failed.execution_context
+    change = SchemaChange.objects.get(pipeline=pipeline, kind=SchemaChangeKind.TYPES)
+    type_change_apply(change=change, by="ann")
+    assert table_columns(clickhouse, "split_typed")["qty"] == "Nullable(Int64)"
+
+
 # -- the ClickHouse side ----------------------------------------------------------------------------------------
 
 def _table(target, name: str, rows: dict[str, list]) -> None:
