@@ -26,6 +26,7 @@ from analytics.type_migration import (
     type_migration_apply,
     type_migration_preview,
 )
+from pipelines.engine.drift import schema_change_decide
 from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.engine.runner import run_execute
 from pipelines.models import RunStatus, SchemaChange, SchemaChangeKind, SchemaChangeStatus
@@ -148,6 +149,10 @@ def test_the_same_difference_coming_back_reopens_the_applied_change(clickhouse, 
     change.refresh_from_db()
     assert (change.status, change.pipeline_run_id, change.decided_by) == ("pending", again.pk, "")
     assert SchemaChange.objects.filter(pipeline=pipeline).count() == 1
+    assert schema_change_decide(change=change, approve=False, by="ann")  # dismissed...
+    third = _run(pipeline, **{LOAD_AGAIN_KEY: True})
+    change.refresh_from_db()
+    assert (third.status, change.status, change.pipeline_run_id) == ("failed", "pending", third.pk)  # ...until met again
 
 
 def test_a_split_run_meets_the_conflict_before_any_part_starts(clickhouse, tmp_path):
@@ -374,3 +379,23 @@ def test_the_command_previews_refuses_and_applies(pending, clickhouse):
         call_command("migrate_target_types", pending.pipeline.name, "--apply", stdout=StringIO())
     with pytest.raises(CommandError, match="No pipeline named or numbered"):
         call_command("migrate_target_types", "no such pipeline", stdout=StringIO())
+
+
+def test_examples_of_a_sensitive_column_are_masked_without_the_permission(client, django_user_model, pending,
+                                                                          clickhouse):
+    clickhouse.insert("data_catalog", [["quantities", clickhouse.database, "qty", "pii"]],
+                      ["table_name", "schema_name", "column_name", "sensitivity_level"])
+    client.force_login(user_with(django_user_model, "viewer", "pipelines.view_schemachange"))
+    page = client.get("/schema-changes/").content.decode()
+    assert "<code>many</code>" not in page and "<code>•••</code>" in page
+    client.force_login(user_with(django_user_model, "trusted", "pipelines.view_schemachange",
+                                 "analytics.view_sensitive_data"))
+    assert "<code>many</code>" in client.get("/schema-changes/").content.decode()
+
+
+def test_the_admin_action_does_not_approve_a_type_change_without_migrating(admin_client, pending, clickhouse):
+    response = admin_client.post(reverse("admin:pipelines_schemachange_changelist"),
+                                 {"action": "approve", "_selected_action": [pending.pk]}, follow=True)
+    assert "approved on the Schema changes page" in response.content.decode()
+    pending.refresh_from_db()
+    assert pending.status == "pending" and table_columns(clickhouse, "quantities")["qty"] == STRING

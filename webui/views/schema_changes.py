@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics.clickhouse import ClickHouseError
+from analytics.clickhouse import ClickHouseError, get_target
+from analytics.masking import MASK, columns_to_mask
 from pipelines.engine.drift import describe, schema_change_decide
 from pipelines.models import SchemaChange, SchemaChangeKind, SchemaChangeStatus
 from pipelines.type_changes import (
@@ -40,12 +41,21 @@ def schema_changes(request):
         if change.kind == SchemaChangeKind.TYPES:
             try:
                 change.preview = type_change_preview(change)
+                _mask_examples(request.user, change.preview)
             except ClickHouseError as exc:  # the table is gone, ClickHouse is down...: said on the page
                 change.preview_error = str(exc)
     return render(request, "webui/schema_changes.html", {
         "pending": pending, "decided": decided,
         "can_change": request.user.has_perm("pipelines.change_schemachange"),
     })
+
+
+def _mask_examples(user, preview) -> None:
+    """Example values of sensitive columns are hidden from people who may not see them (analytics.masking)."""
+    hidden = columns_to_mask(user, get_target(), preview.table)
+    for column in preview.columns:
+        if column.column in hidden:
+            column.examples = [MASK] * len(column.examples)
 
 
 @page("pipelines.change_schemachange")
