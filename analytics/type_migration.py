@@ -204,10 +204,11 @@ def _modify(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview)
                                  % {"table": table, "error": exc}, code=exc.code) from exc
     after = _non_null_counts(target, table, names)
     if after != before:  # the preview should make this impossible; say so loudly if it ever happens
-        raise TypeMigrationError(_("Values of %(table)s became NULL during the migration (non-NULL values before "
-                                   "%(before)s, after %(after)s).") % {"table": table, "before": before, "after": after})
-    return TypeMigrationResult(method=MODIFY, rows=preview.rows, nulled=0,
-                               columns=[{"column": c.column, "from": c.stored, "to": c.wanted} for c in preview.columns])
+        raise TypeMigrationError(
+            _("Values of %(table)s became NULL during the migration (non-NULL values before %(before)s, after "
+              "%(after)s).") % {"table": table, "before": before, "after": after})
+    columns = [{"column": c.column, "from": c.stored, "to": c.wanted} for c in preview.columns]
+    return TypeMigrationResult(method=MODIFY, rows=preview.rows, nulled=0, columns=columns)
 
 
 def rebuild_table_name(table: str) -> str:
@@ -242,8 +243,9 @@ def _rebuild(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview
             copied = int(client.command(f"SELECT count() FROM {new}"))
             stored = int(client.command(f"SELECT count() FROM {old}"))
             if copied != stored:
-                raise TypeMigrationError(_("The rebuilt table holds %(copied)d rows, %(table)s %(stored)d; the table "
-                                           "was left as it was.") % {"copied": copied, "table": table, "stored": stored})
+                raise TypeMigrationError(
+                    _("The rebuilt table holds %(copied)d rows, %(table)s %(stored)d; the table was left as it was.")
+                    % {"copied": copied, "table": table, "stored": stored})
             client.command(f"EXCHANGE TABLES {old} AND {new}")
     except ClickHouseError as exc:
         target.command(f"DROP TABLE IF EXISTS {new}")

@@ -29,8 +29,8 @@ from pipelines.models import (
     SchemaChange,
     SchemaChangeKind,
 )
-from pipelines.type_changes import describe_type_change
 from pipelines.services import pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
+from pipelines.type_changes import describe_type_change
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
 

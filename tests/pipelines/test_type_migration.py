@@ -152,7 +152,8 @@ def test_the_same_difference_coming_back_reopens_the_applied_change(clickhouse, 
     assert schema_change_decide(change=change, approve=False, by="ann")  # dismissed...
     third = _run(pipeline, **{LOAD_AGAIN_KEY: True})
     change.refresh_from_db()
-    assert (third.status, change.status, change.pipeline_run_id) == ("failed", "pending", third.pk)  # ...until met again
+    # ...until a run meets it again
+    assert (third.status, change.status, change.pipeline_run_id) == ("failed", "pending", third.pk)
 
 
 def test_a_split_run_meets_the_conflict_before_any_part_starts(clickhouse, tmp_path):
