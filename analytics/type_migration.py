@@ -233,6 +233,7 @@ def _rebuild(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview
             values.append(quote_identifier(name))
     select = ", ".join(values)
     actions = ", ".join(f"MODIFY COLUMN {quote_identifier(c.column)} {c.wanted}" for c in preview.columns)
+    swapped = False
     try:
         with target.connection() as client:
             client.command(f"DROP TABLE IF EXISTS {new}")
@@ -247,7 +248,19 @@ def _rebuild(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview
                     _("The rebuilt table holds %(copied)d rows, %(table)s %(stored)d; the table was left as it was.")
                     % {"copied": copied, "table": table, "stored": stored})
             client.command(f"EXCHANGE TABLES {old} AND {new}")
+            swapped = True
+            # A load committed between the count and the swap went into the old rows: swap back, lose nothing.
+            if int(client.command(f"SELECT count() FROM {new}")) != copied:
+                client.command(f"EXCHANGE TABLES {old} AND {new}")
+                swapped = False
+                raise TypeMigrationError(_("Rows arrived in %(table)s during the rebuild; the table was left as it "
+                                           "was. Approve the migration again.") % {"table": table})
     except ClickHouseError as exc:
+        if swapped:  # the swap back failed: the old rows are kept where they are, never dropped
+            raise TypeMigrationError(
+                _("ClickHouse could not finish rebuilding %(table)s (%(error)s); its previous rows are kept in "
+                  "%(kept)s.") % {"table": table, "error": exc, "kept": rebuild_table_name(table)},
+                code=exc.code) from exc
         target.command(f"DROP TABLE IF EXISTS {new}")
         if isinstance(exc, TypeMigrationError):
             raise

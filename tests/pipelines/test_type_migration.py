@@ -259,6 +259,17 @@ def test_a_failing_alter_leaves_the_table_and_the_change_pending_with_the_reason
     assert _run(pipeline, **{LOAD_AGAIN_KEY: True}).status == RunStatus.FAILED  # still the same conflict
 
 
+def test_a_failing_rebuild_leaves_the_table_and_no_copy(clickhouse):
+    _table(clickhouse, "rebuilt", {"v": ["1", "x"]})
+    clickhouse.command("ALTER TABLE rebuilt ADD PROJECTION by_v (SELECT v, count() GROUP BY v)")
+    with pytest.raises(TypeMigrationError, match="could not rebuild rebuilt"):
+        type_migration_apply(clickhouse, "rebuilt", [ColumnChange("v", STRING, "Nullable(Int64)")],
+                             null_unconvertible=True)
+    assert clickhouse.query("SELECT v FROM rebuilt ORDER BY _row_number").result_rows == [("1",), ("x",)]
+    assert table_columns(clickhouse, "rebuilt")["v"] == STRING
+    assert not clickhouse.command("EXISTS TABLE {t:Identifier}", {"t": rebuild_table_name("rebuilt")})
+
+
 def test_a_stale_change_is_refused(clickhouse):
     _table(clickhouse, "stale", {"n": ["1"]})
     with pytest.raises(TypeMigrationError, match="is Nullable\\(String\\) now, not Nullable\\(Int32\\)"):
