@@ -411,3 +411,20 @@ def test_the_admin_action_does_not_approve_a_type_change_without_migrating(admin
     assert "approved on the Schema changes page" in response.content.decode()
     pending.refresh_from_db()
     assert pending.status == "pending" and table_columns(clickhouse, "quantities")["qty"] == STRING
+
+
+def test_a_replay_that_meets_a_type_change_says_where_to_migrate(clickhouse, tmp_path):
+    from pipelines.engine.errors import RunError
+    from pipelines.engine.replay import quarantine_replay
+    from staging.quarantine import QuarantinedRow
+
+    path = tmp_path / "r.csv"
+    path.write_text("qty,name\n1,x\n2,\n")
+    pipeline = _untyped_pipeline(path, "replayed", validation_rules={"not_null": ["name"]})
+    run = _run(pipeline)
+    assert (run.status, run.records_failed) == (RunStatus.SUCCESS, 1)
+    QuarantinedRow.objects.filter(pipeline_run_id=run.pk).update(status="corrected", corrected_value="y")
+    _declare(pipeline, {"qty": "integer"})
+    with pytest.raises(RunError, match="migrate_target_types"):
+        quarantine_replay(run=run)
+    assert SchemaChange.objects.get(pipeline=pipeline).kind == SchemaChangeKind.TYPES
