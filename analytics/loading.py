@@ -78,6 +78,19 @@ def table_columns(target: ClickHouseTarget, table: str) -> dict[str, str]:
     return dict(rows)
 
 
+class TargetTypeConflict(ClickHouseError):
+    """The data's column types differ from the target table's: `conflicts` is [(column, stored, wanted)].
+    Permanent (a retry meets the same table); pipelines.type_changes records it for a migration."""
+
+    def __init__(self, table: str, conflicts: list[tuple[str, str, str]]):
+        self.table = table
+        self.conflicts = list(conflicts)
+        super().__init__(" ".join(
+            _("Column %(column)s of target table %(table)s is %(have)s, the data is now %(want)s; "
+              "change the pipeline's data types or migrate the table.")
+            % {"column": column, "table": table, "have": have, "want": want} for column, have, want in conflicts))
+
+
 class TargetLoad:
     """Load one run into `table`: begin(schema), append(batch)..., then commit() or abort()."""
 
@@ -132,22 +145,19 @@ class TargetLoad:
                                                            target_table_ddl(self.table, schema)):
                     client.command(sql)
             else:
-                for field in schema:
-                    if field.name == ROW_NUMBER_COLUMN:
-                        continue
-                    wanted = clickhouse_type(field.type)
-                    have = existing.get(field.name)
-                    if have is None:
+                wanted = {f.name: clickhouse_type(f.type) for f in schema if f.name != ROW_NUMBER_COLUMN}
+                # Every differing column at once, before anything changes: one migration covers them all.
+                conflicts = [(name, existing[name], kind) for name, kind in wanted.items()
+                             if name in existing and existing[name] != kind]
+                if conflicts:
+                    raise TargetTypeConflict(self.table, conflicts)
+                for name, kind in wanted.items():
+                    if name not in existing:
                         sql = (f"ALTER TABLE {quote_identifier(self.table)} ADD COLUMN IF NOT EXISTS "
-                               f"{quote_identifier(field.name)} {wanted}")
+                               f"{quote_identifier(name)} {kind}")
                         for statement in cluster.statements(self.target, sql):
                             client.command(statement)
-                        added.append(field.name)
-                    elif have != wanted:
-                        raise ClickHouseError(
-                            _("Column %(column)s of target table %(table)s is %(have)s, the data is now %(want)s; "
-                              "change the pipeline's data types or migrate the table.")
-                            % {"column": field.name, "table": self.table, "have": have, "want": wanted})
+                        added.append(name)
             client.command(f"DROP TABLE IF EXISTS {quote_identifier(self.temp_table)}")
             client.command(cluster.load_temp_table_ddl(self.target, self.temp_table, self.table))
         self._columns = [f.name for f in schema if f.name != ROW_NUMBER_COLUMN]

@@ -19,8 +19,18 @@ from etlsite.admin_utils import (
 )
 from pipelines.engine.drift import describe as describe_diff
 from pipelines.engine.drift import schema_change_decide
-from pipelines.models import Alert, AnalysisResult, Pipeline, PipelineRun, PipelineStatus, RunStatus, SchemaChange
+from pipelines.models import (
+    Alert,
+    AnalysisResult,
+    Pipeline,
+    PipelineRun,
+    PipelineStatus,
+    RunStatus,
+    SchemaChange,
+    SchemaChangeKind,
+)
 from pipelines.services import pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
+from pipelines.type_changes import describe_type_change
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
 
@@ -266,13 +276,14 @@ class AnalysisResultAdmin(admin.ModelAdmin):
 
 @admin.register(SchemaChange)
 class SchemaChangeAdmin(admin.ModelAdmin):
-    list_display = ("pipeline", "summary", "status_badge", "pipeline_run", "decided_by", "decided_at", "created_at")
-    list_filter = ("status", "pipeline")
+    list_display = ("pipeline", "kind", "summary", "status_badge", "pipeline_run", "decided_by", "decided_at",
+                    "created_at")
+    list_filter = ("status", "kind", "pipeline")
     list_select_related = ("pipeline",)
     search_fields = ("pipeline__name",)
     raw_id_fields = ("pipeline", "pipeline_run")
-    readonly_fields = ("pipeline", "pipeline_run", "summary", "diff", "fingerprint", "status", "decided_by",
-                       "decided_at", "created_at", "updated_at")
+    readonly_fields = ("pipeline", "pipeline_run", "kind", "summary", "diff", "fingerprint", "status", "decided_by",
+                       "decided_at", "last_error", "result", "created_at", "updated_at")
     actions = ["approve", "reject"]
 
     def has_add_permission(self, request):
@@ -280,13 +291,19 @@ class SchemaChangeAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("change"))
     def summary(self, obj):
-        return describe_diff(obj.diff)
+        return describe_type_change(obj) if obj.kind == SchemaChangeKind.TYPES else describe_diff(obj.diff)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         return badge(obj.status, obj.get_status_display())
 
     def _decide(self, request, queryset, approve: bool):
+        if approve and queryset.filter(kind=SchemaChangeKind.TYPES).exists():
+            # Approving a type change migrates a table after a preview: the page or the command does that.
+            self.message_user(request, gettext("Changes of column types are approved on the Schema changes page "
+                                               "or with manage.py migrate_target_types, after their preview."),
+                              messages.WARNING)
+            queryset = queryset.exclude(kind=SchemaChangeKind.TYPES)
         done = sum(schema_change_decide(change=c, approve=approve, by=request.user.get_username())
                    for c in queryset)
         text = (ngettext("%(count)d schema change approved.", "%(count)d schema changes approved.", done)

@@ -148,10 +148,18 @@ class SchemaChangeStatus(models.TextChoices):
     PENDING = "pending", _("Pending approval")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    APPLIED = "applied", _("Applied")
+
+
+class SchemaChangeKind(models.TextChoices):
+    COLUMNS = "columns", _("Source columns")
+    TYPES = "types", _("Target column types")
 
 
 class SchemaChange(TimestampedModel):
-    """A change of a source's columns that the pipeline's policy ("approve") holds until a person decides."""
+    """A change that waits for a person: a source's columns held by the pipeline's policy ("approve"), or
+    (kind "types") the target table's column types that the data no longer has, to be migrated
+    (pipelines.type_changes). `diff` of a type change: {"table", "retyped": [{"column", "from", "to"}]}."""
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="schema_changes",
                                  verbose_name=_("pipeline"))
@@ -163,6 +171,10 @@ class SchemaChange(TimestampedModel):
                               default=SchemaChangeStatus.PENDING)
     decided_by = models.CharField(_("decided by"), max_length=150, blank=True, default="")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=SchemaChangeKind.choices,
+                            default=SchemaChangeKind.COLUMNS)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    result = models.JSONField(_("result"), default=dict, blank=True)
 
     class Meta:
         db_table = "schema_changes"

@@ -47,6 +47,7 @@ from pipelines.inference import null_markers_apply, null_values_of
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
 from pipelines.transformations.keys import row_hashes
+from pipelines.type_changes import load_begin
 from pipelines.validation import ValidationRules, Validator, missing_required_columns
 from pipelines.warnings import analysis_warnings
 from sources.connectors.base import ConnectorError
@@ -241,7 +242,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     ctx = {"split": {"drift": {"policy": drift["policy"], "added": drift["diff"]["added"]}}}
     flow = PartFlow(run=run, config=config, ctx=ctx, load=None, writer=None, keys_table=None)
     output = flow.process(sample)
-    load.begin(output.schema)
+    load_begin(load, output.schema, run=run)
     keys_table = None
     if flow.dedupe is not None:
         keys_table = keys_table_name(load.table, run.pk, attempt)

@@ -22,6 +22,7 @@ from pipelines.engine.errors import RunError
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
+from pipelines.type_changes import load_begin
 from pipelines.validation import ValidationRules, Validator
 from staging.quarantine import QuarantinedRow, QuarantineStatus, QuarantineStore
 from staging.writer import StagingWriter
@@ -89,7 +90,7 @@ def quarantine_replay(*, run: PipelineRun) -> ReplayResult:
         table = get_step(name).apply(table, context, params)
     passed = set(outcome.valid.column(ROW_NUMBER_COLUMN).to_pylist())
     load = TargetLoad(get_target(), table=ctx["target_table"], pipeline_run_id=run.pk, replace_rows=sorted(passed))
-    load.begin(table.schema)
+    load_begin(load, table.schema, run=run)  # a type conflict: a RunError naming the migration, not a 500
     load.append(table)
     loaded = load.commit()
     removed = len(passed) - loaded

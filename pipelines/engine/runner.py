@@ -43,6 +43,7 @@ from pipelines.inference import null_markers_apply, null_values_of
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.targets import target_table_name  # noqa: F401 - where pages and the API have found it
 from pipelines.transformations import TransformContext, get_step
+from pipelines.type_changes import load_begin
 from pipelines.validation import ValidationRules, Validator, missing_required_columns
 from pipelines.warnings import analysis_warnings, encoding_warnings
 from sources.connectors import connector_class, get_connector
@@ -226,7 +227,7 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
                 op.success += table.num_rows
             with ops[OperationType.EXPORT].timed() as op:
                 if not load_started:
-                    load.begin(table.schema)
+                    load_begin(load, table.schema, run=run)
                     load_started = True
                 else:
                     load.extend(table.schema)
