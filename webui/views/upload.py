@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.engine.runner import target_table_name
+from pipelines.from_upload import can_create
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus
 from pipelines.services import run_enqueue
 from sources.connectors.base import ConnectorError
@@ -27,6 +28,10 @@ from webui.preview import file_preview
 from webui.progress import run_progress_payload
 
 
+# The pipeline choice that means "a new pipeline from the file" (webui/views/newpipeline.py).
+NEW = "new"
+
+
 def upload_pipelines():
     """Pipelines that read files: the ones an uploaded file can be run through."""
     return (Pipeline.objects.select_related("data_source")
@@ -39,9 +44,15 @@ def upload_pipelines():
 def upload(request):
     pipelines = list(upload_pipelines())
     chosen = request.GET.get("pipeline")
+    creating = can_create(request.user)
+    if chosen and chosen.isdigit():
+        chosen = int(chosen)
+    elif chosen != NEW or not creating:
+        # Nothing chosen: the only pipeline there is; else the first option (a new pipeline, when allowed).
+        chosen = pipelines[0].pk if len(pipelines) == 1 else None
     return render(request, "webui/upload.html", {
-        "pipelines": pipelines,
-        "chosen": int(chosen) if chosen and chosen.isdigit() else (pipelines[0].pk if len(pipelines) == 1 else None),
+        "pipelines": pipelines, "can_create": creating, "new_choice": NEW,
+        "chosen": chosen,
         "chunk_bytes": settings.ETL_UPLOAD_CHUNK_BYTES,
         "max_bytes": settings.ETL_UPLOAD_MAX_BYTES,
         "allowed": ", ".join(sorted(chunked.ALLOWED_SUFFIXES)),
@@ -51,6 +62,7 @@ def upload(request):
             "failed": _("Failed: %s"), "started": _("Run #%s started."), "rows": _("%s rows read"),
             "network": _("The connection was lost; choose the file again to resume."),
             "choose": _("Choose a pipeline first."), "ended": _("The run ended: %s."),
+            "new_ready": _("Uploaded. Next: check how it reads and create its pipeline."),
         },
     })
 
@@ -109,6 +121,7 @@ def session_finish(request, key):
                           "uploaded": duplicate.created_at.isoformat()} if duplicate else None),
         "preview_url": reverse("webui:upload-preview", args=[registered.file.pk]),
         "run_url": reverse("webui:upload-run", args=[registered.file.pk]),
+        "new_pipeline_url": reverse("webui:upload-new-pipeline", args=[registered.file.pk]),
     })
 
 
