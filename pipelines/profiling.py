@@ -3,8 +3,8 @@
 Types come from the one inference (pipelines/inference.py: the contract the engine would store on a first
 load); the rules are proposed from the profile the way Great Expectations' profiler and dlt's schema inference
 do: a column with no NULL in the sample is required, a text column with few distinct values gets them as its
-allowed values, a column whose values are all different is unique, and a number or date column's observed
-minimum and maximum become its range. A range is proposed only when the sample is the whole file: the first
+allowed values (unless it is mostly empty, like comments), a column whose values are all different is unique,
+and a number or date column's observed minimum and maximum become its range. A range is proposed only when the sample is the whole file: the first
 rows of a large file do not bound the rest (the person sees the observed range and may still type one).
 """
 
@@ -61,7 +61,9 @@ class ColumnProfile:
 
     @property
     def proposed_allowed_values(self) -> list[str]:
-        few = 0 < self.distinct <= ALLOWED_VALUES_MAX and self.distinct * 2 <= self.rows - self.nulls
+        present = self.rows - self.nulls
+        # A category is mostly filled in and repeats its values; sparse free text (comments) is not one.
+        few = 0 < self.distinct <= ALLOWED_VALUES_MAX and self.distinct * 2 <= present and self.nulls * 2 <= self.rows
         return list(self.values) if self.type_name == "string" and few else []
 
     @property

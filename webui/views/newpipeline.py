@@ -51,5 +51,5 @@ def new_pipeline(request, file_id):
             return redirect("webui:run-detail", run_id=run.pk)
     return render(request, "webui/new_pipeline.html", {
         "file": file, "look": look, "form": form, "columns": columns,
-        "rows_shown": look.rows[:10],
+        "rows_shown": look.rows[:5],
     })
