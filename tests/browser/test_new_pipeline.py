@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.models import Pipeline, PipelineRun, RunStatus
 from tests.browser.conftest import SCREENSHOTS, switch_language, take_screenshot, wait_until
+from tests.browser.test_upload import _drop_file
 
 PENGUINS = Path(__file__).resolve().parents[1] / "data" / "public" / "penguins-raw.csv"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "web"
@@ -68,7 +69,7 @@ def test_a_new_user_goes_from_a_dropped_csv_to_a_typed_table_a_dashboard_and_lin
     assert Pipeline.objects.count() == 0
     # No pipeline: the choice is "a new pipeline from the file".
     assert page.locator("#upload-pipeline option:checked").inner_text() == words["new"]
-    page.set_input_files("#file-input", str(PENGUINS))
+    _drop_file(page, PENGUINS.name, PENGUINS.read_text(encoding="utf-8"))
     link = page.locator(".upload-file .new-pipeline-link")
     link.wait_for(state="visible")
     docs_screenshot(page, f"new-pipeline-1-upload{suffix}")
