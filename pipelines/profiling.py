@@ -4,8 +4,9 @@ Types come from the one inference (pipelines/inference.py: the contract the engi
 load); the rules are proposed from the profile the way Great Expectations' profiler and dlt's schema inference
 do: a column with no NULL in the sample is required, a text column with few distinct values gets them as its
 allowed values (unless it is mostly empty, like comments), a column whose values are all different is unique,
-and a number or date column's observed minimum and maximum become its range. A range is proposed only when the sample is the whole file: the first
-rows of a large file do not bound the rest (the person sees the observed range and may still type one).
+and a number or date column's observed minimum and maximum become its range. A range is proposed only when
+the sample is the whole file: the first rows of a large file do not bound the rest (the person sees the
+observed range and may still type one).
 """
 
 from __future__ import annotations

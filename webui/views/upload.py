@@ -27,7 +27,6 @@ from webui.masking import hidden_columns, mask_reason, mask_rows, mask_value
 from webui.preview import file_preview
 from webui.progress import run_progress_payload
 
-
 # The pipeline choice that means "a new pipeline from the file" (webui/views/newpipeline.py).
 NEW = "new"
 
