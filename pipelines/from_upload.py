@@ -52,6 +52,7 @@ class NewPipeline:
     columns: list[ColumnChoice]
     null_values: list[str] = field(default_factory=list)
     contract: Contract | None = None  # the sample's inferred contract: its date formats and decimal separator
+    read_options: dict = field(default_factory=dict)  # the source's connection_config (e.g. a chosen encoding)
 
 
 def can_create(user) -> bool:
@@ -165,7 +166,8 @@ def create_pipeline_from_upload(*, file: FileMetadata, user, new: NewPipeline) -
     using = router.db_for_write(Pipeline)
     try:
         with transaction.atomic(using=using):
-            source = DataSource(name=_source_name(new.name), source_type=SourceType.FILE, connection_config={},
+            source = DataSource(name=_source_name(new.name), source_type=SourceType.FILE,
+                                connection_config=dict(new.read_options),
                                 description=_("Files uploaded for the pipeline %(name)s.") % {"name": new.name})
             source.full_clean()
             source.save()
@@ -179,6 +181,10 @@ def create_pipeline_from_upload(*, file: FileMetadata, user, new: NewPipeline) -
             pipeline.save()
             return run_enqueue(pipeline=pipeline, triggered_by=user.get_username(),
                                execution_context={"file_path": file.file_path, "file_id": file.pk})
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "connection_config" in exc.error_dict:  # the source's read options
+            raise ValidationError({"configuration": exc.message_dict["connection_config"]}) from exc
+        raise
     except IntegrityError as exc:  # another request took the name in between
         raise ValidationError({"name": pipeline_name_errors(new.name) or [str(exc)]}) from exc
 

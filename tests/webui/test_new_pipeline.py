@@ -312,3 +312,25 @@ def test_the_next_file_loads_into_the_pipeline_and_renamed_headers_are_mapped(ad
     preview = file_preview(file=renamed, pipeline=Pipeline.objects.get())
     assert preview.missing == [] and preview.rows_failed == 0
     assert mapping_save(pipeline=pipeline, pairs=[]) == {"mass_in_grams": "body_mass_g", "laid": "date_egg"}
+
+
+# --- the encoding ----------------------------------------------------------------------------------------
+
+WESTERN = "name;city\nJosé;Málaga\nFrançois;Zürich\nRenée;Très\n".encode("cp1252")
+
+
+def test_the_encoding_can_be_chosen_and_is_kept_for_the_pipelines_files(admin_client):
+    file = upload(name="west.csv", content=WESTERN)
+    page = admin_client.get(page_url(file), {"encoding": "cp1252"})
+    assert "Très" in page.content.decode() and "set in the source" in page.content.decode()
+    data = proposed_post(admin_client, file, encoding="cp1252")
+    assert admin_client.post(page_url(file), data).status_code == 302
+    assert Pipeline.objects.get().data_source.connection_config == {"encoding": "cp1252"}
+
+
+def test_an_encoding_not_offered_is_ignored(admin_client):
+    file = upload(name="west.csv", content=WESTERN)
+    response = admin_client.get(page_url(file), {"encoding": "rot13"})
+    assert response.status_code == 200 and response.context["encoding"] == ""
+    assert admin_client.post(page_url(file), proposed_post(admin_client, file, encoding="hex")).status_code == 302
+    assert Pipeline.objects.get().data_source.connection_config == {}

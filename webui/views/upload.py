@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.engine.runner import target_table_name
-from pipelines.from_upload import can_create
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus
 from pipelines.services import run_enqueue
 from sources.connectors.base import ConnectorError
@@ -26,6 +25,7 @@ from webui.mapping import MappingError, mapping_save
 from webui.masking import hidden_columns, mask_reason, mask_rows, mask_value
 from webui.preview import file_preview
 from webui.progress import run_progress_payload
+from webui.views.newpipeline import may_create_from_upload
 
 # The pipeline choice that means "a new pipeline from the file" (webui/views/newpipeline.py).
 NEW = "new"
@@ -43,7 +43,7 @@ def upload_pipelines():
 def upload(request):
     pipelines = list(upload_pipelines())
     chosen = request.GET.get("pipeline")
-    creating = can_create(request.user)
+    creating = may_create_from_upload(request.user)
     if chosen and chosen.isdigit():
         chosen = int(chosen)
     elif chosen != NEW or not creating:
