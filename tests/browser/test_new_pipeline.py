@@ -117,3 +117,31 @@ def test_a_new_user_goes_from_a_dropped_csv_to_a_typed_table_a_dashboard_and_lin
     wait_until(page, "window.lineageGraph && window.lineageGraph.nodes().length > 0")
     assert page.evaluate("window.lineageGraph.getElementById('c:penguins_raw.body_mass_g').length") == 1
     docs_screenshot(page, f"new-pipeline-6-lineage{suffix}")
+
+    if language == "en":
+        _next_file_through_the_pipeline(page, pipeline)
+
+
+def _next_file_through_the_pipeline(page, pipeline) -> None:
+    """The next file, with two headers renamed, loads into the pipeline once they are mapped to its columns."""
+    header, rest = PENGUINS.read_text(encoding="utf-8").split("\n", 1)
+    renamed = header.replace("Body Mass (g)", "Mass in grams").replace("Date Egg", "Laid") + "\n" + rest
+    page.goto(f"/upload/?pipeline={pipeline.pk}")
+    _drop_file(page, "penguins-2010.csv", renamed)
+    item = page.locator(".upload-file").first
+    item.locator(".file-actions").wait_for(state="visible")
+    item.locator(".preview-button").click()
+    item.locator(".missing-columns").wait_for()
+    item.get_by_label("Pipeline column for Mass in grams").select_option("body_mass_g")
+    item.get_by_label("Pipeline column for Laid").select_option("date_egg")
+    item.locator(".mapping-form button[type=submit]").click()
+    item.locator(".validation-summary").wait_for()
+    assert item.locator(".missing-columns").count() == 0
+    docs_screenshot(page, "new-pipeline-7-next-file")
+    item.locator(".run-button").click()
+    wait_until(page, "document.querySelector('.upload-file').dataset.runStatus !== undefined", timeout=RUN_WAIT_MS)
+    assert item.get_attribute("data-run-status") == RunStatus.SUCCESS
+    pipeline.refresh_from_db()
+    assert pipeline.configuration["column_mapping"] == {"mass_in_grams": "body_mass_g", "laid": "date_egg"}
+    latest = PipelineRun.objects.filter(pipeline=pipeline).order_by("-pk").first()
+    assert latest.execution_context["rows_read"] == 344 and latest.execution_context.get("rows_quarantined", 0) == 0
