@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, date, datetime, time
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 DATA_TYPES = ("date", "datetime", "integer", "float", "decimal", "string", "boolean")
 NUMERIC_TYPES = ("integer", "float", "decimal")
+DATE_TYPES = ("date", "datetime")
 DEFAULT_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y")
 DEFAULT_TRUE_VALUES = ("true", "1", "yes", "y", "t", "да")
 DEFAULT_FALSE_VALUES = ("false", "0", "no", "n", "f", "нет")
@@ -41,6 +43,20 @@ def column_name_error(where: str, value) -> str | None:
         return _("%(where)s: \"%(name)s\" is not a column name as the engine sees it (lower-case letters, digits "
                  "and _, at most 63 characters, not starting with a digit).") % {"where": where, "name": value}
     return None
+
+
+def date_bound(value, type_name: str) -> date | datetime | None:
+    """A min/max bound of a date or datetime column: an ISO date ("2007-11-09") or, for datetime, an ISO date
+    and time; None when `value` is not one. Datetimes without a zone are UTC, as the engine reads them."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if type_name == "date":
+        return parsed.date() if parsed.time() == time() and parsed.tzinfo is None else None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def regex_error(pattern: str) -> str | None:
@@ -125,16 +141,25 @@ def validation_rules_errors(rules: dict) -> list[str]:
     bounds = {}
     for key in ("min", "max"):
         for column, bound in _columns_map(rules, key, errors).items():
+            declared = data_types.get(column)
+            if declared in DATE_TYPES:
+                value = date_bound(bound, declared)
+                if value is None:
+                    errors.append(_("validation_rules.%(key)s.%(column)s: the column is declared as %(type)s; "
+                                    "its bound is a date written as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), got "
+                                    "%(value)r.") % {"key": key, "column": column, "type": declared, "value": bound})
+                else:
+                    bounds.setdefault(column, {})[key] = value
+                continue
             if not is_number(bound):
                 errors.append(_("validation_rules.%(key)s.%(column)s must be a number, got %(value)r.")
                               % {"key": key, "column": column, "value": bound})
             else:
                 bounds.setdefault(column, {})[key] = bound
-            declared = data_types.get(column)
             if declared is not None and declared not in NUMERIC_TYPES:
                 errors.append(_("validation_rules.%(key)s.%(column)s: the column is declared as %(type)s; "
-                                "min and max apply to numbers (integer, float, decimal).")
-                              % {"key": key, "column": column, "type": declared})
+                                "min and max apply to numbers (integer, float, decimal) and dates (date, "
+                                "datetime).") % {"key": key, "column": column, "type": declared})
     for column, pair in bounds.items():
         if "min" in pair and "max" in pair and pair["min"] > pair["max"]:
             errors.append(_("validation_rules: min of %(column)s (%(min)s) is greater than its max (%(max)s).")

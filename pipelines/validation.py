@@ -5,8 +5,8 @@ that fails anything leaves the valid rows and gives one `QuarantineEntry` per fa
 MAX_ENTRIES_PER_ROW per row. Rule names in entries are the configuration keys: data_types, required_columns,
 not_null, min, max, allowed_values, regex, unique. Semantics worth knowing:
 - a blank value is NULL; a value that does not parse is a data_types failure only (not also a not_null one);
-- min/max are inclusive; regex must match the whole value (as text, before typing); allowed_values compare
-  typed values;
+- min/max are inclusive: numbers for number columns, ISO dates for date and datetime columns; regex must
+  match the whole value (as text, before typing); allowed_values compare typed values;
 - unique keys are checked across the whole run (hashes kept by the Validator, 8 bytes per key, see
   transformations/keys.py); the first row with a key stays, later ones fail; a key with a NULL in it is not
   checked (as in SQL); only rows that pass every other rule claim a key.
@@ -25,6 +25,7 @@ from pipelines.config_schema import (
     DEFAULT_DATE_FORMATS,
     DEFAULT_FALSE_VALUES,
     DEFAULT_TRUE_VALUES,
+    date_bound,
     validation_rules_errors,
     write_mode_of,
 )
@@ -223,8 +224,12 @@ class Validator:
                 ("min", self.rules.min, pc.less, _("less than the minimum %(bound)s: %(value)s")),
                 ("max", self.rules.max, pc.greater, _("greater than the maximum %(bound)s: %(value)s"))):
             for column, bound in bounds.items():
-                values = self._numbers(table, column, failures)
-                mask = _numpy(pc.fill_null(compare(values, bound), False))
+                if isinstance(bound, str):  # a date column's bound (config_schema.date_bound): typed already
+                    values = table.column(column)
+                    limit = pa.scalar(date_bound(bound, self.rules.data_types[column]), values.type)
+                else:
+                    values, limit = self._numbers(table, column, failures), bound
+                mask = _numpy(pc.fill_null(compare(values, limit), False))
                 if mask.any():
                     failures.append(_Failure(column, rule, mask, raw[column],
                                              lambda value, b=bound, m=message: m % {"bound": b, "value": value}))

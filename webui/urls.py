@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webui.views import home, quarantine, runs, schema_changes, upload
+from webui.views import home, newpipeline, quarantine, runs, schema_changes, upload
 
 app_name = "webui"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("upload/files/<int:file_id>/preview/", upload.file_preview_view, name="upload-preview"),
     path("upload/files/<int:file_id>/mapping/", upload.mapping_save_view, name="upload-mapping"),
     path("upload/files/<int:file_id>/run/", upload.run_start, name="upload-run"),
+    path("upload/files/<int:file_id>/new-pipeline/", newpipeline.new_pipeline, name="upload-new-pipeline"),
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<int:run_id>/progress/", upload.run_progress, name="run-progress"),
     path("runs/<int:run_id>/logs.txt", runs.run_logs, name="run-logs"),

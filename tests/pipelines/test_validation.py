@@ -277,3 +277,17 @@ def test_rules_from_configuration():
     assert rules(max_failed_ratio=0.05).max_failed_ratio == 0.05
     with pytest.raises(ValueError, match="max_failed_ratio"):
         rules(max_failed_ratio=2)
+
+
+def test_a_date_columns_range_is_given_as_iso_dates_and_is_inclusive():
+    outcome = one("day", ["2007-11-09", "2007-11-08", "2009-12-01", "2009-12-02", None],
+                  data_types={"day": "date"}, min={"day": "2007-11-09"}, max={"day": "2009-12-01"})
+    assert outcome.valid.column("day").to_pylist() == [date(2007, 11, 9), date(2009, 12, 1), None]
+    assert [(e.row_number, e.rule, e.value) for e in outcome.quarantined] == [
+        (2, "min", "2007-11-08"), (4, "max", "2009-12-02")]
+
+
+def test_a_datetime_columns_range_reads_times_as_utc():
+    outcome = one("at", ["2024-01-01 10:00:00", "2024-01-01 09:59:59"], data_types={"at": "datetime"},
+                  min={"at": "2024-01-01 10:00:00"})
+    assert [(e.row_number, e.rule) for e in outcome.quarantined] == [(2, "min")]

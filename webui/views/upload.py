@@ -25,6 +25,10 @@ from webui.mapping import MappingError, mapping_save
 from webui.masking import hidden_columns, mask_reason, mask_rows, mask_value
 from webui.preview import file_preview
 from webui.progress import run_progress_payload
+from webui.views.newpipeline import may_create_from_upload
+
+# The pipeline choice that means "a new pipeline from the file" (webui/views/newpipeline.py).
+NEW = "new"
 
 
 def upload_pipelines():
@@ -39,9 +43,15 @@ def upload_pipelines():
 def upload(request):
     pipelines = list(upload_pipelines())
     chosen = request.GET.get("pipeline")
+    creating = may_create_from_upload(request.user)
+    if chosen and chosen.isdigit():
+        chosen = int(chosen)
+    elif chosen != NEW or not creating:
+        # Nothing chosen: the only pipeline there is; else the first option (a new pipeline, when allowed).
+        chosen = pipelines[0].pk if len(pipelines) == 1 else None
     return render(request, "webui/upload.html", {
-        "pipelines": pipelines,
-        "chosen": int(chosen) if chosen and chosen.isdigit() else (pipelines[0].pk if len(pipelines) == 1 else None),
+        "pipelines": pipelines, "can_create": creating, "new_choice": NEW,
+        "chosen": chosen,
         "chunk_bytes": settings.ETL_UPLOAD_CHUNK_BYTES,
         "max_bytes": settings.ETL_UPLOAD_MAX_BYTES,
         "allowed": ", ".join(sorted(chunked.ALLOWED_SUFFIXES)),
@@ -51,6 +61,7 @@ def upload(request):
             "failed": _("Failed: %s"), "started": _("Run #%s started."), "rows": _("%s rows read"),
             "network": _("The connection was lost; choose the file again to resume."),
             "choose": _("Choose a pipeline first."), "ended": _("The run ended: %s."),
+            "new_ready": _("Uploaded. Next: check how it reads and create its pipeline."),
         },
     })
 
@@ -109,6 +120,7 @@ def session_finish(request, key):
                           "uploaded": duplicate.created_at.isoformat()} if duplicate else None),
         "preview_url": reverse("webui:upload-preview", args=[registered.file.pk]),
         "run_url": reverse("webui:upload-run", args=[registered.file.pk]),
+        "new_pipeline_url": reverse("webui:upload-new-pipeline", args=[registered.file.pk]),
     })
 
 

@@ -1,5 +1,6 @@
 // The upload page: resumable chunked uploads with a progress bar per file, preview (dry run), column
-// mapping, then the run and its progress polled from a small JSON endpoint until it ends.
+// mapping, then the run and its progress polled from a small JSON endpoint until it ends. With "a new
+// pipeline" chosen, each uploaded file links to its new-pipeline page instead.
 (function () {
   "use strict";
   const app = document.getElementById("upload-app");
@@ -19,6 +20,7 @@
     window.localStorage.setItem("etl-upload-client", clientId);
   }
   const fmt = (template, value) => template.replace("%s", value);
+  const NEW = "new";  // the pipeline choice "a new pipeline from the file" (webui/views/upload.py)
 
   function humanSize(bytes) {
     const units = ["B", "KB", "MB", "GB"];
@@ -155,8 +157,17 @@
     item.querySelector(".file-name").textContent = file.name;
     item.querySelector(".file-size").textContent = humanSize(file.size);
     list.appendChild(item);
+    const creating = pipelineId() === NEW;
     upload(file, item).then((done) => {
       item.dataset.fileId = done.file_id;
+      if (creating) {
+        // No pipeline yet: the file's own page previews it and creates one (a plain form, then the run page).
+        const link = item.querySelector(".new-pipeline-link");
+        link.href = done.new_pipeline_url;
+        item.querySelector(".new-pipeline-actions").hidden = false;
+        item.querySelector(".file-message").textContent = text.new_ready;
+        return;
+      }
       item.querySelector(".file-actions").hidden = false;
       item.querySelector(".preview-button").addEventListener("click", () => preview(done, item));
       item.querySelector(".run-button").addEventListener("click", () => start(done, item));
