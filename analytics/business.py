@@ -146,19 +146,22 @@ def _metric_sql(definition: dict, table: str, columns: dict[str, str]) -> tuple[
                    "have": ", ".join(c for c in columns if c not in _TECHNICAL)})
     value = AGGREGATIONS[definition["aggregation"]].format(
         column=quote_identifier(used[0]) if used else "")
-    select = [f"toFloat64({value}) AS metric_value"]
+    # Aliases with a `$`, which no loaded column has: ClickHouse aliases are visible in the whole query, so a
+    # column called `metric_value` would otherwise become an aggregate inside its own aggregate.
+    select = [f"toFloat64({value}) AS {quote_identifier('m$value')}"]
     where = [f"{quote_identifier(RUN_ID_COLUMN)} = {{run:UInt64}}"]
     group: list[str] = []
     if date_column:
         quoted = quote_identifier(date_column)
         base = _base_type(columns[date_column])
         day = f"toDate({quoted})" if base.startswith(("Date", "DateTime")) else f"toDateOrNull(toString({quoted}))"
-        select.append(f"{day} AS calculation_day")
+        select.append(f"{day} AS {quote_identifier('m$day')}")
         where.append(f"{day} IS NOT NULL")
-        group.append("calculation_day")
+        group.append(quote_identifier("m$day"))
     for position, dimension in enumerate(dimensions):
-        select.append(f"toString({quote_identifier(dimension)}) AS dimension_{position}")
-        group.append(f"dimension_{position}")
+        alias = quote_identifier(f"m$dimension_{position}")
+        select.append(f"toString({quote_identifier(dimension)}) AS {alias}")
+        group.append(alias)
     sql = f"SELECT {', '.join(select)} FROM {quote_identifier(table)} WHERE {' AND '.join(where)}"
     if group:
         sql += f" GROUP BY {', '.join(group)} ORDER BY {', '.join(group)}"

@@ -377,29 +377,38 @@ def _numeric_expr(column: str, ch_type: str) -> str | None:
     return None
 
 
+def _alias(name: str) -> str:
+    """A result alias no loaded column can be called: ClickHouse aliases are visible in the whole query, so
+    `count() AS n` would turn a column named `n` into an aggregate inside `countIf(n IS NULL)` (error 184).
+    Loaded columns are sanitized to [a-z0-9_]; a `$` keeps the aliases apart from them."""
+    return "m$" + name
+
+
 def _measure(target: ClickHouseTarget, table: str, run_id: int,
              columns: dict[str, str]) -> dict[tuple[str, str], float]:
     t = quote_identifier(table)
-    selects = ["count() AS n",
-               f"(SELECT toFloat64(now64(3)) - toFloat64(max({quote_identifier(LOADED_AT_COLUMN)})) FROM {t}) AS fresh",
-               f"(SELECT count() FROM {t}) AS table_rows"]
+    loaded_at = quote_identifier(LOADED_AT_COLUMN)
+    selects = [f"count() AS {quote_identifier(_alias('n'))}",
+               f"(SELECT toFloat64(now64(3)) - toFloat64(max({loaded_at})) FROM {t}) "
+               f"AS {quote_identifier(_alias('fresh'))}",
+               f"(SELECT count() FROM {t}) AS {quote_identifier(_alias('table_rows'))}"]
     plan: list[tuple[str, str, str]] = []  # (alias, column, metric)
     for i, (column, ch_type) in enumerate(columns.items()):
         q = quote_identifier(column)
-        selects.append(f"countIf({q} IS NULL) AS c{i}_nulls")
-        selects.append(f"uniqExact({q}) AS c{i}_distinct")
-        plan += [(f"c{i}_nulls", column, "nulls"), (f"c{i}_distinct", column, "distinct_count")]
+        selects.append(f"countIf({q} IS NULL) AS {quote_identifier(_alias(f'c{i}_nulls'))}")
+        selects.append(f"uniqExact({q}) AS {quote_identifier(_alias(f'c{i}_distinct'))}")
+        plan += [(_alias(f"c{i}_nulls"), column, "nulls"), (_alias(f"c{i}_distinct"), column, "distinct_count")]
         expr = _numeric_expr(column, ch_type)
         if expr is not None:
             for metric, fn in (("min", "min"), ("max", "max"), ("mean", "avg")):
-                selects.append(f"{fn}({expr}) AS c{i}_{metric}")
-                plan.append((f"c{i}_{metric}", column, metric))
+                selects.append(f"{fn}({expr}) AS {quote_identifier(_alias(f'c{i}_{metric}'))}")
+                plan.append((_alias(f"c{i}_{metric}"), column, metric))
     sql = (f"SELECT {', '.join(selects)} FROM {t} WHERE {quote_identifier(RUN_ID_COLUMN)} = {{run:UInt64}}")
     row = target.rows(sql, {"run": int(run_id)})[0]
-    n = int(row["n"])
+    n = int(row[_alias("n")])
     values: dict[tuple[str, str], float] = {("row_count", ""): float(n)}
-    if int(row["table_rows"]) and row["fresh"] is not None:
-        values[("freshness_seconds", "")] = max(0.0, float(row["fresh"]))
+    if int(row[_alias("table_rows")]) and row[_alias("fresh")] is not None:
+        values[("freshness_seconds", "")] = max(0.0, float(row[_alias("fresh")]))
     if n:
         for alias, column, metric in plan:
             value = row[alias]
