@@ -9,7 +9,7 @@ import sys
 from bench.config import load_config
 from bench.results import Results
 
-SECTIONS = ("side_by_side", "small_file", "alternatives", "hundred", "workers", "pages")
+SECTIONS = ("side_by_side", "small_file", "alternatives", "hundred", "small_runs", "workers", "pages")
 
 
 def main(argv: list[str] | None = None) -> int:

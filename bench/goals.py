@@ -8,6 +8,7 @@ from bench.measure import Measurement
 from bench.results import Results
 
 RSS_LIMIT_MIB = 600.0
+SMALL_P50_S, SMALL_P95_S = 1.5, 3.0  # issue 17: a small run, request to success
 BUSY_LIMIT_MS = 300.0  # issue 13: a dashboard while a 10x run loads beside it
 
 
@@ -89,6 +90,7 @@ def goals_judge(results: Results, big_label: str = "100x") -> list[Goal]:
     embedded_pages = results.section("pages_embedded")
     goals += _page_goals(embedded_pages, "embedded default")
     goals += _busy_page_goals(embedded_pages, "embedded default")
+    goals += _small_runs_goals(results.section("small_runs"))
     goals.append(_workers_goal(results.section("workers")))
     return goals
 
@@ -164,6 +166,26 @@ def _busy_page_goals(section: dict, where: str) -> list[Goal]:
         goals.append(Goal(f"{name}: {url}", target, f"p95 {page['p95_ms']:.0f} ms (p50 {page['p50_ms']:.0f} ms, "
                           f"{page['requests']} requests during the run's {busy['run_seconds']:.0f} s)",
                           page["p95_ms"] < BUSY_LIMIT_MS, page["p95_ms"] / BUSY_LIMIT_MS))
+    return goals
+
+
+def _small_runs_goals(section: dict) -> list[Goal]:
+    """A 10,000-row file through the API, and a scheduled run from beat's tick: p50 < 1.5 s, p95 < 3 s."""
+    goals = []
+    for key, label in (("uploads", "upload through the API"), ("scheduled", "scheduled run from beat's tick")):
+        name = f"Small run (10,000 rows), {label}, to success"
+        part = (section or {}).get(key) or {}
+        if section.get("status") != "measured" or "p50_s" not in part:
+            status = section.get("status", "not run") if section else "not run"
+            goals.append(Goal(name, "p50 < 1.5 s, p95 < 3 s", status, False if status.startswith("failed") else None))
+            continue
+        all_ok = part["succeeded"] == part["count"]
+        met = all_ok and part["p50_s"] < SMALL_P50_S and part["p95_s"] < SMALL_P95_S
+        ratio = max(part["p50_s"] / SMALL_P50_S, part["p95_s"] / SMALL_P95_S)
+        goals.append(Goal(name, "p50 < 1.5 s, p95 < 3 s",
+                          f"p50 {part['p50_s']:.2f} s, p95 {part['p95_s']:.2f} s over {part['count']} runs"
+                          + ("" if all_ok else f" ({part['count'] - part['succeeded']} did not succeed)"),
+                          met, ratio))
     return goals
 
 

@@ -152,8 +152,27 @@ def _workers(results: Results) -> list[str]:
 
 def _pages(results: Results) -> list[str]:
     lines = ["## Pages over a lot of data", "",
-             "PostgreSQL mode, ClickHouse in its own process over HTTP (as every deployment reaches it).", ""]
-    return lines + _pages_section(results.section("pages"))
+             "ClickHouse in its own process over HTTP in both modes (as every deployment reaches it).", "",
+             "### PostgreSQL mode", ""]
+    lines += _pages_section(results.section("pages"))
+    embedded = results.section("pages_embedded")
+    lines += ["### Embedded default", ""] + _pages_section(embedded)
+    busy = embedded.get("under_load")
+    if busy:
+        lines += ["### Embedded default, while a 10x run loads", ""]
+        if busy.get("status") != "measured":
+            return lines + [f"{busy.get('status')}.", ""]
+        lines += [f"`run_pipeline \"Flights 10x\" --sync --load-again` ran beside the pages for "
+                  f"{busy['run_seconds']:.0f} s (the worker, PostgreSQL and the ClickHouse process all busy on "
+                  "the same 2 cores); the dashboards were requested round after round from the moment its run "
+                  "was `running`, and only answers that came back while it still ran count.", "",
+                  _row(["page", "requests", "p50 ms", "p95 ms", "max ms", "goal (p95)"]),
+                  _row(["---", "---:", "---:", "---:", "---:", "---:"])]
+        for url, page in busy["pages"].items():
+            lines.append(_row([url, page.get("requests", 0), _fmt_s(page.get("p50_ms")),
+                               _fmt_s(page.get("p95_ms")), _fmt_s(page.get("max_ms")), "< 300 ms"]))
+        lines.append("")
+    return lines
 
 
 def _pages_section(section: dict) -> list[str]:
@@ -172,6 +191,37 @@ def _pages_section(section: dict) -> list[str]:
     for url, page in section.get("pages", {}).items():
         lines.append(_row([url, page.get("status"), _fmt_s(page.get("p50_ms")), _fmt_s(page.get("p95_ms")),
                            _fmt_s(page.get("max_ms")), f"< {250 if 'admin' in url else 150} ms"]))
+    return lines + [""]
+
+
+def _small_runs(results: Results) -> list[str]:
+    section = results.section("small_runs")
+    lines = ["## Small runs: from the request to success", ""]
+    if not section:
+        return lines + ["not run.", ""]
+    if section.get("status") != "measured":
+        return lines + [f"{section.get('status')}.", ""]
+    lines += [f"The embedded default as `make run` serves it (gunicorn with 2 processes, one Celery worker with "
+              f"concurrency 1, beat), a {section['rows_per_file']:,}-row slice of the flights file per run. "
+              "Uploads: `POST /api/v1/files/` with the pipeline (token authentication), timed from the request "
+              "to the moment `GET /api/v1/runs/{id}/` (polled every 50 ms) says the run ended. Scheduled: a cron "
+              "of `* * * * *`, timed from the minute's tick to the same answer. The columns after the total "
+              "split it by the run's own timestamps (medians): before the run record exists (the upload request "
+              "and its checks, or beat's send and the task's start), in the queue (created until a worker "
+              "started it), the run itself, and after it (the API's answer, the polling).", "",
+              _row(["path", "runs (succeeded)", "p50 s", "p95 s", "max s", "before the run s", "queue s",
+                    "run s", "after s"]),
+              _row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"])]
+    for key, label in (("uploads", "upload through the API"), ("scheduled", "scheduled by beat")):
+        part = section.get(key) or {}
+        lines.append(_row([label, f"{part.get('count', 0)} ({part.get('succeeded', 0)})", _fmt_s(part.get("p50_s")),
+                           _fmt_s(part.get("p95_s")), _fmt_s(part.get("max_s")),
+                           _fmt_s(part.get("median_before_run_s")), _fmt_s(part.get("median_queue_s")),
+                           _fmt_s(part.get("median_run_s")), _fmt_s(part.get("median_after_s"))]))
+        failed = [s for s in part.get("samples", []) if s.get("status") != "success"]
+        if failed:
+            lines.append(f"\n  {len(failed)} {label} run(s) did not succeed: "
+                         + ", ".join(f"run {s['run']} {s['status']}" for s in failed[:5]) + "\n")
     return lines + [""]
 
 
@@ -197,7 +247,8 @@ def report_write(results: Results, cfg: BenchConfig) -> str:
     else:
         lines += ["## Charts", "", "Not drawn: matplotlib is not installed (pip install -r "
                   "requirements-bench.txt).", ""]
-    lines += _files(results) + _by_size(results) + _workers(results) + _pages(results) + _errors(results)
+    lines += _files(results) + _by_size(results) + _small_runs(results) + _workers(results) + _pages(results)
+    lines += _errors(results)
     text = "\n".join(lines).rstrip() + "\n"
     cfg.report_path.parent.mkdir(parents=True, exist_ok=True)
     cfg.report_path.write_text(text, encoding="utf-8")

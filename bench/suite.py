@@ -195,6 +195,12 @@ class Bench:
         finally:
             big.path.unlink(missing_ok=True)
 
+    def small_runs(self) -> None:
+        from bench.small_runs import small_runs_section
+
+        self.say("small runs through the API and beat (embedded default)")
+        self.results.section("small_runs", small_runs_section(self))
+
     def workers(self) -> None:
         from bench.workers import workers_section
 

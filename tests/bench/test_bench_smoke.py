@@ -211,3 +211,32 @@ def test_pages_while_a_run_loads_are_judged_against_300_ms(tmp_path):
     assert goals[f"{busy}: /dashboards/runs/"].met is False
     assert goals[f"{busy}: /dashboards/runs/"].ratio == pytest.approx(360 / 300)
     assert goals[f"{busy}: /dashboards/health/"].met is None
+
+
+def test_small_run_slices_are_distinct_files_under_one_header(tmp_path):
+    from bench.small_runs import slices_write
+
+    source = tmp_path / "flights.csv"
+    source.write_text("a,b\n" + "".join(f"{n},{n * 2}\n" for n in range(10)))
+    paths = slices_write(source, tmp_path / "small", rows=3, count=3)
+    assert [p.read_text().splitlines() for p in paths] == [
+        ["a,b", "0,0", "1,2", "2,4"], ["a,b", "3,6", "4,8", "5,10"], ["a,b", "6,12", "7,14", "8,16"]]
+    with pytest.raises(RuntimeError):
+        slices_write(source, tmp_path / "more", rows=4, count=3)
+
+
+def test_small_runs_are_judged_by_p50_and_p95_and_every_run_succeeding(tmp_path):
+    results = Results(tmp_path / "results.json")
+    ok = {"count": 20, "succeeded": 20, "p50_s": 1.2, "p95_s": 2.5, "samples": []}
+    results.section("small_runs", {"status": "measured", "uploads": ok,
+                                   "scheduled": {**ok, "count": 3, "succeeded": 2, "p50_s": 1.0, "p95_s": 1.1}})
+    goals = {g.name: g for g in goals_judge(results)}
+    uploads = goals["Small run (10,000 rows), upload through the API, to success"]
+    assert uploads.met is True and uploads.ratio == pytest.approx(2.5 / 3.0)
+    # Fast, but a run that did not succeed is not a met goal.
+    assert goals["Small run (10,000 rows), scheduled run from beat's tick, to success"].met is False
+    slow = Results(tmp_path / "slow.json")
+    slow.section("small_runs", {"status": "measured", "uploads": {**ok, "p50_s": 1.8}})
+    goals = {g.name: g for g in goals_judge(slow)}
+    assert goals["Small run (10,000 rows), upload through the API, to success"].met is False
+    assert goals["Small run (10,000 rows), scheduled run from beat's tick, to success"].met is None
