@@ -26,9 +26,9 @@ from dashboards.catalog_search import catalog_entry, catalog_search
 from dashboards.charts import chart
 from dashboards.filters import filters_from_request
 from dashboards.forms import CatalogEditForm, CatalogSearchForm, LineageFilterForm
-from dashboards.lineage import lineage_edges, lineage_graph, lineage_run_id
+from dashboards.lineage import lineage_edges, lineage_graph, lineage_labels, lineage_run_id
 from dashboards.timings import query_log_slowest, timings_slowest, timings_summary
-from pipelines.models import Alert, AlertStatus
+from pipelines.models import Alert, AlertStatus, PipelineRun
 
 VIEW_RUNS = "pipelines.view_pipelinerun"
 VIEW_CATALOG = "dashboards.view_catalogentry"
@@ -186,17 +186,11 @@ def lineage_page(request):
         edges = lineage_edges(run_id) if run_id is not None else []
     except ClickHouseError as exc:
         return _unavailable(request, "lineage.html", context, exc)
-    context.update(run_id=run_id, edges=edges, graph=lineage_graph(edges) if edges else None,
-                   entry_url=reverse("dashboards:catalog-entry"), labels=_lineage_labels())
+    headers = (PipelineRun.objects.filter(pk=run_id).values_list("execution_context", flat=True).first() or {}
+               ).get("source_headers") if run_id is not None else None
+    context.update(run_id=run_id, edges=edges, graph=lineage_graph(edges, headers=headers) if edges else None,
+                   entry_url=reverse("dashboards:catalog-entry"), labels=lineage_labels())
     return _render(request, "lineage.html", context)
-
-
-def _lineage_labels() -> dict:
-    return {"column": _("Column"), "type": _("Type"), "description": _("Description"),
-            "business_meaning": _("Business meaning"), "owner": _("Owner"), "tags": _("Tags"),
-            "sensitivity": _("Sensitivity"), "personal_data": _("Personal data"),
-            "open_catalog": _("Open in the catalog"), "loading": _("Loading…"),
-            "failed": _("The catalog entry could not be loaded.")}
 
 
 @require_GET

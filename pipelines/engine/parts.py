@@ -39,7 +39,7 @@ from etlsite.identifiers import sanitize_columns
 from pipelines import services
 from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
-from pipelines.engine.mapping import column_mapping_apply
+from pipelines.engine.mapping import column_mapping_apply, source_headers
 from pipelines.engine.outcome import outcome_check
 from pipelines.engine.overlap import StagingSink
 from pipelines.inference import null_markers_apply, null_values_of
@@ -226,6 +226,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     rules = ValidationRules.from_config(config)
     schema = connector.schema
     columns = column_mapping_apply(sanitize_columns(schema.names), config.get(MAPPING_KEY))
+    services.run_progress(run=run, source_headers=source_headers(schema.names, columns))
     missing = missing_required_columns(rules, columns)
     if missing:
         raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
