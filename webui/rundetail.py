@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
 from dashboards.lineage import lineage_edges, lineage_graph
+from dashboards.metrics_text import bounds_text, metric_label, metric_value
 from etlsite.csvsafe import text_row
 from pipelines.engine.runner import target_table_name
 from pipelines.models import PipelineRun
@@ -17,7 +18,6 @@ from sources.secrets import mask_config
 from staging.models import ProcessingLog
 from staging.writer import StagingError, StagingWriter
 from webui.masking import hidden_columns, mask_rows
-from webui.quality_summary import bounds_text, metric_label, metric_value
 
 logger = logging.getLogger(__name__)
 STAGED_PREVIEW_ROWS = 20
