@@ -35,10 +35,12 @@ def format_percent(share: float | None, digits: int = 1) -> str:
 
 
 def format_duration(seconds: float | None) -> str:
-    """Seconds as "0.4 s", "42 s", "3 min 10 s", "2 h 5 min" (Russian "3 мин 10 с"); a dash for none."""
+    """Seconds as "40 ms", "0.4 s", "42 s", "3 min 10 s", "2 h 5 min" (Russian "3 мин 10 с"); a dash for none."""
     if seconds is None:
         return MISSING
     seconds = max(0.0, float(seconds))
+    if 0 < seconds < 0.1:
+        return _("%(milliseconds)s ms") % {"milliseconds": _number(seconds * 1000, 0) if seconds >= 0.001 else "<1"}
     if seconds < 10:
         return _("%(seconds)s s") % {"seconds": _number(seconds, 1)}
     whole = int(round(seconds))

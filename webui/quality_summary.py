@@ -46,9 +46,15 @@ def result_summary(result: AnalysisResult) -> dict:
                "recommendations": [str(r) for r in result.recommendations or []],
                "table": data.get("table", ""), "checks": [], "facts": [], "lines": [], "checks_run": None}
     if result.analysis_type == AnalysisType.DATA_QUALITY and "checks_run" in metrics:
-        summary.update(checks_run=metrics.get("checks_run", 0), checks_passed=metrics.get("checks_passed", 0),
-                       pass_rate=format_percent(metrics.get("pass_rate")),
+        checks_run = metrics.get("checks_run", 0)
+        # analytics.quality reports a pass rate of 1 when nothing was checked: that is no "100 %"
+        summary.update(checks_run=checks_run, checks_passed=metrics.get("checks_passed", 0),
+                       pass_rate=format_percent(metrics.get("pass_rate") if checks_run else None),
                        checks=[_check(item) for item in data.get("failed_checks") or []])
+        if not checks_run:
+            summary["lines"].append(_("No check ran on this table yet: learned checks start after three "
+                                      "successful runs, fixed ones come from the pipeline's \"quality\" "
+                                      "configuration."))
     elif result.analysis_type == AnalysisType.DATA_QUALITY and data.get("rule"):
         summary["checks"] = [_check(data)]
         summary["lines"] = [data["summary"]] if data.get("summary") else []

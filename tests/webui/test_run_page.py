@@ -26,7 +26,7 @@ def test_shares_are_percentages(language, share, text):
 
 
 @pytest.mark.parametrize(("language", "seconds", "text"), [
-    ("en", 1.1, "1.1 s"), ("en", 42, "42 s"), ("en", 190.4, "3 min 10 s"), ("en", 3900, "1 h 5 min"),
+    ("en", 0.04, "40 ms"), ("en", 1.1, "1.1 s"), ("en", 42, "42 s"), ("en", 190.4, "3 min 10 s"), ("en", 3900, "1 h 5 min"),
     ("ru", 1.1, "1,1 с"), ("ru", 190.4, "3 мин 10 с"), ("ru", 7200, "2 ч"),
 ])
 def test_durations_are_humanised(language, seconds, text):
@@ -187,3 +187,13 @@ def test_a_passing_quality_result_says_100_percent(admin_client):
                           result_data={"table": "sales", "failed_checks": []}, recommendations=[])
     text = _page(admin_client, run)
     assert 'class="pass-rate">100\xa0%<' in text and "Every check passed." in text
+
+
+def test_a_table_nothing_checked_shows_no_pass_rate(admin_client):
+    run = PipelineRunFactory()
+    AnalysisResultFactory(pipeline_run=run, analysis_type=AnalysisType.DATA_QUALITY,
+                          metrics={"checks_run": 0, "checks_passed": 0, "pass_rate": 1.0},
+                          result_data={"table": "sales", "failed_checks": []}, recommendations=[])
+    text = _page(admin_client, run)
+    assert 'class="pass-rate">\u2014<' in text and "No check ran on this table yet" in text
+    assert "Every check passed." not in text
