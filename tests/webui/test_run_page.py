@@ -26,7 +26,8 @@ def test_shares_are_percentages(language, share, text):
 
 
 @pytest.mark.parametrize(("language", "seconds", "text"), [
-    ("en", 0.04, "40 ms"), ("en", 1.1, "1.1 s"), ("en", 42, "42 s"), ("en", 190.4, "3 min 10 s"), ("en", 3900, "1 h 5 min"),
+    ("en", 0.04, "40 ms"), ("en", 1.1, "1.1 s"), ("en", 42, "42 s"), ("en", 190.4, "3 min 10 s"),
+    ("en", 3900, "1 h 5 min"),
     ("ru", 1.1, "1,1 с"), ("ru", 190.4, "3 мин 10 с"), ("ru", 7200, "2 ч"),
 ])
 def test_durations_are_humanised(language, seconds, text):
