@@ -56,7 +56,8 @@ def column_label(column: str, headers: dict | None) -> str:
     """A column node's text: the sanitized name, and under it the file's own header when that differs
     (`body_mass_g` / `Body Mass (g)`), so a person recognises their column."""
     header = (headers or {}).get(column)
-    return f"{column}\n{header}" if header and header != column else column
+    # "Species" beside "species" adds nothing; "Body Mass (g)" beside "body_mass_g" does
+    return f"{column}\n{header}" if header and header.strip().lower() != column else column
 
 
 def lineage_graph(edges: list[dict], *, headers: dict | None = None) -> dict:

@@ -88,11 +88,15 @@ def run_timeline(run: PipelineRun, logs_by_attempt: list[tuple[int, list[Process
     for index, window in enumerate(windows):
         start = (window["start"] - first).total_seconds()
         seconds = max(0.0, (window["end"] - window["start"]).total_seconds())
+        steps = logs.get(window["number"], [])
+        # an attempt's error shows on its step; an attempt that failed outside every step shows it itself
+        own_error = window["error"] if window["status"] == RunStatus.FAILED and not any(
+            log.error_message for log in steps) else ""
         spans.append(Span(_("Attempt %(n)d") % {"n": window["number"]}, window["status"],
-                          str(statuses.get(window["status"], window["status"])), start, seconds))
+                          str(statuses.get(window["status"], window["status"])), start, seconds, error=own_error))
         # The steps ran batch by batch, interleaved: laid end to end they show where the attempt's time went.
         offset = start
-        for log in logs.get(window["number"], []):
+        for log in steps:
             own = float(log.processing_time_seconds or 0)
             spans.append(Span(log.get_operation_type_display(), log.status, log.get_status_display(), offset, own,
                               level=1, error=log.error_message))
