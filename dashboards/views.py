@@ -27,7 +27,7 @@ from dashboards.catalog_search import catalog_entry, catalog_search
 from dashboards.charts import bucket_note, chart
 from dashboards.filters import filters_from_request
 from dashboards.forms import CatalogEditForm, CatalogSearchForm, LineageFilterForm
-from dashboards.lineage import lineage_edges, lineage_graph, lineage_labels, lineage_run_id
+from dashboards.lineage import column_label, lineage_edges, lineage_graph, lineage_labels, lineage_run_id
 from dashboards.metrics_text import metric_label, metric_value
 from dashboards.timings import query_log_slowest, timings_slowest, timings_summary
 from pipelines.models import Alert, AlertStatus, PipelineRun
@@ -233,6 +233,9 @@ def lineage_page(request):
         return _unavailable(request, "lineage.html", context, exc)
     headers = (PipelineRun.objects.filter(pk=run_id).values_list("execution_context", flat=True).first() or {}
                ).get("source_headers") if run_id is not None else None
+    for edge in edges:
+        edge["source_header"] = column_label(edge["source_column"], headers).partition("\n")[2]
+        edge["target_header"] = column_label(edge["target_column"], headers).partition("\n")[2]
     context.update(run_id=run_id, edges=edges, graph=lineage_graph(edges, headers=headers) if edges else None,
                    entry_url=reverse("dashboards:catalog-entry"), labels=lineage_labels())
     return _render(request, "lineage.html", context)

@@ -142,6 +142,8 @@ def test_the_lineage_page_shows_the_files_headers(client, viewer, clickhouse, tm
     run = run_execute(run=run)
     assert run.status == "success", run.error_message
     client.force_login(viewer)
-    graph = client.get("/lineage/", {"run": run.pk}).context["graph"]
+    page = client.get("/lineage/", {"run": run.pk})
+    assert "penguins.body_mass_g <span class=\"muted\">(Body Mass (g))</span>" in page.content.decode()
+    graph = page.context["graph"]
     labels = {n["data"]["label"] for n in graph["elements"] if n.get("classes") == "column"}
     assert "body_mass_g\nBody Mass (g)" in labels and "species" in labels
