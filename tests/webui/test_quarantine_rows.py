@@ -55,3 +55,19 @@ def test_a_row_no_longer_staged_says_so(admin_client):
     page = admin_client.get(reverse("webui:quarantine-run", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="ru")
     assert page.status_code == 200
     assert "Строки 7 в исходном виде больше нет в промежуточной базе" in page.content.decode()
+
+
+def test_the_whole_row_is_masked_for_someone_without_the_sensitive_permission(client, django_user_model, settings):
+    from tests.webui.conftest import user_with
+
+    # no ClickHouse to read the catalog from: every value is hidden from such a person (fail closed)
+    settings.TARGET_CLICKHOUSE = {**settings.TARGET_CLICKHOUSE, "HOST": "127.0.0.1", "PORT": 9,
+                                  "EMBEDDED": False}
+    run = PipelineRunFactory()
+    table = _staged(run)
+    _entry(run, table, 2, "amount", "lots", "data_types", 'not a number: "lots"')
+    client.force_login(user_with(django_user_model, "viewer", "staging.view_quarantinedrow"))
+    page = client.get(reverse("webui:quarantine-run", args=[run.pk]))
+    assert page.status_code == 200
+    row = page.content.decode().split('data-whole-row="2"')[1].split("</table>")[0]
+    assert "Ceramic bowl" not in row and "lots" not in row and row.count("•••") == 3
