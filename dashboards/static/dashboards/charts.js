@@ -7,7 +7,7 @@
   var COLORS = ["#2f6fb2", "#b42318", "#1a7f37", "#b54708", "#6941c6", "#0e7490"];
   var locale = document.documentElement.lang || undefined;
 
-  function percent(value) { return (value * 100).toLocaleString(locale, {maximumFractionDigits: 1}) + " %"; }
+  function percent(value) { return (value * 100).toLocaleString(locale, {maximumFractionDigits: 1}) + "\u00a0%"; }
   function number(value) { return Number(value).toLocaleString(locale, {maximumFractionDigits: 2}); }
 
   function draw(canvas) {
