@@ -3,8 +3,9 @@
 A definition (a JSON object in the pipeline configuration's ``business_metrics`` list)::
 
     {"name": "revenue", "category": "sales", "aggregation": "sum", "column": "amount", "unit": "RUB",
-     "dimensions": ["product_name"], "date_column": "date"}
+     "dimensions": ["product_name"], "date_column": "date", "label": "Revenue"}
 
+* ``label`` (optional): the name the pages show ("Average check"); without it the name in words;
 * ``aggregation``: one of `AGGREGATIONS`; ``column`` is required except for ``count`` (``count`` alone counts
   rows, ``count`` with a column counts its non-empty values);
 * ``dimensions`` (optional): one row per combination of their values, stored in ``dimension_values`` as JSON
@@ -25,6 +26,7 @@ import re
 from datetime import date, datetime, timezone
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
 from analytics.clickhouse.cluster import mutation_table
@@ -39,19 +41,22 @@ AGGREGATIONS: dict[str, str] = {
     "max": "max({column})",
     "count_distinct": "uniqExact({column})",
 }
-KEYS = ("name", "category", "aggregation", "column", "unit", "dimensions", "date_column")
+KEYS = ("name", "category", "aggregation", "column", "unit", "dimensions", "date_column", "label")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _TECHNICAL = {ROW_NUMBER_COLUMN, RUN_ID_COLUMN, LOADED_AT_COLUMN}
 _INSERT_COLUMNS = ("metric_category", "metric_name", "metric_value", "metric_unit", "dimension_values",
                    "calculation_date", "pipeline_run_id")
 
 # The specification's demo pipeline: revenue and orders per day, the average check per product.
+# Their labels are English in the configuration and shown in the viewer's language (gettext_noop puts them
+# in the catalogue; the dashboards translate a label the catalogue knows).
 DEMO_BUSINESS_METRICS: list[dict] = [
-    {"name": "revenue", "category": "sales", "aggregation": "sum", "column": "amount", "unit": "RUB",
-     "date_column": "date"},
-    {"name": "orders", "category": "sales", "aggregation": "count", "unit": "orders", "date_column": "date"},
-    {"name": "average_check", "category": "sales", "aggregation": "avg", "column": "amount", "unit": "RUB",
-     "dimensions": ["product_name"]},
+    {"name": "revenue", "label": gettext_noop("Revenue"), "category": "sales", "aggregation": "sum",
+     "column": "amount", "unit": "RUB", "date_column": "date"},
+    {"name": "orders", "label": gettext_noop("Orders"), "category": "sales", "aggregation": "count",
+     "unit": "orders", "date_column": "date"},
+    {"name": "average_check", "label": gettext_noop("Average check"), "category": "sales", "aggregation": "avg",
+     "column": "amount", "unit": "RUB", "dimensions": ["product_name"]},
 ]
 
 
@@ -106,6 +111,9 @@ def business_metric_errors(definitions) -> list[str]:
                     errors.append(problem)
         if "unit" in definition and not isinstance(definition["unit"], str):
             errors.append(_("%(where)s.unit: expected a string.") % {"where": where})
+        if "label" in definition and not (isinstance(definition["label"], str) and definition["label"].strip()):
+            errors.append(_("%(where)s.label: expected the name people read, e.g. \"Average check\".")
+                          % {"where": where})
         if "dimensions" in definition:
             dimensions = definition["dimensions"]
             if not isinstance(dimensions, list):

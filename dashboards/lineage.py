@@ -8,13 +8,15 @@ labelled with its transformation.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from dashboards.timings import timed_rows
 from pipelines.models import Pipeline, PipelineRun
 
 MAX_EDGES = 2000
 RECENT_RUNS = 200
 KIND_ORDER = ("source", "staging", "target")
-_X_STEP, _Y_STEP, _TABLE_GAP = 320, 44, 70
+_X_STEP, _Y_STEP, _TABLE_GAP = 380, 58, 80
 
 
 def lineage_run_id(*, run_id: int | None = None, pipeline: Pipeline | None = None) -> int | None:
@@ -50,8 +52,19 @@ def _table_kinds(edges: list[dict]) -> dict[str, str]:
     return kinds
 
 
-def lineage_graph(edges: list[dict]) -> dict:
-    """cytoscape.js elements (nodes with preset positions, edges) and the tables by kind."""
+def column_label(column: str, headers: dict | None) -> str:
+    """A column node's text: the sanitized name, and under it the file's own header when that differs
+    (`body_mass_g` / `Body Mass (g)`), so a person recognises their column."""
+    header = (headers or {}).get(column)
+    # "Species" beside "species" adds nothing; "Body Mass (g)" beside "body_mass_g" does
+    return f"{column}\n{header}" if header and header.strip().lower() != column else column
+
+
+def lineage_graph(edges: list[dict], *, headers: dict | None = None) -> dict:
+    """cytoscape.js elements (nodes with preset positions, edges) and the tables by kind.
+
+    `headers` (a run's execution_context["source_headers"]: column -> the file's header) adds the original
+    header to the label of every node of that column. The lineage page and the run page both draw this."""
     kinds = _table_kinds(edges)
     columns: dict[str, list[str]] = {table: [] for table in kinds}
     for edge in edges:
@@ -78,7 +91,8 @@ def lineage_graph(edges: list[dict]) -> dict:
                       "classes": f"table {kind}"})
         for column in sorted(columns[table], key=lambda c: barycentre(table, c)):
             placed[f"{table}.{column}"] = heights[kind]
-            nodes.append({"data": {"id": f"c:{table}.{column}", "parent": f"t:{table}", "label": column,
+            nodes.append({"data": {"id": f"c:{table}.{column}", "parent": f"t:{table}",
+                                   "label": column_label(column, headers), "header": (headers or {}).get(column, ""),
                                    "kind": kind, "table": table, "column": column},
                           "position": {"x": x, "y": heights[kind]}, "classes": "column"})
             heights[kind] += _Y_STEP
@@ -94,3 +108,12 @@ def lineage_graph(edges: list[dict]) -> dict:
                                "records": edge["record_count"]}})
     by_kind = {kind: sorted(t for t, k in kinds.items() if k == kind) for kind in KIND_ORDER}
     return {"elements": nodes + links, "tables": by_kind}
+
+
+def lineage_labels() -> dict:
+    """The words static/dashboards/lineage.js shows (the catalog panel), in the viewer's language."""
+    return {"column": _("Column"), "type": _("Type"), "description": _("Description"),
+            "business_meaning": _("Business meaning"), "owner": _("Owner"), "tags": _("Tags"),
+            "sensitivity": _("Sensitivity"), "personal_data": _("Personal data"),
+            "open_catalog": _("Open in the catalog"), "loading": _("Loading…"),
+            "failed": _("The catalog entry could not be loaded.")}

@@ -59,6 +59,15 @@ def null_rates(filters: Filters) -> list[dict]:
         {**params, "limit": MAX_COLUMNS})
 
 
+def null_rate_count(filters: Filters) -> int:
+    """How many (table, column) pairs have a null rate in the period (null_rates returns at most MAX_COLUMNS)."""
+    conditions, params = _day_conditions(filters)
+    rows = timed_rows("quality.null_rate_count",
+                      "SELECT uniqExact(table_name, column_name) AS n FROM data_quality_metrics "
+                      "WHERE metric_name = 'null_rate' AND " + " AND ".join(conditions), params)
+    return int(rows[0]["n"]) if rows else 0
+
+
 def failed_checks(filters: Filters) -> list[dict]:
     """The specification's failed-checks query, narrowed to the filters and the newest MAX_FAILED."""
     conditions, params = _conditions(filters)

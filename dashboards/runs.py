@@ -70,7 +70,11 @@ def latest_runs(filters: Filters) -> list[dict]:
     with connections["default"].cursor() as cursor:
         cursor.execute(narrowed(LATEST_RUNS, conditions, limit_param=None), params)
         columns = [c[0] for c in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    labels = dict(RunStatus.choices)
+    for row in rows:
+        row["status_label"] = str(labels.get(row["status"], row["status"]))
+    return rows
 
 
 def failures(filters: Filters) -> list[PipelineRun]:

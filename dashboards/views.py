@@ -17,20 +17,26 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics.catalog import CatalogError, catalog_edit
 from analytics.clickhouse import ClickHouseError, get_target
 from dashboards import business, health, quality, runs
 from dashboards.catalog_search import catalog_entry, catalog_search
-from dashboards.charts import chart
+from dashboards.charts import bucket_note, chart
 from dashboards.filters import filters_from_request
 from dashboards.forms import CatalogEditForm, CatalogSearchForm, LineageFilterForm
-from dashboards.lineage import lineage_edges, lineage_graph, lineage_run_id
+from dashboards.lineage import column_label, lineage_edges, lineage_graph, lineage_labels, lineage_run_id
+from dashboards.metrics_text import metric_label, metric_value
 from dashboards.timings import query_log_slowest, timings_slowest, timings_summary
-from pipelines.models import Alert, AlertStatus
+from pipelines.models import Alert, AlertStatus, PipelineRun
 
 VIEW_RUNS = "pipelines.view_pipelinerun"
+# The null-rate chart's bars (highest first); the table under it lists every column.
+NULL_CHART_COLUMNS = 40
+GRANULARITY_LABELS = {"day": gettext_lazy("By day"), "week": gettext_lazy("By week"),
+                      "month": gettext_lazy("By month")}
 VIEW_CATALOG = "dashboards.view_catalogentry"
 CHANGE_CATALOG = "dashboards.change_catalogentry"
 
@@ -62,6 +68,7 @@ def quality_dashboard(request):
     try:
         days = quality.pass_rate_by_day(filters)
         nulls = quality.null_rates(filters)
+        null_total = quality.null_rate_count(filters) if len(nulls) >= quality.MAX_COLUMNS else len(nulls)
         context.update(totals=quality.quality_totals(days), failed=quality.failed_checks(filters), nulls=nulls)
     except ClickHouseError as exc:
         return _unavailable(request, "quality.html", context, exc)
@@ -72,10 +79,13 @@ def quality_dashboard(request):
         filters=filters, days=days, alerts=list(alerts[:50]),
         pass_rate_chart=chart("line", [d["day"] for d in days], [(_("Pass rate"), [d["pass_rate"] for d in days])],
                               percent=True) if days else None,
-        null_chart=chart("bar", [f"{n['table_name']}.{n['column_name']}" for n in nulls[:40]],
-                         [(_("Null rate"), [n["null_rate"] for n in nulls[:40]])], percent=True,
-                         horizontal=True) if nulls else None,
+        null_chart=chart("bar", [f"{n['table_name']}.{n['column_name']}" for n in nulls[:NULL_CHART_COLUMNS]],
+                         [(_("Null rate"), [n["null_rate"] for n in nulls[:NULL_CHART_COLUMNS]])], percent=True,
+                         horizontal=True, total=null_total) if nulls else None,
     )
+    for row in context["failed"]:
+        row["label"] = metric_label(row["metric_name"])
+        row["value_text"] = metric_value(row["metric_name"], row["metric_value"])
     return _render(request, "quality.html", context)
 
 
@@ -94,6 +104,10 @@ def business_dashboard(request):
 
 def _business_page(request, context, filters):
     summary = business.summary(filters)
+    definitions = business.metric_definitions(filters)
+    for row in summary:
+        row["label"] = business.metric_label(definitions.get((row["metric_category"], row["metric_name"])),
+                                             row["metric_name"])
     context.update(filters=filters, summary=summary)
     keys = [(r["metric_category"], r["metric_name"]) for r in summary]
     asked = (request.GET.get("category", ""), request.GET.get("metric", ""))
@@ -103,20 +117,50 @@ def _business_page(request, context, filters):
         return _render(request, "business.html", context, status=400)
     selected = asked if asked in keys else (keys[0] if keys else None)
     if selected:
-        points = business.series(filters, *selected)
+        definition = definitions.get(selected) or {}
+        name = business.metric_label(definition, selected[1])
+        extent = business.series_extent(filters, *selected)
+        granularity = business.granularity_for(extent, request.GET.get("granularity", ""))
+        total = extent.get(granularity, 0)
+        offset = _offset(request, total)
+        points = business.series(filters, *selected, granularity=granularity, offset=offset,
+                                 aggregation=definition.get("aggregation", ""))
         parts = business.breakdown(filters, *selected)
         unit = points[0]["unit"] if points else ""
-        label = f"{selected[1]} ({unit})" if unit else selected[1]
+        label = f"{name} ({unit})" if unit else name
         context.update(
-            selected=selected, series=points, breakdown=parts,
-            series_chart=chart("line", [p["day"] for p in points], [(label, [p["value"] for p in points])])
-            if points else None,
+            selected=selected, selected_label=name, series=points, breakdown=parts, granularity=granularity,
+            series_chart=chart("line", [p["day"] for p in points], [(label, [p["value"] for p in points])],
+                               total=total, first=offset + 1) if points else None,
+            series_bucket_note=bucket_note(granularity),
+            granularity_links=[
+                {"value": g, "label": GRANULARITY_LABELS[g], "points": extent.get(g, 0), "current": g == granularity,
+                 "url": "?" + urlencode({**_filter_query(request), "category": selected[0], "metric": selected[1],
+                                         "granularity": g})} for g in business.GRANULARITIES],
+            series_pages=_pages(request, selected, granularity, offset, total),
             breakdown_chart=chart("bar", [p["dimension"] for p in parts], [(label, [p["value"] for p in parts])],
-                                  horizontal=True) if parts else None)
+                                  horizontal=True, total=business.breakdown_count(filters, *selected)
+                                  if len(parts) >= business.MAX_DIMENSIONS else None) if parts else None)
     context["metric_links"] = [
         {"category": c, "name": n, "url": "?" + urlencode({**_filter_query(request), "category": c, "metric": n})}
         for c, n in keys]
     return _render(request, "business.html", context)
+
+
+def _offset(request, total: int) -> int:
+    """The first point of the page of a series asked for (`offset`), within the series."""
+    value = request.GET.get("offset", "")
+    offset = int(value) if value.isdigit() else 0
+    return min(offset, max(0, total - 1)) // business.MAX_DAYS * business.MAX_DAYS
+
+
+def _pages(request, selected, granularity: str, offset: int, total: int) -> dict:
+    """Links to the earlier and later points of a series longer than one chart."""
+    def link(to: int) -> str:
+        return "?" + urlencode({**_filter_query(request), "category": selected[0], "metric": selected[1],
+                                "granularity": granularity, "offset": to})
+    return {"previous": link(max(0, offset - business.MAX_DAYS)) if offset > 0 else "",
+            "next": link(offset + business.MAX_DAYS) if offset + business.MAX_DAYS < total else ""}
 
 
 def _filter_query(request) -> dict:
@@ -168,7 +212,8 @@ def health_dashboard(request):
         disk_chart=chart("bar", [d["name"] for d in context["databases"]],
                          [(_("Bytes on disk"), [d["bytes"] or 0 for d in context["databases"]])], horizontal=True),
         tables_chart=chart("bar", [t["table"] for t in tables[:15]],
-                           [(_("Bytes on disk"), [t["bytes"] for t in tables[:15]])], horizontal=True)
+                           [(_("Bytes on disk"), [t["bytes"] for t in tables[:15]])], horizontal=True,
+                           total=len(tables))
         if tables else None)
     return _render(request, "health.html", context, status=503 if "error" in context else 200)
 
@@ -186,17 +231,14 @@ def lineage_page(request):
         edges = lineage_edges(run_id) if run_id is not None else []
     except ClickHouseError as exc:
         return _unavailable(request, "lineage.html", context, exc)
-    context.update(run_id=run_id, edges=edges, graph=lineage_graph(edges) if edges else None,
-                   entry_url=reverse("dashboards:catalog-entry"), labels=_lineage_labels())
+    headers = (PipelineRun.objects.filter(pk=run_id).values_list("execution_context", flat=True).first() or {}
+               ).get("source_headers") if run_id is not None else None
+    for edge in edges:
+        edge["source_header"] = column_label(edge["source_column"], headers).partition("\n")[2]
+        edge["target_header"] = column_label(edge["target_column"], headers).partition("\n")[2]
+    context.update(run_id=run_id, edges=edges, graph=lineage_graph(edges, headers=headers) if edges else None,
+                   entry_url=reverse("dashboards:catalog-entry"), labels=lineage_labels())
     return _render(request, "lineage.html", context)
-
-
-def _lineage_labels() -> dict:
-    return {"column": _("Column"), "type": _("Type"), "description": _("Description"),
-            "business_meaning": _("Business meaning"), "owner": _("Owner"), "tags": _("Tags"),
-            "sensitivity": _("Sensitivity"), "personal_data": _("Personal data"),
-            "open_catalog": _("Open in the catalog"), "loading": _("Loading…"),
-            "failed": _("The catalog entry could not be loaded.")}
 
 
 @require_GET

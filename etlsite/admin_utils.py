@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -17,6 +16,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override as translation_override
+
+from etlsite.formatting import format_duration as humanized_duration
 
 # Badge colours per status (several enumerations share a meaning): classes of static/site/admin_extra.css,
 # not style attributes (the Content-Security-Policy allows styles from this site's files only).
@@ -56,9 +57,7 @@ def pretty_json(value) -> str:
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    if seconds < 60:
-        return gettext("%(seconds).1f s") % {"seconds": seconds}
-    return str(timedelta(seconds=round(seconds)))
+    return humanized_duration(seconds)
 
 
 def count_subquery(model, fk_field: str, **filters) -> Coalesce:

@@ -354,6 +354,20 @@ class StagingWriter:
         return schema.names, list(zip(*_columns(rows), strict=True))
 
 
+    def rows_numbered(self, numbers: list[int]) -> tuple[list[str], dict[int, tuple]]:
+        """(column names without _row_number, {row number: its values}) of the staged rows asked for: the
+        quarantine page shows a failing value in its whole row."""
+        wanted = sorted({int(n) for n in numbers})
+        names = [c.name for c in self.columns]
+        if not wanted:
+            return names, {}
+        with connections[STAGING_ALIAS].cursor() as cursor:
+            cursor.execute(f"SELECT {self._column_list} FROM {self._qualified} "
+                           f"WHERE {_quote(ROW_NUMBER_COLUMN)} = ANY(%s)", [wanted])
+            rows = cursor.fetchall()
+        return names, {int(row[0]): tuple(row[1:]) for row in rows}
+
+
 def staging_table_drop(*, staging_table: StagingTable) -> bool:
     """Drop a staging table and mark it inactive; False when another process had already done so."""
     connection = connections[STAGING_ALIAS]

@@ -6,6 +6,7 @@ end, so the percentage follows the steps (a run spends most of its time in "load
 
 from __future__ import annotations
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from pipelines.models import PipelineRun, RunStatus
@@ -17,8 +18,15 @@ STEPS = {
     "load": (50, _("Validating, transforming and loading")),
     "commit": (80, _("Committing to the target")),
     "analyze": (90, _("Measuring quality and metrics")),
+    "retry_wait": (0, _("Waiting to retry")),
 }
 ENDED = {RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED}
+# What the "step" of an ended run says: where it stopped, not its status again ("Step: Success", issue 16).
+ENDED_STEPS = {
+    RunStatus.SUCCESS: _("All steps done"),
+    RunStatus.FAILED: _("Stopped by an error"),
+    RunStatus.CANCELLED: _("Stopped"),
+}
 
 
 def run_progress_payload(run: PipelineRun) -> dict:
@@ -33,7 +41,7 @@ def run_progress_payload(run: PipelineRun) -> dict:
         "status": run.status,
         "status_label": str(run.get_status_display()),
         "step": "done" if ended else step,
-        "step_label": str(run.get_status_display() if ended else label),
+        "step_label": str(ENDED_STEPS[run.status] if ended else label),
         "percent": 100 if ended else percent,
         "rows_read": ctx.get("rows_read", 0),
         "rows_loaded": ctx.get("rows_loaded", 0),
@@ -53,13 +61,37 @@ def retry_wait_label(run: PipelineRun) -> str:
 
 
 def reconciliation(run: PipelineRun) -> dict | None:
-    """read = loaded + quarantined + removed (per step), as the engine checks it, and what the write mode
-    did to the rows already there; None before the end."""
+    """read = loaded + quarantined + removed (per step), as the engine checks it, and what the write mode did
+    to the rows already there (`write`); None before the end.
+
+    `state` says how to read the figures: "balanced"; "stopped" for a run that failed or was cancelled before
+    its commit (its rows were rolled back, so "loaded" is 0 and the sum cannot hold: that is no error of
+    the counts); "unbalanced" only for a run that committed with counts that disagree.
+    """
     ctx = run.execution_context or {}
     if "rows_read" not in ctx or "rows_loaded" not in ctx:
         return None
     removed = ctx.get("rows_removed") or {}
-    total = ctx.get("rows_loaded", 0) + ctx.get("rows_quarantined", 0) + sum(removed.values())
-    return {"read": ctx["rows_read"], "loaded": ctx.get("rows_loaded", 0),
-            "quarantined": ctx.get("rows_quarantined", 0), "removed": sorted(removed.items()),
-            "balanced": total == ctx["rows_read"], "write": ctx.get("write")}
+    read, loaded, quarantined = ctx["rows_read"], ctx.get("rows_loaded", 0), ctx.get("rows_quarantined", 0)
+    accounted = loaded + quarantined + sum(removed.values())
+    balanced = accounted == read
+    stopped = run.status in (RunStatus.FAILED, RunStatus.CANCELLED)
+    if balanced:
+        state, text = "balanced", _("Read = loaded + quarantined + removed: every row read is accounted for.")
+    elif stopped:
+        state = "stopped"
+        text = _("The run stopped before it committed, so nothing of it stays in the target: of the "
+                 "%(read)s rows read so far, %(quarantined)s were set aside and the others were rolled back "
+                 "with the run. The counts add up when a run finishes.") % {
+            "read": _count(read), "quarantined": _count(quarantined)}
+    else:
+        state = "unbalanced"
+        text = _("The counts do not add up: %(read)s rows read, but loaded + quarantined + removed = "
+                 "%(accounted)s (%(gap)s rows unaccounted for). Re-run the pipeline and report this run.") % {
+            "read": _count(read), "accounted": _count(accounted), "gap": _count(read - accounted)}
+    return {"read": read, "loaded": loaded, "quarantined": quarantined, "removed": sorted(removed.items()),
+            "balanced": balanced, "state": state, "text": text, "write": ctx.get("write")}
+
+
+def _count(value: int) -> str:
+    return number_format(value, force_grouping=True)

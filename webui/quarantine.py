@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+
+from django.db import DatabaseError, transaction
 from django.db.models import Count, Max, Q
 
 from staging.quarantine import QuarantinedRow, QuarantineStatus
+from staging.writer import StagingError, StagingWriter
+from webui.masking import hidden_columns, mask_value
+
+logger = logging.getLogger(__name__)
 
 STAGING = "staging"
 EDITABLE = (QuarantineStatus.OPEN, QuarantineStatus.CORRECTED)
@@ -32,3 +38,33 @@ def quarantine_correct(*, run_id: int, corrections: dict[int, str | None], dismi
                 continue
             changed += rows.filter(pk=pk).update(corrected_value=value, status=QuarantineStatus.CORRECTED)
     return changed
+
+
+def quarantine_whole_rows(entries: list[QuarantinedRow], *, user, target_table: str) -> dict[int, dict]:
+    """row number -> the whole staged row of the quarantined values on a page: its columns, its values (masked
+    for `user` like every other page) and which of them failed, so a person judges a correction in context.
+
+    A run's rows stay in its staging table for a while (seven days; a failed run's are dropped at once): a row
+    no longer there is {"missing": True}."""
+    by_table: dict[str, set[int]] = {}
+    for entry in entries:
+        by_table.setdefault(entry.staging_table, set()).add(entry.row_number)
+    failing: dict[int, set[str]] = {}
+    for entry in entries:
+        failing.setdefault(entry.row_number, set()).add(entry.column_name)
+    rows: dict[int, dict] = {}
+    for table, numbers in by_table.items():
+        try:
+            names, values = StagingWriter.open(table_name=table).rows_numbered(sorted(numbers))
+        except (StagingError, DatabaseError) as exc:
+            logger.info("quarantine page: rows of %s unreadable: %s", table, exc)
+            names, values = [], {}
+        hidden = hidden_columns(user, target_table=target_table, staging_table=table) if values else set()
+        for number in numbers:
+            if number not in values:
+                rows[number] = {"missing": True, "cells": []}
+                continue
+            rows[number] = {"missing": False, "cells": [
+                {"name": name, "value": mask_value(value, name, hidden), "failing": name in failing[number]}
+                for name, value in zip(names, values[number], strict=True)]}
+    return rows

@@ -1,4 +1,4 @@
-"""What the run detail page reads: processing logs per attempt, quality results, staged rows, lineage."""
+"""What the run detail page reads: processing logs per attempt, quality metrics, staged rows, lineage."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError, get_target
+from dashboards.lineage import lineage_edges, lineage_graph
+from dashboards.metrics_text import bounds_text, metric_label, metric_value
 from etlsite.csvsafe import text_row
 from pipelines.engine.runner import target_table_name
 from pipelines.models import PipelineRun
@@ -20,7 +22,6 @@ from webui.masking import hidden_columns, mask_rows
 logger = logging.getLogger(__name__)
 STAGED_PREVIEW_ROWS = 20
 QUALITY_LIMIT = 500
-LINEAGE_LIMIT = 500
 # An empty cell of the logs download; a bare "-" would be quoted as a possible formula.
 NONE = "\u2014"
 
@@ -74,6 +75,10 @@ def quality_metrics(run: PipelineRun) -> tuple[list[dict], str]:
     except ClickHouseError as exc:
         logger.warning("run page: quality metrics of run %s unreadable: %s", run.pk, exc)
         return [], _("The quality metrics cannot be read now: %(error)s") % {"error": exc}
+    for row in rows:
+        metric = row["metric_name"]
+        row.update(label=metric_label(metric), value_text=metric_value(metric, row["metric_value"]),
+                   allowed=bounds_text(metric, row["threshold_min"], row["threshold_max"]))
     return rows, ""
 
 
@@ -93,34 +98,14 @@ def staged_preview(run: PipelineRun, user) -> tuple[list[str], list[list], str]:
     return names, mask_rows(names, rows, hidden), ""
 
 
-def lineage_graph(run: PipelineRun) -> tuple[dict, str]:
-    """The run's lineage as cytoscape elements: a node per column, edges with the transformation; or an empty
-    graph and a message."""
+def run_lineage(run: PipelineRun) -> tuple[dict | None, str]:
+    """The run's lineage graph, drawn by the same builder as the lineage page (dashboards.lineage), with the
+    file's own headers beside the sanitized names; or None and a message when ClickHouse cannot answer."""
     try:
-        rows = get_target().rows(
-            "SELECT source_table, source_column, target_table, target_column, transformation_type, "
-            "transformation_logic FROM data_lineage WHERE pipeline_run_id = {run:UInt64} "
-            "ORDER BY source_table, source_column, target_table, target_column LIMIT {limit:UInt32}",
-            {"run": run.pk, "limit": LINEAGE_LIMIT})
+        edges = lineage_edges(run.pk)
     except ClickHouseError as exc:
         logger.warning("run page: lineage of run %s unreadable: %s", run.pk, exc)
-        return {"nodes": [], "edges": []}, _("The lineage cannot be read now: %(error)s") % {"error": exc}
-    nodes: dict[str, dict] = {}
-    edges = []
-    # One node per column ("table.column"), coloured by its table: compound parents overlap in the
-    # breadth-first layout, flat nodes read left to right from source to target.
-    tables: list[str] = []
-
-    def node(table: str, column: str) -> str:
-        if table not in tables:
-            tables.append(table)
-        key = f"{table}.{column}" if column else table
-        nodes.setdefault(key, {"data": {"id": key, "label": key, "table": tables.index(table) % 6}})
-        return key
-
-    for index, row in enumerate(rows):
-        source = node(row["source_table"], row["source_column"])
-        target = node(row["target_table"], row["target_column"])
-        edges.append({"data": {"id": f"e{index}", "source": source, "target": target,
-                               "label": row["transformation_type"], "logic": row["transformation_logic"]}})
-    return {"nodes": list(nodes.values()), "edges": edges}, ""
+        return None, _("The lineage cannot be read now: %(error)s") % {"error": exc}
+    if not edges:
+        return None, ""
+    return lineage_graph(edges, headers=(run.execution_context or {}).get("source_headers")), ""

@@ -46,3 +46,9 @@ def column_mapping_apply(columns: list[str], mapping: dict | None) -> list[str]:
     for position, index in enumerate(order):
         result[index] = unique[position]
     return result
+
+
+def source_headers(raw_names: list[str], columns: list[str]) -> dict[str, str]:
+    """column -> the file's own header, for the columns whose name the run changed (`Body Mass (g)` ->
+    `body_mass_g`): kept with the run (execution_context["source_headers"]) so lineage can show both."""
+    return {column: str(raw) for raw, column in zip(raw_names, columns, strict=True) if str(raw) != column}

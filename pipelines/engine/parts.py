@@ -40,7 +40,7 @@ from pipelines import services
 from pipelines.config_schema import write_mode_of
 from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
-from pipelines.engine.mapping import column_mapping_apply
+from pipelines.engine.mapping import column_mapping_apply, source_headers
 from pipelines.engine.outcome import outcome_check
 from pipelines.engine.overlap import StagingSink
 from pipelines.inference import null_markers_apply, null_values_of
@@ -137,6 +137,8 @@ class PartFlow:
         self.ops = {kind: {"processed": 0, "failed": 0, "seconds": 0.0}
                     for kind in (OperationType.LOAD, OperationType.VALIDATE, OperationType.TRANSFORM,
                                  OperationType.EXPORT)}
+        # The operation under way: a failure is that operation's (reading the next batch counts as loading).
+        self.stage = OperationType.LOAD
 
     def process(self, batch: pa.RecordBatch) -> pa.Table:
         """One numbered batch through the run; returns what was loaded (or would be, without a load)."""
@@ -154,6 +156,7 @@ class PartFlow:
         if self.sink is not None:
             self.sink.put(batch)
         self._op(OperationType.LOAD, batch.num_rows, 0, started)
+        self.stage = OperationType.VALIDATE
         started = time.perf_counter()
         outcome = self.validator.check(checked)
         if outcome.quarantined and self.sink is not None:
@@ -161,6 +164,7 @@ class PartFlow:
                                   rows=outcome.quarantined)
         self.totals["rows_quarantined"] += outcome.failed_rows
         self._op(OperationType.VALIDATE, checked.num_rows, outcome.failed_rows, started)
+        self.stage = OperationType.TRANSFORM
         started = time.perf_counter()
         table = outcome.valid
         for step, params in self.before:
@@ -170,11 +174,13 @@ class PartFlow:
         for step, params in self.after:
             table = step.apply(table, self.transform_ctx, params)
         self._op(OperationType.TRANSFORM, outcome.valid.num_rows, 0, started)
+        self.stage = OperationType.EXPORT
         if self.load is not None and table.num_rows:
             started = time.perf_counter()
             self.load.append(table)
             self.totals["rows_loaded"] += table.num_rows
             self._op(OperationType.EXPORT, table.num_rows, 0, started)
+        self.stage = OperationType.LOAD
         return table
 
     def _record_keys(self, table: pa.Table) -> None:
@@ -231,6 +237,7 @@ def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_
     rules = ValidationRules.from_config(config)
     schema = connector.schema
     columns = column_mapping_apply(sanitize_columns(schema.names), config.get(MAPPING_KEY))
+    services.run_progress(run=run, source_headers=source_headers(schema.names, columns))
     missing = missing_required_columns(rules, columns)
     if missing:
         raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
@@ -336,7 +343,8 @@ def part_execute(*, run_id: int, index: int, attempt: int, batch_rows: int) -> s
         if flow is not None:
             flow.abort()
         _fail(run, load, split, _("Part %(part)d of %(parts)d: %(error)s")
-              % {"part": index + 1, "parts": split["parts"], "error": exc}, transient=_transient(exc))
+              % {"part": index + 1, "parts": split["parts"], "error": exc}, transient=_transient(exc),
+              failed_in=flow.stage if flow is not None else None)
         return f"run {run_id}: part {index} failed"
     except Exception as exc:
         logger.exception("run %s part %s failed unexpectedly", run_id, index)
@@ -381,7 +389,8 @@ def _drop_tables(load: TargetLoad, split: dict) -> None:
         logger.warning("run %s: could not drop its temporary tables", load.run_id, exc_info=True)
 
 
-def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, transient: bool) -> None:
+def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, transient: bool,
+          failed_in: str | None = None) -> None:
     from pipelines.engine.runner import file_for_run
 
     _drop_tables(load, split)
@@ -392,7 +401,7 @@ def _fail(run: PipelineRun, load: TargetLoad, split: dict, message: str, *, tran
     if record and record.status == FileStatus.PROCESSING:
         file_status_set(record, FileStatus.FAILED, error_message=message)
     services.run_fail(run=run, error_message=message, context={"transient": transient})
-    _write_logs(run, split, status=ProcessingStatus.FAILED, error_message=message)
+    _write_logs(run, split, status=ProcessingStatus.FAILED, error_message=message, failed_in=failed_in)
 
 
 # --- 3. the commit -------------------------------------------------------------------------------------
@@ -493,21 +502,34 @@ def _remove_repeats(load: TargetLoad, split: dict) -> int:
     return count
 
 
-def _write_logs(run: PipelineRun, split: dict, *, status: str, error_message: str = "") -> None:
+def _write_logs(run: PipelineRun, split: dict, *, status: str, error_message: str = "",
+                failed_in: str | None = None) -> None:
     """One processing_logs row per operation for the whole run (the parts' counts and times added up)."""
     from staging.services import processing_log_finish, processing_log_start
 
     run.refresh_from_db(fields=["execution_context"])
     parts = (run.execution_context or {}).get("parts") or {}
-    for kind in (OperationType.LOAD, OperationType.VALIDATE, OperationType.TRANSFORM, OperationType.EXPORT):
-        ops = [p["ops"][kind] for p in parts.values() if kind in (p.get("ops") or {})]
+    kinds = (OperationType.LOAD, OperationType.VALIDATE, OperationType.TRANSFORM, OperationType.EXPORT)
+    totals = {kind: [p["ops"][kind] for p in parts.values() if kind in (p.get("ops") or {})] for kind in kinds}
+    # The failed operation carries the error (a part's stage when it broke); as in runner._write_logs, a
+    # failure outside the operations belongs to the load when nothing was staged and to the export (the
+    # commit) otherwise. The other operations did their part.
+    blamed = failed_in or (OperationType.EXPORT if sum(op["processed"] for op in totals[OperationType.LOAD])
+                           else OperationType.LOAD)
+    for kind in kinds:
+        ops = totals[kind]
         processed = sum(op["processed"] for op in ops)
-        if not processed and status == ProcessingStatus.COMPLETED:
+        own_status, own_error = status, error_message
+        if status == ProcessingStatus.FAILED and kind != blamed:
+            if not processed:
+                continue
+            own_status, own_error = ProcessingStatus.COMPLETED, ""
+        elif not processed and status == ProcessingStatus.COMPLETED:
             continue
         failed = sum(op["failed"] for op in ops)
         log = processing_log_start(table_name=split["staging_table"], operation_type=kind, pipeline_run_id=run.pk,
                                    context={"attempt": (run.execution_context or {}).get("attempt", 1),
                                             "parts": split["parts"]})
-        processing_log_finish(log, status=status, records_processed=processed, records_success=processed - failed,
-                              records_failed=failed, error_message=error_message,
+        processing_log_finish(log, status=own_status, records_processed=processed,
+                              records_success=processed - failed, records_failed=failed, error_message=own_error,
                               processing_time_seconds=round(sum(op["seconds"] for op in ops), 3))

@@ -28,7 +28,7 @@ from pipelines.engine.drift import baseline_columns, column_diff, is_empty, poli
 from pipelines.engine.drift import columns_of as drift_columns_of
 from pipelines.engine.errors import RunError
 from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
-from pipelines.engine.mapping import column_mapping_apply
+from pipelines.engine.mapping import column_mapping_apply, source_headers
 from pipelines.engine.outcome import outcome_check
 from pipelines.engine.overlap import StagingSink
 from pipelines.engine.parts import (
@@ -75,6 +75,8 @@ class Operation:
     success: int = 0
     failed: int = 0
     seconds: float = 0.0
+    # The run's error happened inside this operation: its log row carries the error, the others only theirs.
+    broke: bool = False
 
     def timed(self):
         return _Timer(self)
@@ -88,8 +90,23 @@ class _Timer:
         self.start = time.perf_counter()
         return self.op
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         self.op.seconds += time.perf_counter() - self.start
+        if exc_type is not None and exc_type is not StopIteration:
+            self.op.broke = True
+
+
+def _read_timed(batches, op: Operation):
+    """The source's batches, each read timed as part of `op` (loading into staging), so a read error is
+    that operation's error."""
+    iterator = iter(batches)
+    while True:
+        with op.timed():
+            try:
+                batch = next(iterator)
+            except StopIteration:
+                return
+        yield batch
 
 
 @dataclass
@@ -171,12 +188,13 @@ def run_execute(*, run: PipelineRun, batch_rows: int = 65_536, file_path: str | 
         drift: dict | None = None
         load_started = False
         last_progress = 0.0
-        for raw in connector.read_batches(batch_rows=batch_rows):
+        for raw in _read_timed(connector.read_batches(batch_rows=batch_rows), ops[OperationType.LOAD]):
             raw = null_markers_apply(raw, markers)
             if raw.schema.names != raw_names:  # the first batch, or a source whose schema grew
                 first = raw_names is None
                 raw_names = raw.schema.names
                 columns = column_mapping_apply(sanitize_columns(raw_names), config.get(MAPPING_KEY))
+                services.run_progress(run=run, source_headers=source_headers(raw_names, columns))
             else:
                 first = False
             if first:
@@ -462,11 +480,23 @@ def _cleanup_after_failure(load: TargetLoad, sink: StagingSink | None, writer: S
 
 
 def _write_logs(ops: dict, table_name: str, run: PipelineRun, *, status: str, error_message: str = "") -> None:
+    """One processing_logs row per operation that ran. On a failure only the operation the error happened
+    in is failed and carries the message (issue 16: every step repeated the run's error); one that finished
+    its own work is completed. An error outside every operation belongs to loading when nothing was read
+    (the source could not be opened) and to the export otherwise (the commit into the target)."""
+    if status == ProcessingStatus.FAILED and not any(op.broke for op in ops.values()):
+        blamed = OperationType.EXPORT if ops[OperationType.LOAD].processed else OperationType.LOAD
+        ops[blamed].broke = True
     for kind, op in ops.items():
-        if not op.processed and status == ProcessingStatus.COMPLETED:
+        own_status, own_error = status, error_message
+        if status == ProcessingStatus.FAILED and not op.broke:
+            if not op.processed:
+                continue
+            own_status, own_error = ProcessingStatus.COMPLETED, ""
+        elif not op.processed and status == ProcessingStatus.COMPLETED:
             continue
         log = processing_log_start(table_name=table_name, operation_type=kind, pipeline_run_id=run.pk,
                                    context={"attempt": (run.execution_context or {}).get("attempt", 1)})
-        processing_log_finish(log, status=status, records_processed=op.processed, records_success=op.success,
-                              records_failed=op.failed, error_message=error_message,
+        processing_log_finish(log, status=own_status, records_processed=op.processed, records_success=op.success,
+                              records_failed=op.failed, error_message=own_error,
                               processing_time_seconds=round(op.seconds, 3))

@@ -15,6 +15,7 @@ import csv
 import os
 import random
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,18 @@ def _finish(pipeline, worker) -> object:
     return run
 
 
+def _step_logs(run_id: int) -> dict:
+    """The run's processing logs by operation, once written (the run is marked failed before its logs are)."""
+    from staging.models import ProcessingLog
+
+    deadline = time.monotonic() + 30
+    logs = ProcessingLog.objects.filter(pipeline_run_id=run_id)
+    while not logs.filter(status="failed").exists() or logs.filter(status="in_progress").exists():
+        assert time.monotonic() < deadline, "the failed run's processing logs were not finished"
+        time.sleep(0.2)
+    return {log.operation_type: log for log in logs}
+
+
 # On the embedded ClickHouse process, as on a server: the parts load side by side.
 def test_a_split_run_loads_exactly_what_a_one_part_run_loads(clickhouse, worker, tmp_path):
     path = tmp_path / "flights.csv"
@@ -151,6 +164,12 @@ def test_a_failed_part_leaves_nothing_and_the_retry_leaves_one_copy(clickhouse, 
     assert run.error_message.startswith(f"Part {PARTS} of {PARTS}:"), run.error_message
     assert int(clickhouse.command(f"SELECT count() FROM `{table}`")) == 0
     assert _tables(clickhouse, "\\_load\\_%") == [] and _tables(clickhouse, "\\_keys\\_%") == []
+    # the part broke while reading (loading): that step alone carries the error, the others did their part
+    logs = _step_logs(run.pk)
+    assert (logs["load"].status, logs["load"].error_message) == ("failed", run.error_message)
+    # (parts that finished before it recorded their steps; those are completed and carry no error)
+    assert all((log.status, log.error_message) == ("completed", "") for kind, log in logs.items() if kind != "load"), [
+        (kind, log.status, log.error_message, log.execution_context) for kind, log in logs.items()]
 
     expected = _write(path)  # the file fixed; the same run tried again
     assert run_retry(run=run)

@@ -54,7 +54,7 @@ def test_run_detail_shows_logs_per_attempt_and_reconciliation_without_clickhouse
     assert response.status_code == 200
     page = response.content.decode()
     assert "Attempt 1" in page and "Attempt 2" in page and "first try failed" in page
-    assert "Read = loaded + quarantined + removed." in page
+    assert "Read = loaded + quarantined + removed: every row read is accounted for." in page
     assert "Removed by clean_duplicates" in page
     # ClickHouse is not there in this test: the page says so instead of failing.
     assert "cannot be read now" in page

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_GET, require_POST
 from pipelines.engine.errors import RunError
 from pipelines.engine.replay import quarantine_replay
 from pipelines.models import PipelineRun
+from pipelines.targets import target_table_name
 from staging.masking import QuarantineMasker
 from staging.quarantine import QuarantinedRow, QuarantineStatus
 from webui.access import page
-from webui.quarantine import EDITABLE, quarantine_correct, quarantine_runs
+from webui.quarantine import EDITABLE, quarantine_correct, quarantine_runs, quarantine_whole_rows
 
 ROWS_PER_PAGE = 100
 
@@ -41,11 +42,16 @@ def quarantine_run(request, run_id):
         rows = rows.filter(status=status)
     page_obj = Paginator(rows.order_by("row_number", "id"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
     masker = QuarantineMasker(request.user)
+    whole = quarantine_whole_rows(list(page_obj), user=request.user, target_table=target_table_name(run.pipeline))
+    previous = None
     for row in page_obj:
         row.shown_value = masker.value(row)
         row.shown_reason = masker.reason(row)
         row.shown_correction = masker.value(row, "corrected_value")
         row.editable = row.status in EDITABLE
+        # the whole row is shown once, above the first of its failing values on the page
+        row.whole = whole.get(row.row_number) if row.row_number != previous else None
+        previous = row.row_number
     return render(request, "webui/quarantine_run.html", {
         "run": run, "rows": page_obj, "status": status, "statuses": QuarantineStatus.choices,
         "can_change": request.user.has_perm("staging.change_quarantinedrow"),

@@ -1,4 +1,4 @@
-"""Run detail: live progress, processing logs per attempt, reconciliation, quality, staged rows, lineage."""
+"""Run detail: live progress, timeline, reconciliation, processing logs per attempt, quality, staged rows, lineage."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from dashboards.lineage import lineage_labels
 from pipelines.models import PipelineRun
 from pipelines.warnings import warning_text
 from webui import rundetail
 from webui.access import page
 from webui.progress import reconciliation, run_progress_payload
+from webui.quality_summary import quality_summary
+from webui.timeline import run_timeline, run_timing
 
 
 def _run(run_id: int) -> PipelineRun:
@@ -23,13 +26,16 @@ def run_detail(request, run_id):
     run = _run(run_id)
     metrics, metrics_error = rundetail.quality_metrics(run)
     staged_names, staged_rows, staged_error = rundetail.staged_preview(run, request.user)
-    graph, lineage_error = rundetail.lineage_graph(run)
+    graph, lineage_error = rundetail.run_lineage(run)
+    attempts = rundetail.logs_by_attempt(run)
     return render(request, "webui/run_detail.html", {
         "run": run, "progress": run_progress_payload(run), "reconciliation": reconciliation(run),
-        "attempts": rundetail.logs_by_attempt(run), "results": run.analysis_results.order_by("analysis_type"),
+        "timing": run_timing(run), "timeline": run_timeline(run, attempts),
+        "attempts": attempts, "quality": quality_summary(run),
         "metrics": metrics, "metrics_error": metrics_error,
         "staged_names": staged_names, "staged_rows": staged_rows, "staged_error": staged_error,
-        "graph": graph, "lineage_error": lineage_error,
+        "graph": graph, "lineage_error": lineage_error, "lineage_labels": lineage_labels(),
+        "can_see_catalog": request.user.has_perm("dashboards.view_catalogentry"),
         "quarantined": (run.execution_context or {}).get("rows_quarantined", 0),
         "warnings": [warning_text(w) for w in (run.execution_context or {}).get("warnings") or []],
     })

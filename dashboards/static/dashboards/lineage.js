@@ -1,10 +1,12 @@
 // The lineage graph with cytoscape.js: tables are compound nodes placed source -> staging -> target, columns
-// inside them, edges labelled with their transformation. Clicking a node fetches its catalog entry (JSON).
+// inside them, edges labelled with their transformation. Clicking a node fetches its catalog entry (JSON) when
+// the page has a panel for it. A column's label is its name and, under it, the file's own header.
 (function () {
   "use strict";
   var container = document.getElementById("lineage-graph");
   var graph = JSON.parse(document.getElementById("lineage-data").textContent);
-  var labels = JSON.parse(document.getElementById("lineage-labels").textContent);
+  var labelsElement = document.getElementById("lineage-labels");
+  var labels = labelsElement ? JSON.parse(labelsElement.textContent) : {};
   var panel = document.getElementById("lineage-entry");
 
   var cy = cytoscape({
@@ -13,18 +15,19 @@
     layout: {name: "preset", fit: true, padding: 30},
     wheelSensitivity: 0.3,
     style: [
-      {selector: "node", style: {"label": "data(label)", "font-size": 11, "text-valign": "center",
-                                 "text-halign": "center", "width": 150, "height": 26, "shape": "round-rectangle",
+      {selector: "node", style: {"label": "data(label)", "font-size": 15, "text-valign": "center",
+                                 "text-halign": "center", "width": 220, "height": 44, "shape": "round-rectangle",
+                                 "text-wrap": "wrap", "text-max-width": 210, "color": "#1f2933",
                                  "background-color": "#e8f0fa", "border-width": 1, "border-color": "#2f6fb2"}},
       {selector: "node.table", style: {"text-valign": "top", "text-halign": "center", "font-weight": "bold",
-                                       "font-size": 13, "padding": 12, "background-opacity": 0.25}},
+                                       "font-size": 17, "padding": 14, "background-opacity": 0.25}},
       {selector: "node.source", style: {"background-color": "#fff4e5", "border-color": "#b54708"}},
       {selector: "node.staging", style: {"background-color": "#f5f7fa", "border-color": "#616e7c"}},
       {selector: "node.target", style: {"background-color": "#e6f4ea", "border-color": "#1a7f37"}},
       {selector: "node:selected", style: {"border-width": 3, "border-color": "#b42318"}},
       {selector: "edge", style: {"curve-style": "bezier", "target-arrow-shape": "triangle", "width": 1.5,
                                  "line-color": "#8896a6", "target-arrow-color": "#8896a6", "label": "data(label)",
-                                 "font-size": 9, "text-rotation": "autorotate", "text-background-color": "#fff",
+                                 "font-size": 12, "text-rotation": "autorotate", "text-background-color": "#fff",
                                  "text-background-opacity": 0.8, "text-background-padding": 1}}
     ]
   });
@@ -59,6 +62,8 @@
     link.textContent = labels.open_catalog;
     panel.appendChild(link);
   }
+
+  if (!panel || !container.dataset.entryUrl) { return; }
 
   cy.on("tap", "node", function (event) {
     var data = event.target.data();
