@@ -66,8 +66,9 @@ def small_runs_section(bench) -> dict:
         bench.say(f"small runs: {uploads} uploads of {rows:,} rows through the API")
         samples = [api.upload_and_wait(path, setup["upload_pipeline"]) for path in files[:uploads]]
         figures["uploads"] = _summary(samples)
-        bench.say(f"small runs: uploads p50 {figures['uploads'].get('p50_s')} s, p95 {figures['uploads'].get('p95_s')} s;"
-                  f" then {ticks} scheduled tick(s)")
+        done = figures["uploads"]
+        bench.say(f"small runs: uploads p50 {done.get('p50_s')} s, p95 {done.get('p95_s')} s; then {ticks} "
+                  "scheduled tick(s)")
         figures["scheduled"] = _summary(scheduled_runs(api, setup["scheduled_pipeline"], scheduled_file,
                                                        files[uploads:uploads + ticks]))
     except (ContenderFailed, OSError, RuntimeError) as exc:
@@ -95,7 +96,7 @@ def slices_write(source: Path, folder: Path, *, rows: int, count: int) -> list[P
     return paths
 
 
-def scheduled_runs(api: "Api", pipeline_id: int, path: Path, contents: list[Path]) -> list[dict]:
+def scheduled_runs(api: Api, pipeline_id: int, path: Path, contents: list[Path]) -> list[dict]:
     """One run per cron minute: the file gets new rows before each tick; timed from the tick to success."""
     samples = []
     api.patch(f"/pipelines/{pipeline_id}/", {"schedule_cron": "* * * * *"})
