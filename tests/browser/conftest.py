@@ -134,11 +134,9 @@ def wait_until(page, expression: str, timeout: float = 30_000) -> None:
 
 
 def switch_language(page, code: str) -> None:
-    """Pick a language in the page's language switch and submit it; waits for the reloaded page."""
-    form = page.locator("form.language-switch").first
-    form.locator("select").select_option(code)
+    """Follow the language switch's link to `code`; waits for the reloaded page."""
     with page.expect_navigation():
-        form.locator("button[type=submit]").click()
+        page.locator(f".language-switch a[lang={code}]").first.click()
 
 
 @pytest.fixture
