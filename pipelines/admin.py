@@ -250,12 +250,17 @@ class AnalysisResultAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ("pipeline_run",)
     show_full_result_count = False
-    readonly_fields = ("run_link", "created_at", "updated_at")
+    readonly_fields = ("run_link", "recommendation_list", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("pipeline_run", "run_link", "analysis_type", "is_alert", "alert_level")}),
-        (_("Findings"), {"fields": ("result_data", "metrics", "recommendations")}),
+        (_("Findings"), {"fields": ("result_data", "metrics", "recommendation_list")}),
         (_("State"), {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.display(description=_("recommendations"))
+    def recommendation_list(self, obj):
+        texts = obj.recommendation_texts
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((t,) for t in texts))) if texts else "-"
 
     @admin.display(description=_("pipeline run"), ordering="pipeline_run_id")
     def run_link(self, obj):

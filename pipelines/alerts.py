@@ -105,7 +105,7 @@ def _analysis_details(results: list) -> dict:
             "value": data.get("value", data.get("actual")),
             "summary": data.get("summary") or data.get("message") or data.get("error") or "",
             "result_data": data,
-            "recommendations": result.recommendations or [],
+            "recommendations": result.recommendation_texts,
         })
     return {"what": _("Analysis findings that need attention: %(count)d.") % {"count": len(findings)},
             "findings": findings}

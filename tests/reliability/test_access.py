@@ -18,7 +18,8 @@ from tests.reliability.urlwalk import routes
 pytestmark = pytest.mark.django_db(databases=["default", "staging"])
 
 # What anonymous visitors may reach, by URL name: logging in (pages, API token), the load balancer's health
-# check, the language switch (a form and links), the favicon. Static files are served by WhiteNoise's middleware, outside the resolver.
+# check, the language switch (a form and links), the favicon. Static files are served by WhiteNoise's
+# middleware, outside the resolver.
 PUBLIC = {"health", "set_language", "switch_language", "favicon", "admin:login", "api:token"}
 LOGIN = "/admin/login/"
 
