@@ -8,7 +8,6 @@ import pytest
 from django.core.cache import cache
 
 from etlsite.workers import STATUS_KEY
-
 from pipelines.models import Pipeline
 from tests.browser.conftest import switch_language, take_screenshot
 from tests.factories import DataSourceFactory, PipelineFactory, PipelineRunFactory
