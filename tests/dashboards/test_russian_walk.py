@@ -87,3 +87,25 @@ def test_every_page_in_russian_has_no_english_enumeration_left(client, admin_use
         if found:
             problems[url] = found
     assert not problems, "\n".join(f"{url}:\n  " + "\n  ".join(found) for url, found in problems.items())
+
+
+def test_a_notification_written_in_russian_has_no_english_enumeration_left(db):
+    from django.utils import timezone, translation
+
+    from pipelines.alerts import NotificationKind, _render
+    from pipelines.models import Alert, AlertCondition
+    from tests.factories import AnalysisResultFactory, PipelineFactory
+
+    pipeline = PipelineFactory(name="Sales")
+    run = PipelineRunFactory(pipeline=pipeline, status=RunStatus.SUCCESS)
+    result = AnalysisResultFactory(pipeline_run=run, recommendations=[
+        {"code": "drift_removed", "params": {"columns": ["channel"]}}])
+    alert = Alert.objects.create(pipeline=pipeline, condition=AlertCondition.QUALITY, opened_at=timezone.now(),
+                                 last_run=run, details={"findings": [{
+                                     "analysis_result_id": result.pk, "alert_level": "high", "rule": "null_rate",
+                                     "threshold": 0.05, "value": 0.5, "summary": "",
+                                     "recommendations": result.recommendation_texts}]})
+    with translation.override("ru"):
+        subject, body, _payload = _render(alert, NotificationKind.OPENED)
+    assert not english_left(f"<p>{subject}</p><p>{body}</p>"), body
+    assert "Высокий" in body or "высокий" in body.lower()
