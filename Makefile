@@ -63,14 +63,20 @@ messages: install
 VENDOR := static/vendor
 vendor:
 	npm ci --ignore-scripts --no-audit --no-fund
-	rm -rf $(VENDOR)/chart.js $(VENDOR)/cytoscape
-	mkdir -p $(VENDOR)/chart.js $(VENDOR)/cytoscape
+	rm -rf $(VENDOR)/chart.js $(VENDOR)/cytoscape $(VENDOR)/json-editor
+	mkdir -p $(VENDOR)/chart.js $(VENDOR)/cytoscape $(VENDOR)/json-editor
 	cp node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map \
 	   node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js/
 	cp node_modules/@kurkle/color/LICENSE.md $(VENDOR)/chart.js/LICENSE-kurkle-color.md
 	cp node_modules/cytoscape/dist/cytoscape.min.js node_modules/cytoscape/LICENSE $(VENDOR)/cytoscape/
-	for lib in chart.js cytoscape; do \
-	  node -p "require('./node_modules/$$lib/package.json').version" > $(VENDOR)/$$lib/VERSION; done
+	# JSON Editor's style rules as files (its own <style> injection is turned off: no inline style under the CSP).
+	cp node_modules/@json-editor/json-editor/dist/jsoneditor.js \
+	   node_modules/@json-editor/json-editor/dist/jsoneditor.js.LICENSE.txt \
+	   node_modules/@json-editor/json-editor/LICENSE $(VENDOR)/json-editor/
+	cp node_modules/@json-editor/json-editor/src/style.css $(VENDOR)/json-editor/jsoneditor.css
+	cp node_modules/@json-editor/json-editor/src/themes/html.css $(VENDOR)/json-editor/theme-html.css
+	for lib in chart.js cytoscape @json-editor/json-editor; do \
+	  node -p "require('./node_modules/$$lib/package.json').version" > $(VENDOR)/$${lib#@json-editor/}/VERSION; done
 # The side-by-side benchmark (issue 5): ~20 min on 2 cores, needs PostgreSQL at 127.0.0.1:5432 (and Redis
 # for the scale-out section); writes docs/BENCHMARKS.md and docs/bench/*.png. BENCH_QUICK=1: a short smoke
 # pass on a slice of the data, reported under var/bench/ instead. See docs/BENCH.md.

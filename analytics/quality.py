@@ -227,7 +227,7 @@ class QualityReport:
                 "rows_checked": max((v["rows_checked"] for v in self.validation), default=0),
                 "rule_failures": sum(v["rows_failed"] for v in self.validation),
             },
-            "recommendations": [_recommendation(self.table, f) for f in self.failed],
+            "recommendations": [_recommendation_code("quality_check", self.table, f) for f in self.failed],
             "is_alert": bool(errors),
             "alert_level": "high" if errors else "medium" if warnings else "low",
         }
@@ -250,11 +250,16 @@ class QualityReport:
                         "change": round(f.value / f.baseline - 1, 4) if f.baseline else None,
                     } for f in anomalies},
                 },
-                "recommendations": [_anomaly_recommendation(self.table, f) for f in anomalies],
+                "recommendations": [_recommendation_code("quality_anomaly", self.table, f) for f in anomalies],
                 "is_alert": True,
                 "alert_level": level,
             })
         return results
+
+
+def _recommendation_code(code: str, table: str, f: FailedCheck) -> dict:
+    """Worded in the reader's language when shown (analytics.recommendations)."""
+    return {"code": code, "params": {"table": table, **_failed_dict(f)}}
 
 
 def _failed_dict(f: FailedCheck) -> dict:

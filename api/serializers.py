@@ -195,6 +195,9 @@ class RunTriggerSerializer(serializers.Serializer):
 class AnalysisResultSerializer(serializers.ModelSerializer):
     # "" when there is no alert: declared so the schema's enum admits it.
     alert_level = serializers.ChoiceField(choices=AlertLevel.choices, allow_blank=True, read_only=True)
+    # Stored as codes; worded in the request's language (analytics.recommendations).
+    recommendations = serializers.ListField(child=serializers.CharField(), source="recommendation_texts",
+                                            read_only=True)
 
     class Meta:
         model = AnalysisResult

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from analytics.labels import SENSITIVITY_LABELS
 from dashboards.catalog_search import SENSITIVITY_LEVELS
 from pipelines.models import Pipeline
 
-LEVEL_CHOICES = [(level, level) for level in SENSITIVITY_LEVELS]
+LEVEL_CHOICES = [(level, SENSITIVITY_LABELS.get(level, level)) for level in SENSITIVITY_LEVELS]
 STATE_CHOICES = [("none", _("none")), ("suggested", _("suggested")), ("confirmed", _("confirmed")),
                  ("rejected", _("rejected"))]
 

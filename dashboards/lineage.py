@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from analytics.labels import lineage_logic_label, lineage_type_label
 from dashboards.timings import timed_rows
 from pipelines.models import Pipeline, PipelineRun
 
@@ -104,7 +105,8 @@ def lineage_graph(edges: list[dict], *, headers: dict | None = None) -> dict:
         target = (f"c:{edge['target_table']}.{edge['target_column']}" if edge["target_column"]
                   else f"t:{edge['target_table']}")
         links.append({"data": {"id": f"e{i}", "source": source, "target": target,
-                               "label": edge["transformation_type"], "logic": edge["transformation_logic"],
+                               "label": lineage_type_label(edge["transformation_type"]),
+                               "logic": lineage_logic_label(edge["transformation_logic"]),
                                "records": edge["record_count"]}})
     by_kind = {kind: sorted(t for t, k in kinds.items() if k == kind) for kind in KIND_ORDER}
     return {"elements": nodes + links, "tables": by_kind}

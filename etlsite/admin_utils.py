@@ -112,6 +112,17 @@ class SoftDeleteAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "is_deleted", "deleted_at")
 
+    # On the add form these have no value yet ("Created at" would show the time the empty form was drawn).
+    hidden_on_add = ("is_deleted", "deleted_at", "created_at", "updated_at", "runs_link", "pipelines_link")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        shown = [(name, {**opts, "fields": tuple(f for f in opts["fields"] if f not in self.hidden_on_add)})
+                 for name, opts in fieldsets]
+        return [(name, opts) for name, opts in shown if opts["fields"]]
+
     @admin.display(description=_("name"), ordering="name")
     def name_with_state(self, obj):
         if obj.is_deleted:

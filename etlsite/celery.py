@@ -9,3 +9,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etlsite.settings")
 app = Celery("etlsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+import etlsite.worker_heartbeat  # noqa: E402,F401  (connects the worker's heartbeat to its signals)

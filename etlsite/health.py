@@ -1,9 +1,10 @@
 """What /health/ checks: each database, the broker, and whether a Celery worker answers.
 
 A run waits (pending) until a worker takes it, so "no worker answered" makes the system unhealthy as soon as a
-run is waiting; with nothing waiting it is reported but not a failure (a worker may be restarting). The
-worker check is Celery's own `ping` broadcast, answered by each worker's main process even while its pool
-runs a long task; it returns at the first answer and waits at most ETL_HEALTH_WORKER_TIMEOUT seconds.
+run is waiting; with nothing waiting it is reported but not a failure (a worker may be restarting). A worker
+answered when its heartbeat (etlsite.workers) is under a minute old; otherwise Celery's own `ping` broadcast
+is tried, answered by each worker's main process even while its pool runs a long task; it returns at the
+first answer and waits at most ETL_HEALTH_WORKER_TIMEOUT seconds, and an answer is recorded as a heartbeat.
 
 Answers name what is down, never an address, a user or a password.
 """
@@ -18,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from analytics.clickhouse import ClickHouseError, get_target
+from etlsite.workers import heartbeat_record, worker_answered_recently, worker_last_seen
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +80,17 @@ def pending_runs() -> int | None:
 
 
 def system_health() -> dict:
-    """{"status": "ok"|"unavailable", "checks": {...}, "pending_runs": n, "reasons": [...]}."""
+    """{"status": "ok"|"unavailable", "checks": {...}, "pending_runs": n, "worker_seen_at": ISO time of the
+    last heartbeat or null, "reasons": [...]}."""
     checks = database_checks()
     checks["broker"] = broker_check()
-    checks["worker"] = OK if checks["broker"] == OK and workers_answering() else UNAVAILABLE
+    checks["worker"] = UNAVAILABLE
+    if worker_answered_recently():
+        checks["worker"] = OK
+    elif checks["broker"] == OK and workers_answering():
+        checks["worker"] = OK
+        heartbeat_record()  # a worker whose heartbeat does not reach this cache: the pages learn it here
+    seen = worker_last_seen()
     waiting = pending_runs() if checks["default"] == OK else None
     down = {"default": _("The metadata database does not answer."),
             "staging": _("The staging database does not answer."),
@@ -99,4 +108,4 @@ def system_health() -> dict:
     healthy = all(checks[name] == OK for name in ("default", "staging", "clickhouse", "broker")) and \
         (checks["worker"] == OK or waiting == 0)
     return {"status": OK if healthy else UNAVAILABLE, "checks": checks, "pending_runs": waiting,
-            "reasons": reasons}
+            "worker_seen_at": seen.isoformat() if seen else None, "reasons": reasons}

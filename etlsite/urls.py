@@ -4,11 +4,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from etlsite.apidocs import redoc_bundle
-from etlsite.views import health
+from etlsite.language import switch_language
+from etlsite.views import favicon, health
 
 urlpatterns = [
     path("health/", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("language/<str:code>/", switch_language, name="switch_language"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

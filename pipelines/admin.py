@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,7 @@ from etlsite.admin_utils import (
     link,
     pretty_json,
 )
+from pipelines.config_json_schema import configuration_json_schema
 from pipelines.engine.drift import describe as describe_diff
 from pipelines.engine.drift import schema_change_decide
 from pipelines.models import (
@@ -31,6 +33,7 @@ from pipelines.models import (
 )
 from pipelines.services import pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
 from pipelines.type_changes import describe_type_change
+from pipelines.widgets import JSONSchemaEditor, TagsField
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
 
@@ -40,13 +43,16 @@ admin.site.index_title = _("Administration")
 
 
 class PipelineForm(forms.ModelForm):
-    """Judges the reference files a configuration names by who saves it (sources.read_server_files)."""
+    """Judges the reference files a configuration names by who saves it (sources.read_server_files); tags as a
+    comma-separated line and the configuration in a schema-driven editor (pipelines.widgets)."""
 
     user = None
+    tags = TagsField(label=capfirst(Pipeline._meta.get_field("tags").verbose_name))
 
     class Meta:
         model = Pipeline
         fields = "__all__"  # noqa: DJ007 - the ModelAdmin's fieldsets decide what is shown
+        widgets = {"configuration": JSONSchemaEditor(configuration_json_schema)}
 
     def clean(self):
         cleaned = super().clean()
@@ -67,7 +73,7 @@ class PipelineAdmin(SoftDeleteAdmin):
     list_filter = ("status", "is_deleted", "data_source", "data_source__source_type")
     list_select_related = ("data_source",)
     search_fields = ("name", "description", "data_source__name")
-    raw_id_fields = ("data_source",)
+    autocomplete_fields = ("data_source",)  # searched by DataSourceAdmin.search_fields, live sources only
     soft_deleted_fk_fields = ("data_source",)
     restore_unique_field = "name"
     readonly_fields = ("source_link", "runs_link", "created_at", "updated_at")
@@ -254,12 +260,17 @@ class AnalysisResultAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ("pipeline_run",)
     show_full_result_count = False
-    readonly_fields = ("run_link", "created_at", "updated_at")
+    readonly_fields = ("run_link", "recommendation_list", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("pipeline_run", "run_link", "analysis_type", "is_alert", "alert_level")}),
-        (_("Findings"), {"fields": ("result_data", "metrics", "recommendations")}),
+        (_("Findings"), {"fields": ("result_data", "metrics", "recommendation_list")}),
         (_("State"), {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.display(description=_("recommendations"))
+    def recommendation_list(self, obj):
+        texts = obj.recommendation_texts
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((t,) for t in texts))) if texts else "-"
 
     @admin.display(description=_("pipeline run"), ordering="pipeline_run_id")
     def run_link(self, obj):

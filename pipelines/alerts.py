@@ -28,6 +28,7 @@ from etlsite.identifiers import sanitize_identifier
 from pipelines.models import (
     Alert,
     AlertCondition,
+    AlertLevel,
     AlertStatus,
     AnalysisType,
     Pipeline,
@@ -105,7 +106,7 @@ def _analysis_details(results: list) -> dict:
             "value": data.get("value", data.get("actual")),
             "summary": data.get("summary") or data.get("message") or data.get("error") or "",
             "result_data": data,
-            "recommendations": result.recommendations or [],
+            "recommendations": result.recommendation_texts,
         })
     return {"what": _("Analysis findings that need attention: %(count)d.") % {"count": len(findings)},
             "findings": findings}
@@ -299,6 +300,11 @@ def _context(run: PipelineRun) -> dict:
 
 # --- messages and delivery --------------------------------------------------------------------------------
 
+def _level_label(level) -> str:
+    """An alert level in words (the payload keeps the code)."""
+    return str(dict(AlertLevel.choices).get(level, level or "-"))
+
+
 def _render(alert: Alert, kind: str) -> tuple[str, str, dict]:
     pipeline = alert.pipeline
     condition = alert.get_condition_display()
@@ -328,7 +334,7 @@ def _render(alert: Alert, kind: str) -> tuple[str, str, dict]:
             lines.append(_("Threshold: %(threshold)s") % {"threshold": details["threshold"]})
         for finding in details.get("findings", []):
             lines.append(_("Finding (%(level)s): rule %(rule)s, threshold %(threshold)s, value %(value)s. "
-                           "%(summary)s") % {"level": finding.get("alert_level") or "-",
+                           "%(summary)s") % {"level": _level_label(finding.get("alert_level")),
                                              "rule": finding.get("rule") or "-",
                                              "threshold": finding.get("threshold") if finding.get("threshold")
                                              is not None else "-",

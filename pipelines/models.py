@@ -114,7 +114,7 @@ class PipelineRun(TimestampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.pipeline_id}#{self.pk} {self.status}"
+        return f"{self.pipeline_id}#{self.pk} {self.get_status_display()}"
 
 
 class AnalysisResult(TimestampedModel):
@@ -140,8 +140,15 @@ class AnalysisResult(TimestampedModel):
             models.Index(fields=["analysis_type", "-created_at"], name="analysis_results_type_idx"),
         ]
 
+    @property
+    def recommendation_texts(self) -> list[str]:
+        """The recommendations in the reader's language (stored as codes: analytics.recommendations)."""
+        from analytics.recommendations import recommendation_texts
+
+        return recommendation_texts(self.recommendations)
+
     def __str__(self) -> str:
-        return f"{self.get_analysis_type_display()} / run {self.pipeline_run_id}"
+        return _("%(type)s / run %(run)s") % {"type": self.get_analysis_type_display(), "run": self.pipeline_run_id}
 
 
 class SchemaChangeStatus(models.TextChoices):
@@ -229,4 +236,4 @@ class Alert(TimestampedModel):
         indexes = [models.Index(fields=["status", "-opened_at"], name="alerts_status_idx")]
 
     def __str__(self) -> str:
-        return f"{self.pipeline_id}: {self.condition} ({self.status})"
+        return f"{self.pipeline_id}: {self.get_condition_display()} ({self.get_status_display()})"

@@ -93,6 +93,14 @@ class DataSourceAdmin(SoftDeleteAdmin):
             pipeline_count=count_subquery(Pipeline, "data_source", is_deleted=False)
         )
 
+    def get_search_results(self, request, queryset, search_term):
+        """The pipeline form's source picker (autocomplete) offers live sources only; the list shows all."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "autocomplete":
+            queryset = queryset.filter(is_deleted=False)
+        return queryset, may_have_duplicates
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and not self.has_change_permission(request, obj):

@@ -220,8 +220,8 @@ def test_russian_plurals_follow_the_number():
 
 
 # --- (b) the admin in either language -----------------------------------------------------------------
-RUSSIAN = ["ETL-система", "Администрирование", "Источники данных", "Конвейеры", "Сменить язык", '<html lang="ru"']
-ENGLISH = ["ETL system", "Administration", "Data sources", "Pipelines", "Change language", '<html lang="en"']
+RUSSIAN = ["ETL-система", "Администрирование", "Источники данных", "Конвейеры", 'aria-label="Язык"', '<html lang="ru"']
+ENGLISH = ["ETL system", "Administration", "Data sources", "Pipelines", 'aria-label="Language"', '<html lang="en"']
 
 
 @pytest.mark.django_db
@@ -297,40 +297,71 @@ def test_the_switch_is_in_the_user_links_once_and_marks_the_current_language(adm
     text = response.text
     assert text.count(SWITCH) == 1
     switch = text[text.index(SWITCH):]
-    switch = switch[:switch.index("</form>")]
-    assert f'action="{SET_LANGUAGE}"' in switch
-    assert 'name="csrfmiddlewaretoken"' in switch
-    assert '<input type="hidden" name="next" value="/admin/">' in switch
-    assert '<option value="ru" lang="ru" selected>Русский</option>' in switch
-    assert '<option value="en" lang="en">English</option>' in switch
-    assert "Сменить язык" in switch
+    switch = switch[:switch.index("</nav>")]
+    # links, not a form: the header holds no submit button
+    assert "<form" not in switch and "<button" not in switch
+    assert '<span class="language-current" lang="ru" aria-current="true">Русский</span>' in switch
+    assert '<a href="/language/en/?next=/admin/" lang="en" hreflang="en">English</a>' in switch
     # in the user tools, after Django's own links
     assert text.index('id="user-tools"') < text.index(SWITCH)
     assert text.index('id="logout-form"') < text.index(SWITCH)
 
 
+@pytest.mark.django_db
+def test_the_switch_link_sets_the_cookie_and_returns_to_the_page(admin_client):
+    response = admin_client.get("/language/ru/", {"next": "/admin/sources/datasource/?q=a"})
+    assert response.status_code == 302
+    assert response.url == "/admin/sources/datasource/?q=a"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ru"
+    page = admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "ETL-система" in page.text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "admin/", ""])
+def test_the_switch_link_never_sends_elsewhere(client, target):
+    response = client.get("/language/ru/", {"next": target})
+    assert (response.status_code, response.url) == (302, "/")
+
+
+@pytest.mark.django_db
+def test_another_site_cannot_change_the_language(client):
+    response = client.get("/language/ru/", {"next": "/admin/login/"}, HTTP_SEC_FETCH_SITE="cross-site")
+    assert (response.status_code, response.url) == (302, "/admin/login/")
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    response = client.get("/language/ru/", {"next": "/admin/login/"}, HTTP_SEC_FETCH_SITE="same-origin")
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "ru"
+
+
+@pytest.mark.django_db
+def test_an_unknown_language_is_not_found(client):
+    assert client.get("/language/xx/").status_code == 404
+
+
 # --- (d) the login page -----------------------------------------------------------------------------------
 @pytest.mark.django_db
-@pytest.mark.parametrize(("language", "button"), [("en", "Change language"), ("ru", "Сменить язык")])
-def test_the_login_page_shows_the_language_switch(client, language, button):
+@pytest.mark.parametrize(("language", "other", "name"), [("en", "ru", "Русский"), ("ru", "en", "English")])
+def test_the_login_page_shows_the_language_switch_after_no_button(client, language, other, name):
     response = client.get(reverse("admin:login"), HTTP_ACCEPT_LANGUAGE=language)
     assert response.status_code == 200
     text = response.text
     assert text.count(SWITCH) == 1
-    assert f'action="{SET_LANGUAGE}"' in text
-    assert '<select id="language-switch-select" name="language">' in text
-    assert f'<option value="{language}" lang="{language}" selected>' in text
-    assert button in text
+    assert f'href="/language/{other}/?next=/admin/login/"' in text
+    assert f'>{name}</a>' in text
     assert text.index('id="branding"') < text.index(SWITCH)
+    # the first submit button of the page is the login form's (an automated login presses it)
+    login_form = text.index('id="login-form"')
+    assert text.index('type="submit"') > login_form
+    assert text.index("<form") == text.rindex("<form", 0, login_form + 1)
 
 
 @pytest.mark.django_db
 def test_switching_on_the_login_page_returns_to_it_in_russian(client):
     login = reverse("admin:login") + "?next=/admin/"
-    response = client.post(SET_LANGUAGE, {"language": "ru", "next": login})
+    response = client.get("/language/ru/", {"next": login})
     assert response.status_code == 302
     assert response.url == login
     page = client.get(login)
     assert '<html lang="ru"' in page.text
     assert "ETL-система" in page.text
-    assert "Сменить язык" in page.text
+    assert 'aria-label="Язык"' in page.text

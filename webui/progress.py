@@ -18,7 +18,11 @@ STEPS = {
     "load": (50, _("Validating, transforming and loading")),
     "commit": (80, _("Committing to the target")),
     "analyze": (90, _("Measuring quality and metrics")),
+    # Steps a run can be left in (a stale or cancelled run's context): words, never the code.
     "retry_wait": (0, _("Waiting to retry")),
+    "validate": (50, _("Validating, transforming and loading")),
+    "transform": (50, _("Validating, transforming and loading")),
+    "skipped": (0, _("Skipped")),
 }
 ENDED = {RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED}
 # What the "step" of an ended run says: where it stopped, not its status again ("Step: Success", issue 16).

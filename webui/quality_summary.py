@@ -43,7 +43,7 @@ def result_summary(result: AnalysisResult) -> dict:
     data, metrics = result.result_data or {}, result.metrics or {}
     summary = {"title": result.get_analysis_type_display(), "alert": result.is_alert,
                "alert_level": result.get_alert_level_display() if result.is_alert else "",
-               "recommendations": [str(r) for r in result.recommendations or []],
+               "recommendations": result.recommendation_texts,
                "table": data.get("table", ""), "checks": [], "facts": [], "lines": [], "checks_run": None}
     if result.analysis_type == AnalysisType.DATA_QUALITY and "checks_run" in metrics:
         checks_run = metrics.get("checks_run", 0)

@@ -11,13 +11,13 @@ import logging
 
 from django.db import DatabaseError
 from django.db.models import Count
-from django.utils.translation import gettext as _
 
 from analytics.business import business_metrics_compute
 from analytics.catalog import STAGING_SCHEMA, catalog_refresh, target_columns, target_samples
 from analytics.clickhouse import ClickHouseError, ClickHouseTarget
 from analytics.lineage import lineage_record, lineage_rows
 from analytics.quality import quality_measure, validation_measure
+from analytics.recommendations import recommendation
 from pipelines.engine.drift import describe
 from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
 from pipelines.warnings import warning_text
@@ -71,16 +71,13 @@ def _history(run: PipelineRun) -> list[int]:
 def _drift_result(run: PipelineRun, diff: dict | None) -> dict | None:
     if not diff or not (diff["added"] or diff["removed"] or diff["retyped"]):
         return None
-    recommendations = []
+    recommendations = []  # codes, worded in the reader's language (analytics.recommendations)
     if diff["added"]:
-        recommendations.append(_("Describe the new columns %(cols)s in the catalog and add validation rules for "
-                                 "them.") % {"cols": ", ".join(diff["added"])})
+        recommendations.append(recommendation("drift_added", columns=list(diff["added"])))
     if diff["removed"]:
-        recommendations.append(_("Columns %(cols)s are no longer delivered and load as empty: check the source's "
-                                 "export, or drop them from downstream reports.")
-                               % {"cols": ", ".join(diff["removed"])})
+        recommendations.append(recommendation("drift_removed", columns=list(diff["removed"])))
     if diff["retyped"]:
-        recommendations.append(_("Columns changed type: review the pipeline's data_types."))
+        recommendations.append(recommendation("drift_retyped"))
     return {"analysis_type": AnalysisType.SCHEMA_DRIFT, "result_data": diff,
             "metrics": {k: len(v) for k, v in diff.items()}, "recommendations": recommendations,
             "is_alert": bool(diff["removed"] or diff["retyped"]),
@@ -114,8 +111,7 @@ def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, stagi
             logger.warning("run %s: analysis step %s failed: %s", run.pk, name, exc)
             results.append({"analysis_type": AnalysisType.DATA_QUALITY,
                             "result_data": {"step": name, "error": str(exc)}, "metrics": {},
-                            "recommendations": [_("Fix the pipeline's \"%(key)s\" configuration or the target "
-                                                  "table, then re-run.") % {"key": name}],
+                            "recommendations": [recommendation("analysis_failed", step=name)],
                             "is_alert": True, "alert_level": AlertLevel.MEDIUM})
     drift = _drift_result(run, schema_diff)
     if drift:
@@ -146,7 +142,7 @@ def _warning_result(warning: dict) -> dict:
             "result_data": {"rule": "quarantined_share", "value": params["share"],
                             "threshold": round(max(0.01, params["usual"] * 3), 4), "summary": warning_text(warning)},
             "metrics": {"quarantined_share": params["share"], "usual_share": params["usual"]},
-            "recommendations": [_("Look at the quarantined rows: the source may have changed its format.")],
+            "recommendations": [recommendation("quarantine_above_usual")],
             "is_alert": True, "alert_level": AlertLevel.HIGH}
 
 

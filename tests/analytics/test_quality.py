@@ -10,6 +10,7 @@ import pytest
 
 from analytics.loading import TargetLoad
 from analytics.quality import learned_bounds, quality_measure, validate_quality_config
+from analytics.recommendations import recommendation_texts
 
 SCHEMA = pa.schema([
     ("_row_number", pa.int64()),
@@ -127,7 +128,7 @@ def test_learned_row_count_catches_a_collapse_and_not_normal_variation(clickhous
     assert anomaly["is_alert"] and anomaly["alert_level"] == "critical"
     assert "row_count 100 is far below the usual" in anomaly["result_data"]["findings"][0]
     assert "median of the last 8 runs" in anomaly["result_data"]["findings"][0]
-    assert any("source export is complete" in r for r in quality["recommendations"])
+    assert any("source export is complete" in r for r in recommendation_texts(quality["recommendations"]))
 
     normal = _data(1015, seed=10)
     _load(clickhouse, 10, normal)
@@ -196,7 +197,7 @@ def test_fixed_thresholds_severity_and_mostly(clickhouse):
     [quality] = report.analysis_results()
     assert quality["is_alert"] and quality["alert_level"] == "high"
     assert quality["metrics"]["pass_rate"] == pytest.approx(0.8)
-    [advice] = quality["recommendations"]
+    [advice] = recommendation_texts(quality["recommendations"])
     assert "Column amount of sales is empty in" in advice and "allowed at most 5%" in advice and "fill_nulls" in advice
 
     # only a warn-severity failure: medium, no alert (a re-measure of the same run adds a second set of rows)
@@ -206,7 +207,7 @@ def test_fixed_thresholds_severity_and_mostly(clickhouse):
     assert clickhouse.command("SELECT count() FROM data_quality_metrics") == len(report.metrics)  # replaced
     [quality] = report.analysis_results()
     assert not quality["is_alert"] and quality["alert_level"] == "medium"
-    assert "failed validation in 8%" in quality["recommendations"][0]
+    assert "failed validation in 8%" in recommendation_texts(quality["recommendations"])[0]
 
 
 def test_learned_bounds_tolerate_flat_history_and_small_variation():
@@ -250,4 +251,5 @@ def test_a_run_that_loaded_nothing_reports_zero_rows_and_the_table_age(clickhous
     assert got == {("invalid_rate", c): (1.0 if c == "qty" else 0.0) for c in DATA_COLUMNS}
     [quality] = report.analysis_results()
     assert quality["alert_level"] == "medium"
-    assert "The newest data in sales is 2 d old (allowed at most 1 d)" in quality["recommendations"][0]
+    assert "The newest data in sales is 2 d old (allowed at most 1 d)" in recommendation_texts(
+        quality["recommendations"])[0]

@@ -18,8 +18,9 @@ from tests.reliability.urlwalk import routes
 pytestmark = pytest.mark.django_db(databases=["default", "staging"])
 
 # What anonymous visitors may reach, by URL name: logging in (pages, API token), the load balancer's health
-# check, the language switch. Static files are served by WhiteNoise's middleware, outside the resolver.
-PUBLIC = {"health", "set_language", "admin:login", "api:token"}
+# check, the language switch (a form and links), the favicon. Static files are served by WhiteNoise's
+# middleware, outside the resolver.
+PUBLIC = {"health", "set_language", "switch_language", "favicon", "admin:login", "api:token"}
 LOGIN = "/admin/login/"
 
 
@@ -63,6 +64,8 @@ def test_anonymous_visitors_are_sent_to_the_login_everywhere_but_the_public_urls
 def test_the_public_urls_answer_anonymously(client):
     assert client.get(reverse("admin:login")).status_code == 200
     assert client.post(reverse("set_language"), {"language": "ru", "next": "/"}).status_code == 302
+    assert client.get(reverse("switch_language", args=["ru"])).status_code == 302
+    assert client.get(reverse("favicon")).status_code == 302
     assert client.post(reverse("api:token"), {"username": "nobody", "password": "x"}).status_code == 400
 
 
