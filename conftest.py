@@ -78,6 +78,13 @@ def _file_roots():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _suite_keeps_its_priority():
+    """`run_pipeline --sync` called inside the suite would lower the test process's own priority (and so of
+    every worker it starts after): in this process the loads keep it; the workers it starts use the default."""
+    django_settings.ETL_WORKER_NICE = 0
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _default_target(clickhouse_server):
     """The default target is the tests' ClickHouse too (under its usual database name, which no test
     migrates), so that nothing in a test reaches var/ or a ClickHouse of `make run`."""

@@ -11,3 +11,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 import etlsite.worker_heartbeat  # noqa: E402,F401  (connects the worker's heartbeat to its signals)
+import etlsite.worker_priority  # noqa: E402,F401  (a worker yields the CPU to the web pages)

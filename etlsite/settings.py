@@ -215,6 +215,9 @@ ETL_OPENLINEAGE_NAMESPACE = env.str("ETL_OPENLINEAGE_NAMESPACE", default="etl-sy
 ETL_OPENLINEAGE_PRODUCER = env.str("ETL_OPENLINEAGE_PRODUCER", default="urn:etl-system:0.1")
 # Rows per Arrow batch through a run: memory per run grows with it, per-batch overhead shrinks.
 ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
+# The nice value workers (and run_pipeline --sync) run loads at, so that pages asked for during a load come
+# first on cores they share (0: the same priority as the web server; etlsite/worker_priority.py).
+ETL_WORKER_NICE = env.int("ETL_WORKER_NICE", default=10)
 # Upload pages: the largest file one upload may be, and the size of the chunks the browser sends.
 ETL_UPLOAD_MAX_BYTES = env.int("ETL_UPLOAD_MAX_BYTES", default=2 * 1024**3)
 ETL_UPLOAD_CHUNK_BYTES = env.int("ETL_UPLOAD_CHUNK_BYTES", default=2 * 1024**2)

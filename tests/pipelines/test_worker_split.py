@@ -96,6 +96,11 @@ def worker(tmp_path, clickhouse, settings, broker):  # noqa: F811
     _stop(process)
 
 
+def _nice(pid: int) -> int:
+    """A process's nice value, from /proc/PID/stat (the 19th field; the name before it may hold spaces)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _loaded(clickhouse, table: str, run_id: int) -> list[tuple]:
     result = clickhouse.query(
         f"SELECT * EXCEPT ({RUN_ID_COLUMN}, {LOADED_AT_COLUMN}) FROM `{table}` WHERE {RUN_ID_COLUMN} = {{run:UInt64}} "
@@ -150,6 +155,12 @@ def test_a_split_run_loads_exactly_what_a_one_part_run_loads(clickhouse, worker,
     assert [row[0] for row in split_rows] == expected["kept"]  # row numbers: the first occurrences
     assert split_rows == single_rows
     assert _tables(clickhouse, "\\_load\\_%") == [] and _tables(clickhouse, "\\_keys\\_%") == []
+    # The worker and its pool ran the load at ETL_WORKER_NICE (10): pages come first on shared cores. (The
+    # suite's own process keeps its priority, so the worker did not inherit it from there.)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == 0
+    process = worker[0]
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert {_nice(int(pid)) for pid in [process.pid, *children]} == {10}
 
 
 def test_a_failed_part_leaves_nothing_and_the_retry_leaves_one_copy(clickhouse, worker, tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from etlsite.worker_priority import lower_priority
 from pipelines.alerts import alerts_evaluate
 from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.engine.runner import run_execute
@@ -66,6 +67,7 @@ class Command(BaseCommand):
             self.stdout.write(_("Run %(id)d of \"%(name)s\" queued; a worker will pick it up.")
                               % {"id": run.pk, "name": target.name})
             return
+        lower_priority()  # the load is a worker's job done here: it yields the CPU to pages, as a worker does
         run = run_create(pipeline=target, triggered_by="command", execution_context=context)
         if not run_claim(run=run):
             run_cancel(run=run, by="command")
