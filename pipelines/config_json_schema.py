@@ -56,7 +56,9 @@ def _step_schema(step: dict) -> dict:
 
 
 def _columns_to(value: dict, title: str) -> dict:
-    return {"type": "object", "title": title, "additionalProperties": value, "propertyNames": COLUMN}
+    # No "propertyNames": JSON Editor cannot show it ("Unsupported propertyName type" on every such map); the
+    # server checks the column names (pipelines.validators), and its errors come back on the field.
+    return {"type": "object", "title": title, "additionalProperties": value}
 
 
 def configuration_json_schema() -> dict:
@@ -70,8 +72,9 @@ def configuration_json_schema() -> dict:
         "data_types": _columns_to({"type": "string", "enum": list(DATA_TYPES)}, _("data types")),
         "not_null": {**COLUMNS, "title": _("not null")},
         "unique": {"type": "array", "title": _("unique"), "items": {"type": ["string", "array"]}},
-        "min": _columns_to({"type": "number"}, _("minimum")),
-        "max": _columns_to({"type": "number"}, _("maximum")),
+        # Numbers, or ISO dates for date and datetime columns (what the new-pipeline page writes).
+        "min": _columns_to({"type": ["number", "string"]}, _("minimum")),
+        "max": _columns_to({"type": ["number", "string"]}, _("maximum")),
         "allowed_values": _columns_to({"type": "array", "items": SCALAR, "minItems": 1}, _("allowed values")),
         "regex": _columns_to({"type": "string", "minLength": 1}, _("regular expressions")),
         "max_failed_ratio": {"type": "number", "minimum": 0, "maximum": 1, "title": _("share of rows that may fail")},

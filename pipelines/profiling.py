@@ -4,9 +4,10 @@ Types come from the one inference (pipelines/inference.py: the contract the engi
 load); the rules are proposed from the profile the way Great Expectations' profiler and dlt's schema inference
 do: a column with no NULL in the sample is required, a text column with few distinct values gets them as its
 allowed values (unless it is mostly empty, like comments), a column whose values are all different is unique,
-and a number or date column's observed minimum and maximum become its range. A range is proposed only when
-the sample is the whole file: the first rows of a large file do not bound the rest (the person sees the
-observed range and may still type one).
+and a number or date column's observed minimum and maximum are shown beside it, never proposed as its range: the
+next file's ids and dates lie beyond this one's (a first new user's second file was quarantined whole by a
+proposed maximum), so a range is a rule the person types, for the columns whose bounds are real (a month, a
+percentage).
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def _column_profile(file_name, name, values, contract, options, complete) -> Col
     if len(present) and type_name in NUMERIC_TYPES + DATE_TYPES:
         bounds = pc.min_max(present)
         profile.minimum, profile.maximum = _shown(bounds["min"].as_py()), _shown(bounds["max"].as_py())
-        profile.range_proposed = complete
+        profile.range_proposed = False  # shown, not proposed: see the module's doc
     return profile
 
 

@@ -103,3 +103,21 @@ def test_server_side_errors_stay_on_the_configuration_field(admin_client):
     errors = response.context["adminform"].form.errors
     assert list(errors) == ["configuration"]
     assert "validation_rules.data_types.amount" in errors["configuration"][0]
+
+
+def test_a_configuration_the_new_pipeline_page_writes_is_valid_for_the_editor():
+    """The editor showed "Value must be of type number" on a date range and "Unsupported propertyName type" on
+    every per-column map of a configuration this product wrote itself."""
+    import jsonschema
+
+    from pipelines.config_json_schema import configuration_json_schema
+
+    configuration = {"target": {"table": "kunden"}, "null_values": ["NA"],
+                     "validation_rules": {"data_types": {"order_date": "date", "amount": "float"},
+                                          "required_columns": ["id"], "min": {"order_date": "2024-01-01", "amount": 0},
+                                          "max": {"order_date": "2025-12-31"}, "allowed_values": {"kind": ["a", "b"]}}}
+    schema = configuration_json_schema()
+    jsonschema.validate(configuration, schema)
+    assert "propertyNames" not in str(schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"validation_rules": {"min": {"amount": [1]}}}, schema)

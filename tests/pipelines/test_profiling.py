@@ -33,9 +33,10 @@ def test_json_keeps_its_own_types_and_its_nulls_are_missing_values(roots):
     assert {n: c.type_name for n, c in columns.items()} == {"id": "integer", "price": "float", "day": "date",
                                                            "kind": "string", "ok": "boolean"}
     assert columns["id"].propose_required and columns["id"].propose_unique
-    assert (columns["price"].nulls, columns["price"].proposed_min, columns["price"].proposed_max) == (1, 1.25, 4.0)
+    assert (columns["price"].nulls, columns["price"].minimum, columns["price"].maximum) == (1, 1.25, 4.0)
+    assert columns["price"].proposed_min is None  # seen, not proposed: the next file goes beyond it
     assert not columns["price"].propose_required
-    assert (columns["day"].proposed_min, columns["day"].proposed_max) == ("2024-01-02", "2024-02-01")
+    assert (columns["day"].minimum, columns["day"].maximum) == ("2024-01-02", "2024-02-01")
     assert columns["kind"].proposed_allowed_values == ["a", "b"] and not columns["kind"].propose_unique
     assert columns["ok"].proposed_allowed_values == [] and columns["ok"].proposed_min is None
 
@@ -67,7 +68,7 @@ def test_a_sample_that_is_not_the_whole_file_proposes_no_range(roots):
     partial, whole = profile_of(path, rows=20), profile_of(path)
     assert (partial.rows, partial.complete, whole.rows, whole.complete) == (20, False, 50, True)
     assert (partial.columns[0].minimum, partial.columns[0].maximum, partial.columns[0].proposed_max) == (0, 19, None)
-    assert (whole.columns[0].proposed_min, whole.columns[0].proposed_max) == (0, 49)
+    assert (whole.columns[0].minimum, whole.columns[0].maximum, whole.columns[0].proposed_max) == (0, 49, None)
 
 
 def test_a_header_without_rows_is_a_profile_of_nothing_that_proposes_no_rule(roots):

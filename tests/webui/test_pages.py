@@ -194,3 +194,12 @@ def test_dates_and_numbers_follow_the_language(admin_client, language, count, st
     assert f'<dd id="run-rows">{count}</dd>' in text
     assert f'<td class="num">{count}</td>' in text  # the attempt's records processed
     assert started in text
+
+
+def test_the_upload_page_starts_on_a_new_pipeline_for_people_who_may_create_one(admin_client, file_pipeline):
+    """A first visit has only the demo's pipeline: preselecting it sent a new user's own file into the demo."""
+    page = admin_client.get("/upload/").content.decode()
+    assert 'value="new" selected' in page
+    assert f'value="{file_pipeline.pk}" selected' not in page
+    chosen = admin_client.get(f"/upload/?pipeline={file_pipeline.pk}").content.decode()
+    assert f'value="{file_pipeline.pk}" selected' in chosen

@@ -47,8 +47,9 @@ def upload(request):
     if chosen and chosen.isdigit():
         chosen = int(chosen)
     elif chosen != NEW or not creating:
-        # Nothing chosen: the only pipeline there is; else the first option (a new pipeline, when allowed).
-        chosen = pipelines[0].pk if len(pipelines) == 1 else None
+        # Nothing chosen: a new pipeline from the file when the user may create one (a first visit has only the
+        # demo's pipeline, which is not theirs); otherwise the only pipeline there is.
+        chosen = NEW if creating else (pipelines[0].pk if len(pipelines) == 1 else None)
     return render(request, "webui/upload.html", {
         "pipelines": pipelines, "can_create": creating, "new_choice": NEW,
         "chosen": chosen,
@@ -57,7 +58,8 @@ def upload(request):
         "allowed": ", ".join(sorted(chunked.ALLOWED_SUFFIXES)),
         "js_text": {
             "uploading": _("Uploading…"), "uploaded": _("Uploaded."), "resumed": _("Resuming from %s."),
-            "duplicate": _("The same content was uploaded before as %s; processing it again loads it again."),
+            "duplicate": _("The same content was uploaded before as %s. A pipeline that loaded it already skips it "
+                           "unless “Load it even if this pipeline loaded the same file before” is ticked."),
             "failed": _("Failed: %s"), "started": _("Run #%s started."), "rows": _("%s rows read"),
             "network": _("The connection was lost; choose the file again to resume."),
             "choose": _("Choose a pipeline first."), "ended": _("The run ended: %s."),
