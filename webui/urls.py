@@ -17,6 +17,7 @@ urlpatterns = [
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<int:run_id>/progress/", upload.run_progress, name="run-progress"),
     path("runs/<int:run_id>/logs.txt", runs.run_logs, name="run-logs"),
+    path("runs/<int:run_id>/load-again/", runs.run_load_again, name="run-load-again"),
     path("quarantine/", quarantine.quarantine_list, name="quarantine"),
     path("quarantine/<int:run_id>/", quarantine.quarantine_run, name="quarantine-run"),
     path("quarantine/<int:run_id>/save/", quarantine.quarantine_save, name="quarantine-save"),

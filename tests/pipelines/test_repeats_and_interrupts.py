@@ -134,3 +134,29 @@ def test_an_interrupted_sync_run_is_cancelled_and_leaves_nothing(clickhouse, tmp
         assert clickhouse.rows("SELECT count() AS n FROM big_orders") == [{"n": 0}]
     # The pipeline is free: the next run starts at once.
     assert run_claim(run=run_create(pipeline=pipeline, triggered_by="test"))
+
+
+def test_a_skipped_run_offers_to_load_it_again_on_its_page(clickhouse, tmp_path, admin_client, client):
+    pipeline, _path = _pipeline(tmp_path)
+    _run(pipeline)
+    skipped = _run(pipeline)
+    page = admin_client.get(f"/runs/{skipped.pk}/").content.decode()
+    button = f'action="/runs/{skipped.pk}/load-again/"'
+    assert 'id="run-skipped" class="warn"' in page and button in page  # not an error in red
+    response = admin_client.post(f"/runs/{skipped.pk}/load-again/")
+    again = PipelineRun.objects.exclude(pk__in=[skipped.pk]).order_by("-pk").first()
+    assert response.status_code == 302 and response.url == f"/runs/{again.pk}/"
+    assert again.execution_context["load_again"] is True and again.execution_context["rerun_of"] == skipped.pk
+    # Only a skipped run: asking on the first (successful) run changes nothing.
+    first = PipelineRun.objects.filter(pipeline=pipeline).order_by("pk").first()
+    count = PipelineRun.objects.count()
+    assert admin_client.post(f"/runs/{first.pk}/load-again/").status_code == 302
+    assert PipelineRun.objects.count() == count
+    # Without the permission to start runs: no button, and the POST is refused.
+    from django.contrib.auth.models import Permission, User
+
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_pipelinerun"))
+    client.force_login(viewer)
+    assert button not in client.get(f"/runs/{skipped.pk}/").content.decode()
+    assert client.post(f"/runs/{skipped.pk}/load-again/").status_code == 403

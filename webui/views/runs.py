@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from dashboards.lineage import lineage_labels
-from pipelines.models import PipelineRun
+from pipelines.models import PipelineRun, PipelineStatus
+from pipelines.services import run_rerun
 from pipelines.warnings import warning_text
 from webui import rundetail
 from webui.access import page
@@ -38,7 +41,32 @@ def run_detail(request, run_id):
         "can_see_catalog": request.user.has_perm("dashboards.view_catalogentry"),
         "quarantined": (run.execution_context or {}).get("rows_quarantined", 0),
         "warnings": [warning_text(w) for w in (run.execution_context or {}).get("warnings") or []],
+        "skipped": _skipped(run),
+        "can_load_again": _skipped(run) and request.user.has_perm("pipelines.add_pipelinerun"),
     })
+
+
+def _skipped(run: PipelineRun) -> bool:
+    """A run that ended without loading because its file was loaded before (pipelines.engine.repeats)."""
+    return (run.execution_context or {}).get("step") == "skipped"
+
+
+@page("pipelines.view_pipelinerun", "pipelines.add_pipelinerun")
+@require_POST
+def run_load_again(request, run_id):
+    """"Load it again" on a run that skipped a file already loaded: a re-run that loads it (a second copy)."""
+    run = _run(run_id)
+    pipeline = run.pipeline
+    if not _skipped(run):
+        messages.error(request, _("Only a run that skipped a file already loaded can load it again."))
+    elif pipeline.is_deleted or pipeline.status == PipelineStatus.DEPRECATED:
+        messages.error(request, _("The pipeline \"%(name)s\" is deleted or deprecated and cannot be run.")
+                       % {"name": pipeline.name})
+    else:
+        again = run_rerun(run=run, triggered_by=request.user.get_username())
+        messages.success(request, _("Run #%(id)d loads the file again.") % {"id": again.pk})
+        return redirect("webui:run-detail", again.pk)
+    return redirect("webui:run-detail", run.pk)
 
 
 @page("pipelines.view_pipelinerun", "staging.view_processinglog")
