@@ -28,7 +28,9 @@ def roles_ensure(cfg: BenchConfig) -> None:
         for role, password in (METADATA_ROLE, STAGING_ROLE, CONTENDERS_ROLE):
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
             if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(role)), [password])
+                # CREATEDB as `.ci/run` makes them: the same roles serve the suite's test databases there.
+                cursor.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD %s").format(sql.Identifier(role)),
+                               [password])
 
 
 def database_recreate(cfg: BenchConfig, name: str, owner: str | None = None) -> None:
