@@ -49,13 +49,16 @@ class ClickHouseServer:
                 return int(line.split()[1]) / 1024
         return None
 
-    def peak_reset(self) -> None:
-        """Start VmHWM again from the current RSS (Linux: `5` to clear_refs), so that the next peak is one run's."""
-        if self.process and self.process.poll() is None:
-            try:
-                Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
-            except OSError:  # an older kernel or no permission: the peak stays the sitting's, and is larger
-                pass
+    def peak_reset(self) -> bool:
+        """Start VmHWM again from the current RSS (Linux: `5` to clear_refs), so that the next peak is one run's;
+        False when that cannot be done here (an older kernel, no permission): the peak would be the sitting's."""
+        if not self.process or self.process.poll() is not None:
+            return False
+        try:
+            Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return True
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -2,11 +2,7 @@
 the shared cache; no worker -> the header and /health/ say so, a live worker -> "answering"."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -14,8 +10,7 @@ from django.core.cache import cache
 from etlsite.workers import HEARTBEAT_KEY, STATUS_KEY, heartbeat_record, worker_status
 from pipelines.models import RunStatus
 from tests.factories import PipelineRunFactory
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.pipelines.test_worker_beat import _start, _stop
 
 
 @pytest.fixture
@@ -84,11 +79,8 @@ def worker_with_shared_cache(settings, tmp_path, no_eager):
     log = tmp_path / "worker.log"
     env = {**os.environ, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "CELERY_TASK_ALWAYS_EAGER": "false",
            "DJANGO_CACHE_URL": f"filecache://{folder}", "ETL_ENV_FILE": str(tmp_path / "no.env")}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "etlsite", "worker", "--pool=solo", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--hostname", f"heartbeat-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    process = _start(["worker", "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+                      "--hostname", f"heartbeat-{os.getpid()}@%h"], env, log)
     try:
         deadline = time.monotonic() + 90
         while cache.get(HEARTBEAT_KEY) is None:
@@ -97,12 +89,7 @@ def worker_with_shared_cache(settings, tmp_path, no_eager):
             time.sleep(0.3)
         yield process
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
+        _stop(process)
 
 
 @pytest.mark.django_db(databases=["default", "staging"])
