@@ -49,13 +49,15 @@ def run_claim(*, run: PipelineRun, worker: str = "") -> bool:
     """
     from pipelines.watchdog import run_stale_after
 
-    now = timezone.now()
     with transaction.atomic():
         # Serializes the claims of one pipeline by locking the pipeline's row.
         list(Pipeline.all_objects.select_for_update().filter(pk=run.pipeline_id).values_list("pk", flat=True))
         busy = (PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.RUNNING,
-                                           updated_at__gte=now - run_stale_after())
+                                           updated_at__gte=timezone.now() - run_stale_after())
                 .exclude(pk=run.pk).exists())
+        # The start is read from the clock only now that the previous run's end has been seen: read earlier, it
+        # could precede the finished_at that run wrote just before committing (CI saw a 2 ms overlap).
+        now = timezone.now()
         claimed = 0 if busy else PipelineRun.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
             status=RunStatus.RUNNING, started_at=now, updated_at=now)
         if claimed and worker:

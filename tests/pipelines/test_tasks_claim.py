@@ -5,12 +5,13 @@ database, started together by a barrier.
 """
 
 import threading
+import time
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from pipelines import services
-from pipelines.models import PipelineRun, RunStatus
+from pipelines.models import Pipeline, PipelineRun, RunStatus
 from tests.factories import PipelineFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,3 +63,52 @@ def test_two_runs_of_one_pipeline_at_once_only_one_executes():
 def test_runs_of_different_pipelines_execute_side_by_side():
     runs = [services.run_create(pipeline=PipelineFactory(), triggered_by="alice") for _ in range(WORKERS)]
     assert _claim_concurrently([run.pk for run in runs]) == [True] * WORKERS
+
+
+def test_a_claim_that_waited_for_the_pipeline_starts_after_the_run_it_waited_for_ended():
+    """The start is read from the clock after the wait: CI once saw a run start 2 ms before its predecessor
+    ended, because the claim had read the clock before taking the pipeline's lock."""
+    pipeline = PipelineFactory()
+    first = services.run_create(pipeline=pipeline, triggered_by="alice")
+    assert services.run_claim(run=first)
+    second = services.run_create(pipeline=pipeline, triggered_by="bob")
+    locked, release = threading.Event(), threading.Event()
+    claimed: list = []
+
+    def hold_the_pipeline() -> None:
+        try:
+            with transaction.atomic():
+                list(Pipeline.all_objects.select_for_update().filter(pk=pipeline.pk))
+                locked.set()
+                release.wait(timeout=60)
+        finally:
+            connections.close_all()
+
+    def claim_second() -> None:
+        try:
+            claimed.append(services.run_claim(run=PipelineRun.objects.get(pk=second.pk)))
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            claimed.append(exc)
+        finally:
+            connections.close_all()
+
+    holder, claimer = threading.Thread(target=hold_the_pipeline), threading.Thread(target=claim_second)
+    holder.start()
+    assert locked.wait(timeout=30)
+    claimer.start()
+    with connections["default"].cursor() as cursor:  # the claim is queued behind the lock before going on
+        for _ in range(300):
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the second claim never waited for the pipeline's lock")
+    services.run_succeed(run=first, records_processed=1, records_failed=0, context={})
+    release.set()
+    holder.join(timeout=60)
+    claimer.join(timeout=60)
+    assert claimed == [True]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.finished_at <= second.started_at
