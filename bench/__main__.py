@@ -9,7 +9,8 @@ import sys
 from bench.config import load_config
 from bench.results import Results
 
-SECTIONS = ("side_by_side", "small_file", "alternatives", "hundred", "small_runs", "workers", "pages")
+SECTIONS = ("side_by_side", "profile", "small_file", "alternatives", "hundred", "small_runs", "many_pipelines",
+            "workers", "pages")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,3 +57,47 @@ def charts_write(results: Results, labels: list[str], directory: Path) -> dict[s
         plt.close(fig)
         written[name] = path
     return written
+
+
+def profile_chart_write(section: dict, directory: Path) -> Path | None:
+    """The profiled run: cores used by the worker, PostgreSQL and ClickHouse over time (stacked), and the CPU
+    seconds of each process by stage (the worker's split by stage, the databases' as one bar each)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timeline = section.get("timeline") or []
+    stages = section.get("worker_cpu_by_stage") or {}
+    totals = section.get("cpu_totals") or {}
+    if not timeline:
+        return None
+    groups = [name for name in ("worker", "PostgreSQL", "ClickHouse") if name in timeline[0]]
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 8), dpi=110, gridspec_kw={"height_ratios": [3, 2]})
+    xs = [p["t"] for p in timeline]
+    top.stackplot(xs, *[[p[name] for p in timeline] for name in groups], labels=groups, alpha=0.8)
+    top.axhline(section.get("cores") or 2, color="red", linewidth=1, alpha=0.6)
+    top.set_xlabel("seconds since the run started")
+    top.set_ylabel("CPU cores in use")
+    top.set_title(f"The {section.get('file', '10x')} run, stage by stage: CPU by process over time")
+    top.legend(loc="upper right", fontsize=8)
+    top.grid(True, alpha=0.25)
+    left = 0.0
+    for stage, seconds in stages.items():
+        if seconds:
+            bottom.barh("worker", seconds, left=left, label=stage)
+            left += seconds
+    for name in groups[1:]:
+        bottom.barh(name, totals.get(name, 0.0), color="grey")
+    bottom.set_xlabel("CPU seconds (the worker's by stage)")
+    bottom.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    bottom.grid(True, axis="x", alpha=0.25)
+    fig.tight_layout()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "profile.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path

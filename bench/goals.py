@@ -10,6 +10,7 @@ from bench.results import Results
 RSS_LIMIT_MIB = 600.0
 SMALL_P50_S, SMALL_P95_S = 1.5, 3.0  # issue 17: a small run, request to success
 BUSY_LIMIT_MS = 300.0  # issue 13: a dashboard while a 10x run loads beside it
+MANY_IDLE_SHARE = 0.05  # issue 17: many pipelines at once, no run waits on another's lock
 
 
 @dataclass
@@ -91,6 +92,7 @@ def goals_judge(results: Results, big_label: str = "100x") -> list[Goal]:
     goals += _page_goals(embedded_pages, "embedded default")
     goals += _busy_page_goals(embedded_pages, "embedded default")
     goals += _small_runs_goals(results.section("small_runs"))
+    goals.append(_many_pipelines_goal(results.section("many_pipelines")))
     goals.append(_workers_goal(results.section("workers")))
     return goals
 
@@ -187,6 +189,24 @@ def _small_runs_goals(section: dict) -> list[Goal]:
                           + ("" if all_ok else f" ({part['count'] - part['succeeded']} did not succeed)"),
                           met, ratio))
     return goals
+
+
+def _many_pipelines_goal(section: dict) -> Goal:
+    """Runs of many pipelines queued together: all succeed, and no worker sits idle while a run waits (a run
+    waiting on another pipeline's lock would). Idle time while runs are queued must stay under 5 % of the
+    workers' time: what is left is each worker's step from one task to the next."""
+    name = "Many pipelines at once: all succeed, no worker idle while runs wait"
+    target = f"all succeed; idle while queued < {MANY_IDLE_SHARE:.0%} of worker time"
+    if not section or "wall_seconds" not in section:
+        status = (section or {}).get("status", "not run")
+        return Goal(name, target, status, False if status.startswith("failed") else None)
+    share = section["idle_while_queued_share"] or 0.0
+    measured = (f"{section['pipelines']} x {section['rows_per_run']:,} rows on {section['workers']} workers: "
+                f"{section['rows_per_second']:,} rows/s, {section['runs_per_minute']} runs/min, idle while queued "
+                f"{section['idle_while_queued_s']} s ({share:.1%})")
+    if section["status"] != "measured":
+        return Goal(name, target, f"{section['status']}; {measured}", False)
+    return Goal(name, target, measured, share < MANY_IDLE_SHARE, share / MANY_IDLE_SHARE)
 
 
 def _workers_goal(section: dict) -> Goal:

@@ -225,6 +225,60 @@ def _small_runs(results: Results) -> list[str]:
     return lines + [""]
 
 
+def _many_pipelines(results: Results) -> list[str]:
+    section = results.section("many_pipelines")
+    lines = ["## Many pipelines at once", ""]
+    if not section or "wall_seconds" not in section:
+        return lines + [f"{(section or {}).get('status', 'not run')}.", ""]
+    busy = ", ".join(f"{name.split('@')[0]} {share:.0%}" for name, share in section["worker_busy_share"].items())
+    lines += [f"{section['pipelines']} pipelines, each reading a {section['rows_per_run']:,}-row slice of the flights "
+              f"file into a ClickHouse table of its own, queued in one transaction on the embedded default with "
+              f"{section['workers']} Celery workers (concurrency 1). Status: {section['status']}.", "",
+              _row(["figure", "value"]), _row(["---", "---:"]),
+              _row(["queueing the runs (one transaction)", f"{section.get('queue_seconds', 0):.2f} s"]),
+              _row(["committed to the last run's end", f"{section['wall_seconds']:.1f} s"]),
+              _row(["rows loaded", f"{section['rows_loaded']:,}"]),
+              _row(["rows per second", f"{section['rows_per_second']:,}"]),
+              _row(["runs per minute", section["runs_per_minute"]]),
+              _row(["one run (median)", f"{section['run_seconds_median']:.2f} s"]),
+              _row(["workers' busy share", busy]),
+              _row(["worker time idle while runs were queued", f"{section['idle_while_queued_s']:.1f} s "
+                    f"({section['idle_while_queued_share']:.1%})"]),
+              _row(["longest wait in the queue", f"{section['queue_wait_max_s']:.1f} s"]),
+              _row(["workers' peak RSS", f"{section['worker_peak_rss_mib']} MiB"]), ""]
+    return lines
+
+
+def _profile(results: Results, cfg: BenchConfig) -> list[str]:
+    from bench.charts import profile_chart_write
+
+    section = results.section("profile")
+    lines = ["## Stage by stage: where the 10x run's time goes", ""]
+    if not section or section.get("status") != "measured":
+        return lines + [f"{(section or {}).get('status', 'not run')}.", ""]
+    section = {**section, "cores": results.data["meta"].get("cores")}
+    chart = profile_chart_write(section, cfg.charts_dir)
+    rounds = section.get("rounds_median_seconds")
+    lines += [f"One run of the {section['file']} file ({section['rows']:,} rows) in PostgreSQL mode, profiled: "
+              f"{section['wall_seconds']:.1f} s under py-spy"
+              + (f" (the timed rounds' median: {rounds:.1f} s)" if rounds else "") + ". The worker's CPU by stage "
+              "comes from py-spy's samples (100 a second, busy threads only); each process's CPU from /proc every "
+              "100 ms; the wall seconds per operation are the engine's own timers (processing_logs) and overlap, "
+              "since staging runs in a thread beside validation and loading.", ""]
+    if chart:
+        lines += [f"![Stage by stage]({os.path.relpath(chart, cfg.report_path.parent)})", ""]
+    lines += [_row(["process", "CPU seconds"]), _row(["---", "---:"])]
+    lines += [_row([name, f"{seconds:.1f}"]) for name, seconds in section["cpu_totals"].items()]
+    lines += ["", _row(["worker stage", "CPU seconds"]), _row(["---", "---:"])]
+    lines += [_row([stage, f"{seconds:.1f}"]) for stage, seconds in section["worker_cpu_by_stage"].items() if seconds]
+    operations = (section.get("operations") or {}).get("operations") or {}
+    if operations:
+        lines += ["", _row(["operation (engine timer)", "wall seconds", "rows"]), _row(["---", "---:", "---:"])]
+        lines += [_row([kind, f"{op['seconds'] or 0:.1f}", f"{op['rows']:,}"]) for kind, op in operations.items()]
+    lines += ["", f"Bound by: {section['bound_by']}.", ""]
+    return lines
+
+
 def _errors(results: Results) -> list[str]:
     errors = {k: v for k, v in results.data.get("sections", {}).items() if k.endswith("_error")}
     if not errors:
@@ -247,7 +301,8 @@ def report_write(results: Results, cfg: BenchConfig) -> str:
     else:
         lines += ["## Charts", "", "Not drawn: matplotlib is not installed (pip install -r "
                   "requirements-bench.txt).", ""]
-    lines += _files(results) + _by_size(results) + _small_runs(results) + _workers(results) + _pages(results)
+    lines += _files(results) + _by_size(results) + _small_runs(results) + _many_pipelines(results)
+    lines += _profile(results, cfg) + _workers(results) + _pages(results)
     lines += _errors(results)
     text = "\n".join(lines).rstrip() + "\n"
     cfg.report_path.parent.mkdir(parents=True, exist_ok=True)

@@ -201,6 +201,18 @@ class Bench:
         self.say("small runs through the API and beat (embedded default)")
         self.results.section("small_runs", small_runs_section(self))
 
+    def profile(self) -> None:
+        from bench.profile import profile_section
+
+        self.say("stage by stage: the 10x run under py-spy (PostgreSQL mode)")
+        self.results.section("profile", profile_section(self))
+
+    def many_pipelines(self) -> None:
+        from bench.many_pipelines import many_pipelines_section
+
+        self.say("many pipelines at once (embedded default)")
+        self.results.section("many_pipelines", many_pipelines_section(self))
+
     def workers(self) -> None:
         from bench.workers import workers_section
 
