@@ -26,12 +26,11 @@ from pipelines.models import (
     AnalysisResult,
     Pipeline,
     PipelineRun,
-    PipelineStatus,
     RunStatus,
     SchemaChange,
     SchemaChangeKind,
 )
-from pipelines.services import pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
+from pipelines.services import pipeline_may_run, pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
 from pipelines.type_changes import describe_type_change
 from pipelines.widgets import JSONSchemaEditor, TagsField
 from sources.secrets import mask_config
@@ -95,7 +94,7 @@ class PipelineAdmin(SoftDeleteAdmin):
 
     @admin.action(description=_("Run selected pipelines now"), permissions=["change"])
     def run_now(self, request, queryset):
-        runnable = [p for p in queryset if not p.is_deleted and p.status != PipelineStatus.DEPRECATED]
+        runnable = [p for p in queryset if pipeline_may_run(p)]
         for pipeline in runnable:
             run_enqueue(pipeline=pipeline, triggered_by=request.user.get_username())
         skipped = len(queryset) - len(runnable)

@@ -2,6 +2,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from etlsite.models import SoftDeleteModel, TimestampedModel
+from pipelines.targets import target_table_name
 from pipelines.validators import validate_configuration, validate_cron, validate_tags
 
 
@@ -66,6 +67,11 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def target_table(self) -> str:
+        """The ClickHouse table this pipeline loads into (configuration.target.table, or else its name)."""
+        return target_table_name(self)
 
     def clean(self) -> None:
         """A readable name (etlsite.names) and a target table a pipeline may load into (pipelines.targets),

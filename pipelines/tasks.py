@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -95,16 +94,12 @@ def _after_finish(run: PipelineRun) -> str:
 
 def run_parts_dispatch(*, run: PipelineRun, parts: int, attempt: int) -> None:
     """Send one task per part of a split run's attempt, once the current transaction commits."""
-    limit = run.pipeline.timeout_seconds
     for index in range(parts):
-        transaction.on_commit(lambda index=index: run_part_task.apply_async(
-            (run.pk, index, attempt), soft_time_limit=limit, time_limit=limit + 60))
+        services.task_dispatch(run_part_task, (run.pk, index, attempt), pipeline=run.pipeline)
 
 
 def run_split_commit_dispatch(*, run: PipelineRun) -> None:
-    limit = run.pipeline.timeout_seconds
-    transaction.on_commit(lambda: run_split_commit_task.apply_async(
-        (run.pk,), soft_time_limit=limit, time_limit=limit + 60))
+    services.task_dispatch(run_split_commit_task, (run.pk,), pipeline=run.pipeline)
 
 
 def _finished_part(run_id: int) -> str:

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_GET, require_POST
 from pipelines.engine.errors import RunError
 from pipelines.engine.replay import quarantine_replay
 from pipelines.models import PipelineRun
-from pipelines.targets import target_table_name
 from staging.masking import QuarantineMasker
 from staging.quarantine import QuarantinedRow, QuarantineStatus
 from webui.access import page
@@ -42,7 +41,7 @@ def quarantine_run(request, run_id):
         rows = rows.filter(status=status)
     page_obj = Paginator(rows.order_by("row_number", "id"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
     masker = QuarantineMasker(request.user)
-    whole = quarantine_whole_rows(list(page_obj), user=request.user, target_table=target_table_name(run.pipeline))
+    whole = quarantine_whole_rows(list(page_obj), user=request.user, target_table=run.pipeline.target_table)
     previous = None
     for row in page_obj:
         row.shown_value = masker.value(row)
