@@ -144,7 +144,7 @@ def _render_preview(request, file, pipeline, *, status=200, mapping_error=""):
     for error in preview.errors:
         error["reason"] = mask_reason(error["reason"], error["value"], error["column"], hidden)
         error["value"] = mask_value(error["value"], error["column"], hidden)
-    mapped = (pipeline.configuration or {}).get("column_mapping") or {}
+    mapped = pipeline.config.column_mapping
     choices = [{"file_name": c.file_name, "source": c.source, "mapped_to": mapped.get(c.source, "")}
                for c in preview.columns if c.source not in preview.expected or c.source in mapped]
     return render(request, "webui/_preview.html", {
