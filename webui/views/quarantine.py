@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from pipelines.engine.errors import RunError
-from pipelines.engine.replay import quarantine_replay
+from pipelines.decisions import run_quarantine_replay
 from pipelines.models import PipelineRun
+from pipelines.selectors import runs_in_bulk
 from staging.masking import QuarantineMasker
 from staging.quarantine import QuarantinedRow, QuarantineStatus
 from webui.access import page
@@ -25,7 +25,7 @@ ROWS_PER_PAGE = 100
 @require_GET
 def quarantine_list(request):
     groups = Paginator(quarantine_runs(), 50).get_page(request.GET.get("page"))
-    runs = PipelineRun.objects.select_related("pipeline").in_bulk([g["pipeline_run_id"] for g in groups])
+    runs = runs_in_bulk([g["pipeline_run_id"] for g in groups])
     for group in groups:
         group["run"] = runs.get(group["pipeline_run_id"])
     return render(request, "webui/quarantine_list.html", {"groups": groups})
@@ -82,8 +82,8 @@ def quarantine_save(request, run_id):
 def quarantine_replay_view(request, run_id):
     run = get_object_or_404(PipelineRun.objects.select_related("pipeline"), pk=run_id)
     try:
-        result = quarantine_replay(run=run)
-    except (RunError, ValueError) as exc:
+        result = run_quarantine_replay(run=run)
+    except ValueError as exc:  # pipelines.decisions.ReplayRefused included
         messages.error(request, _("The replay did not happen: %(error)s") % {"error": exc})
     else:
         if result.replayed or result.still_failing or result.removed:
