@@ -44,6 +44,10 @@ def pipeline_names(limit: int = 20) -> list[str]:
     return list(Pipeline.objects.values_list("name", flat=True)[:limit])
 
 
+def run_by_id(run_id: int) -> PipelineRun | None:
+    return PipelineRun.objects.filter(pk=run_id).first()
+
+
 def run_with_pipeline(run_id: int) -> PipelineRun | None:
     return PipelineRun.objects.select_related("pipeline").filter(pk=run_id).first()
 

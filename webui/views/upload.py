@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pipelines.models import Pipeline, PipelineRun
-from pipelines.selectors import upload_pipelines
+from pipelines.models import Pipeline
+from pipelines.selectors import run_by_id, upload_pipelines
 from pipelines.services import pipeline_may_run, run_trigger
 from sources.connectors.base import ConnectorError
 from staging.models import FileMetadata
@@ -192,7 +192,7 @@ def run_start(request, file_id):
 @endpoint("pipelines.view_pipelinerun")
 @require_GET
 def run_progress(request, run_id):
-    run = PipelineRun.objects.filter(pk=run_id).first()
+    run = run_by_id(run_id)
     if run is None:
         return json_error(_("No such run."), 404)
     return JsonResponse(run_progress_payload(run))
