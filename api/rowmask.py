@@ -13,8 +13,8 @@ from staging.writer import ROW_NUMBER_COLUMN
 def _target_table(pipeline_run_id: int | None) -> str:
     if pipeline_run_id is None:
         return ""
-    from pipelines.engine.runner import target_table_name
     from pipelines.models import PipelineRun
+    from pipelines.targets import target_table_name
 
     run = PipelineRun.objects.select_related("pipeline").filter(pk=pipeline_run_id).first()
     return target_table_name(run.pipeline) if run else ""

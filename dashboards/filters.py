@@ -13,8 +13,8 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from pipelines.engine.runner import target_table_name
 from pipelines.models import Pipeline
+from pipelines.targets import target_table_name
 
 PERIODS = {"1": 1, "7": 7, "30": 30, "90": 90, "365": 365, "all": None}
 DEFAULT_PERIOD = "30"

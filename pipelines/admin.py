@@ -19,20 +19,18 @@ from etlsite.admin_utils import (
     pretty_json,
 )
 from pipelines.config_json_schema import configuration_json_schema
-from pipelines.engine.drift import describe as describe_diff
-from pipelines.engine.drift import schema_change_decide
+from pipelines.decisions import schema_change_decision
 from pipelines.models import (
     Alert,
     AnalysisResult,
     Pipeline,
     PipelineRun,
-    PipelineStatus,
     RunStatus,
     SchemaChange,
     SchemaChangeKind,
 )
-from pipelines.services import pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
-from pipelines.type_changes import describe_type_change
+from pipelines.selectors import schema_change_summary
+from pipelines.services import pipeline_may_run, pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
 from pipelines.widgets import JSONSchemaEditor, TagsField
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
@@ -95,7 +93,7 @@ class PipelineAdmin(SoftDeleteAdmin):
 
     @admin.action(description=_("Run selected pipelines now"), permissions=["change"])
     def run_now(self, request, queryset):
-        runnable = [p for p in queryset if not p.is_deleted and p.status != PipelineStatus.DEPRECATED]
+        runnable = [p for p in queryset if pipeline_may_run(p)]
         for pipeline in runnable:
             run_enqueue(pipeline=pipeline, triggered_by=request.user.get_username())
         skipped = len(queryset) - len(runnable)
@@ -302,7 +300,7 @@ class SchemaChangeAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("change"))
     def summary(self, obj):
-        return describe_type_change(obj) if obj.kind == SchemaChangeKind.TYPES else describe_diff(obj.diff)
+        return schema_change_summary(obj)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
@@ -315,7 +313,7 @@ class SchemaChangeAdmin(admin.ModelAdmin):
                                                "or with manage.py migrate_target_types, after their preview."),
                               messages.WARNING)
             queryset = queryset.exclude(kind=SchemaChangeKind.TYPES)
-        done = sum(schema_change_decide(change=c, approve=approve, by=request.user.get_username())
+        done = sum(schema_change_decision(change=c, approve=approve, by=request.user.get_username())
                    for c in queryset)
         text = (ngettext("%(count)d schema change approved.", "%(count)d schema changes approved.", done)
                 if approve else

@@ -2,6 +2,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from etlsite.models import SoftDeleteModel, TimestampedModel
+from pipelines.config import PipelineConfig
+from pipelines.targets import target_table_name
 from pipelines.validators import validate_configuration, validate_cron, validate_tags
 
 
@@ -66,6 +68,16 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def config(self) -> PipelineConfig:
+        """The configuration read with a run's defaults (pipelines.config; judged on save by its validator)."""
+        return PipelineConfig.read(self.configuration)
+
+    @property
+    def target_table(self) -> str:
+        """The ClickHouse table this pipeline loads into (configuration.target.table, or else its name)."""
+        return target_table_name(self)
 
     def clean(self) -> None:
         """A readable name (etlsite.names) and a target table a pipeline may load into (pipelines.targets),

@@ -13,8 +13,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pipelines.models import Pipeline, PipelineRun, RunStatus
+from pipelines.models import Pipeline, PipelineRun, PipelineStatus, RunStatus
 from sources.scrubbing import scrub_for_run
+
+# The hard time limit of a run's task comes this long after its soft one: the soft limit lets the run end as
+# failed with a message (and clean up); the hard one then stops a worker that is stuck anyway.
+HARD_LIMIT_GRACE_SECONDS = 60
 
 
 def run_create(*, pipeline: Pipeline, triggered_by: str, execution_context: dict | None = None) -> PipelineRun:
@@ -26,14 +30,40 @@ def run_create(*, pipeline: Pipeline, triggered_by: str, execution_context: dict
 
 def run_enqueue(*, pipeline: Pipeline, triggered_by: str, execution_context: dict | None = None) -> PipelineRun:
     """Create a pending run and hand it to a Celery worker once the row is committed."""
-    from pipelines.tasks import run_pipeline_task
-
     with transaction.atomic():
         run = run_create(pipeline=pipeline, triggered_by=triggered_by, execution_context=execution_context)
-        # The soft limit lets the run end as failed with a message; the hard one stops a stuck worker.
-        limit = pipeline.timeout_seconds
-        transaction.on_commit(lambda: run_pipeline_task.apply_async(
-            (run.id,), soft_time_limit=limit, time_limit=limit + 60))
+        run_dispatch(run=run)
+    return run
+
+
+def pipeline_run_refusal(pipeline: Pipeline) -> str | None:
+    """Why `pipeline` may not run now, or None: a deleted or deprecated pipeline is not run (the admin's
+    "run now", the API, the run page's "Load it again" and the upload page all ask here)."""
+    if pipeline.is_deleted or pipeline.status == PipelineStatus.DEPRECATED:
+        return _("The pipeline \"%(name)s\" is deleted or deprecated and cannot be run.") % {"name": pipeline.name}
+    return None
+
+
+def pipeline_may_run(pipeline: Pipeline) -> bool:
+    return pipeline_run_refusal(pipeline) is None
+
+
+def run_trigger(*, pipeline: Pipeline, triggered_by: str, file=None, load_again: bool = False,
+                link_file: bool = False) -> PipelineRun:
+    """Queue a run of `pipeline` on `file` (a staging FileMetadata) when given, as `run_pipeline --file` does.
+
+    `load_again` loads the file even if the pipeline loaded the same bytes before (pipelines.engine.repeats).
+    `link_file` records the run on a file no run has claimed yet (the API shows it on the file at once).
+    The caller has asked `pipeline_run_refusal` first.
+    """
+    from staging.models import FileMetadata
+
+    context = {"file_path": file.file_path, "file_id": file.pk} if file is not None else {}
+    if load_again:
+        context["load_again"] = True  # pipelines.engine.repeats.LOAD_AGAIN_KEY, as run_rerun writes it
+    run = run_enqueue(pipeline=pipeline, triggered_by=triggered_by, execution_context=context)
+    if link_file and file is not None and file.pipeline_run_id is None:
+        FileMetadata.objects.filter(pk=file.pk, pipeline_run_id__isnull=True).update(pipeline_run_id=run.pk)
     return run
 
 
@@ -174,16 +204,26 @@ def run_fail(*, run: PipelineRun, error_message: str, context: dict | None = Non
 RERUN_CONTEXT_KEYS = ("file_path", "logical_date")
 
 
-def run_dispatch(*, run: PipelineRun, countdown: float | None = None) -> None:
-    """Hand a pending run to a worker once the current transaction commits (now, outside one).
+def run_time_limits(pipeline: Pipeline) -> dict[str, int]:
+    """The Celery time limits of every task of a run of `pipeline` (the whole run, a part, a split's commit)."""
+    limit = pipeline.timeout_seconds
+    return {"soft_time_limit": limit, "time_limit": limit + HARD_LIMIT_GRACE_SECONDS}
 
-    The soft time limit lets the run end as failed with a message; the hard one stops a stuck worker.
-    """
+
+def task_dispatch(task, args: tuple, *, pipeline: Pipeline, countdown: float | None = None) -> None:
+    """Send `task(*args)` with the run's time limits once the current transaction commits (now, outside one):
+    a worker must not look for a row that is not committed yet."""
+    options = {"countdown": countdown} if countdown is not None else {}
+    limits = run_time_limits(pipeline)
+    transaction.on_commit(lambda: task.apply_async(args, **options, **limits))
+
+
+def run_dispatch(*, run: PipelineRun, countdown: float | None = None) -> None:
+    """Hand a pending run to a worker once the current transaction commits (now, outside one)."""
+    # Imported here: the tasks module imports this one (its tasks call these services).
     from pipelines.tasks import run_pipeline_task
 
-    limit = run.pipeline.timeout_seconds
-    transaction.on_commit(lambda: run_pipeline_task.apply_async(
-        (run.pk,), countdown=countdown, soft_time_limit=limit, time_limit=limit + 60))
+    task_dispatch(run_pipeline_task, (run.pk,), pipeline=run.pipeline, countdown=countdown)
 
 
 def run_retry(*, run: PipelineRun, countdown: float | None = None) -> bool:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from etlsite.identifiers import sanitize_identifier
+from pipelines.config import PipelineConfig
 
 
 def configured_target_table(pipeline) -> str | None:
-    target = (pipeline.configuration or {}).get("target") if isinstance(pipeline.configuration, dict) else None
-    table = target.get("table") if isinstance(target, dict) else None
-    return table if isinstance(table, str) and table.strip() else None
+    return PipelineConfig.read(pipeline.configuration).target_table
 
 
 def target_table_name(pipeline) -> str:
@@ -37,11 +36,11 @@ def merge_key_errors(pipeline) -> dict[str, str]:
     """
     from analytics.clickhouse import ClickHouseError, get_target
     from analytics.loading import table_columns
-    from pipelines.config_schema import write_mode_errors, write_mode_of
+    from pipelines.config_schema import write_mode_errors
 
-    config = pipeline.configuration if isinstance(pipeline.configuration, dict) else {}
-    mode, key = write_mode_of(config)
-    if mode != "merge" or not key or write_mode_errors(config):
+    config = PipelineConfig.read(pipeline.configuration)
+    mode, key = config.write_mode, config.merge_key
+    if mode != "merge" or not key or write_mode_errors(config.raw):
         return {}
     table = target_table_name(pipeline)
     try:

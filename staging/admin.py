@@ -174,17 +174,16 @@ class QuarantinedRowAdmin(admin.ModelAdmin):
     @admin.action(description=_("Replay corrected rows of the selected rows' runs into the target"),
                   permissions=["change"])
     def replay(self, request, queryset):
-        from pipelines.engine.errors import RunError
-        from pipelines.engine.replay import quarantine_replay
-        from pipelines.models import PipelineRun
+        from pipelines.decisions import run_quarantine_replay
+        from pipelines.selectors import run_with_pipeline
 
         for run_id in sorted(set(queryset.values_list("pipeline_run_id", flat=True))):
-            run = PipelineRun.objects.filter(pk=run_id).first()
+            run = run_with_pipeline(run_id)
             if run is None:
                 continue
             try:
-                result = quarantine_replay(run=run)
-            except (RunError, ValueError) as exc:
+                result = run_quarantine_replay(run=run)
+            except ValueError as exc:  # pipelines.decisions.ReplayRefused included
                 self.message_user(request, gettext("Run #%(id)d: %(error)s") % {"id": run_id, "error": exc},
                                   messages.ERROR)
                 continue

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from pipelines.config import FIELD, PipelineConfig
 from pipelines.engine.mapping import CONFIG_KEY
 from pipelines.models import Pipeline
-from pipelines.validators import validate_configuration
 
 
 class MappingError(ValueError):
@@ -33,10 +32,9 @@ def mapping_save(*, pipeline: Pipeline, pairs: list[tuple[str, str]]) -> dict:
             config[CONFIG_KEY] = mapping
         else:
             config.pop(CONFIG_KEY, None)
-        try:
-            validate_configuration(config)
-        except ValidationError as exc:
-            raise MappingError(" ".join(exc.messages)) from exc
+        errors = PipelineConfig.parse(config)[1].get(FIELD)
+        if errors:
+            raise MappingError(" ".join(errors))
         locked.configuration = config
         locked.save(update_fields=["configuration", "updated_at"])
     return mapping

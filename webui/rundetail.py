@@ -12,8 +12,8 @@ from analytics.clickhouse import ClickHouseError, get_target
 from dashboards.lineage import lineage_edges, lineage_graph
 from dashboards.metrics_text import bounds_text, metric_label, metric_value
 from etlsite.csvsafe import text_row
-from pipelines.engine.runner import target_table_name
 from pipelines.models import PipelineRun
+from pipelines.targets import target_table_name
 from sources.secrets import mask_config
 from staging.models import ProcessingLog
 from staging.writer import StagingError, StagingWriter

@@ -23,9 +23,9 @@ from api.serializers import (
 from api.throttles import TriggerThrottle
 from api.uploads import upload_register
 from api.views.base import ListFiltersOnlyMixin, SoftDeleteViewSet
-from pipelines.engine.repeats import LOAD_AGAIN_KEY
-from pipelines.models import AnalysisResult, Pipeline, PipelineRun, PipelineStatus, RunStatus
-from pipelines.services import run_cancel, run_enqueue, run_rerun
+from pipelines import services
+from pipelines.models import AnalysisResult, Pipeline, PipelineRun, RunStatus
+from pipelines.services import run_cancel, run_rerun
 from sources.models import DataSource
 from staging.models import FileMetadata, FileStatus
 from staging.ownership import upload_visible_get
@@ -55,10 +55,10 @@ class PipelineViewSet(SoftDeleteViewSet):
 
 
 def pipeline_runnable(pipeline: Pipeline) -> None:
-    """The admin's rule for "run now": not a deleted or deprecated pipeline."""
-    if pipeline.is_deleted or pipeline.status == PipelineStatus.DEPRECATED:
-        raise Conflict(_("The pipeline \"%(name)s\" is deleted or deprecated and cannot be run.")
-                       % {"name": pipeline.name})
+    """409 when the pipeline may not run (pipelines.services.pipeline_run_refusal)."""
+    refusal = services.pipeline_run_refusal(pipeline)
+    if refusal:
+        raise Conflict(refusal)
 
 
 def file_for_run(file_id: int, user) -> FileMetadata:
@@ -72,13 +72,8 @@ def file_for_run(file_id: int, user) -> FileMetadata:
 def run_trigger(*, pipeline: Pipeline, user, file: FileMetadata | None, load_again: bool = False) -> PipelineRun:
     """Queue a run of `pipeline`, on `file` when given (as `run_pipeline --file` does)."""
     pipeline_runnable(pipeline)
-    context = {"file_path": file.file_path, "file_id": file.pk} if file else {}
-    if load_again:
-        context[LOAD_AGAIN_KEY] = True
-    run = run_enqueue(pipeline=pipeline, triggered_by=user.get_username(), execution_context=context)
-    if file is not None and file.pipeline_run_id is None:
-        FileMetadata.objects.filter(pk=file.pk, pipeline_run_id__isnull=True).update(pipeline_run_id=run.pk)
-    return run
+    return services.run_trigger(pipeline=pipeline, triggered_by=user.get_username(), file=file,
+                                load_again=load_again, link_file=True)
 
 
 @extend_schema_view(

@@ -111,3 +111,13 @@ def test_an_existing_table_no_pipeline_created_is_refused_and_a_pipelines_own_ta
         run = _run_on(Pipeline.objects.get(pk=pipeline.pk))
         assert run.status == RunStatus.SUCCESS, run.error_message
     assert clickhouse.command("SELECT count() FROM sales_loaded") == 4
+
+
+@pytest.mark.parametrize(("name", "configuration", "table"), [
+    ("Daily Sales", {}, "daily_sales"),
+    ("Daily Sales", {"target": {"table": "Sales 2024"}}, "sales_2024"),
+    ("Daily Sales", {"target": {"table": "  "}}, "daily_sales"),
+])
+def test_the_target_table_is_a_property_of_the_pipeline(name, configuration, table):
+    # Pages and the API read it here, without loading the engine (pipelines.targets).
+    assert PipelineFactory.build(name=name, configuration=configuration).target_table == table

@@ -33,6 +33,28 @@ def test_task_names_are_pinned():
         celery_app.tasks)
 
 
+# Every task there is, with its time limits (soft, hard): None for a run's tasks, which are sent with their
+# pipeline's timeout (pipelines.services.task_dispatch). Beat rows in the database refer to these names.
+TASKS = {
+    "pipelines.run_pipeline": None, "pipelines.run_part": None, "pipelines.run_split_commit": None,
+    "pipelines.scheduled_run": (240, 300), "pipelines.watchdog": (240, 300),
+    "pipelines.alerts_check_stale": (240, 300),
+    "staging.cleanup_expired": (1500, 1800), "webui.expire_upload_sessions": (1500, 1800),
+}
+
+
+def test_every_registered_task_is_pinned_and_declared_by_the_one_wrapper(settings):
+    celery_app.loader.import_default_modules()
+    registered = {name: task for name, task in celery_app.tasks.items() if not name.startswith("celery.")}
+    assert set(registered) == set(TASKS)
+    defaults = (settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT)
+    for name, task in registered.items():
+        limits = (task.soft_time_limit, task.time_limit)
+        assert limits == (TASKS[name] or defaults), name
+        # Redelivered when a worker is lost; never retried by Celery itself (a run's retry is a new attempt).
+        assert (task.acks_late, task.max_retries) == (True, 0), name
+
+
 def test_backoff_doubles_per_retry_with_jitter_and_a_cap(settings):
     settings.ETL_RETRY_BACKOFF_SECONDS = 30
     settings.ETL_RETRY_BACKOFF_MAX_SECONDS = 200
@@ -249,3 +271,22 @@ def test_an_engine_that_raises_does_not_leave_the_run_running(monkeypatch, sent)
         run_pipeline_task.apply(args=(run.pk,)).get()
     run.refresh_from_db()
     assert (run.status, run.error_message, sent) == (RunStatus.FAILED, "Internal error: KeyError", [])
+
+
+def test_run_pipeline_sync_takes_the_workers_path_when_the_engine_raises(monkeypatch):
+    # The command runs a claimed run as a worker does (pipelines.execution): an engine that raises ends it failed.
+    import io
+
+    from django.core.management import call_command
+
+    from pipelines.management.commands import run_pipeline as command
+
+    def broken(run, **options):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(command, "run_engine_execute", broken)
+    pipeline = PipelineFactory()
+    with pytest.raises(KeyError):
+        call_command("run_pipeline", str(pipeline.pk), "--sync", stdout=io.StringIO())
+    run = pipeline.runs.get()
+    assert (run.status, run.error_message) == (RunStatus.FAILED, "Internal error: KeyError")

@@ -29,9 +29,9 @@ from analytics.type_migration import (
 from pipelines.engine.drift import schema_change_decide
 from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.engine.runner import run_execute
+from pipelines.execution import run_should_retry
 from pipelines.models import RunStatus, SchemaChange, SchemaChangeKind, SchemaChangeStatus
 from pipelines.services import run_claim, run_create
-from pipelines.tasks import _should_retry
 from pipelines.type_changes import type_change_apply
 from tests.factories import DataSourceFactory, PipelineFactory
 from tests.webui.conftest import user_with
@@ -98,7 +98,7 @@ def test_a_later_type_change_migrates_with_one_approval(clickhouse, tmp_path):
         in failed.error_message
     assert "/schema-changes/" in failed.error_message
     assert f"migrate_target_types {pipeline.pk} --apply" in failed.error_message
-    assert failed.execution_context["transient"] is False and not _should_retry(failed)  # not retried
+    assert failed.execution_context["transient"] is False and not run_should_retry(failed)  # not retried
     assert clickhouse.command("SELECT count() FROM penguins") == 344  # nothing of the failed run
 
     change = SchemaChange.objects.get(pipeline=pipeline)

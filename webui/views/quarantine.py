@@ -10,10 +10,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from pipelines.engine.errors import RunError
-from pipelines.engine.replay import quarantine_replay
+from pipelines.decisions import run_quarantine_replay
 from pipelines.models import PipelineRun
-from pipelines.targets import target_table_name
+from pipelines.selectors import runs_in_bulk
 from staging.masking import QuarantineMasker
 from staging.quarantine import QuarantinedRow, QuarantineStatus
 from webui.access import page
@@ -26,7 +25,7 @@ ROWS_PER_PAGE = 100
 @require_GET
 def quarantine_list(request):
     groups = Paginator(quarantine_runs(), 50).get_page(request.GET.get("page"))
-    runs = PipelineRun.objects.select_related("pipeline").in_bulk([g["pipeline_run_id"] for g in groups])
+    runs = runs_in_bulk([g["pipeline_run_id"] for g in groups])
     for group in groups:
         group["run"] = runs.get(group["pipeline_run_id"])
     return render(request, "webui/quarantine_list.html", {"groups": groups})
@@ -42,7 +41,7 @@ def quarantine_run(request, run_id):
         rows = rows.filter(status=status)
     page_obj = Paginator(rows.order_by("row_number", "id"), ROWS_PER_PAGE).get_page(request.GET.get("page"))
     masker = QuarantineMasker(request.user)
-    whole = quarantine_whole_rows(list(page_obj), user=request.user, target_table=target_table_name(run.pipeline))
+    whole = quarantine_whole_rows(list(page_obj), user=request.user, target_table=run.pipeline.target_table)
     previous = None
     for row in page_obj:
         row.shown_value = masker.value(row)
@@ -83,8 +82,8 @@ def quarantine_save(request, run_id):
 def quarantine_replay_view(request, run_id):
     run = get_object_or_404(PipelineRun.objects.select_related("pipeline"), pk=run_id)
     try:
-        result = quarantine_replay(run=run)
-    except (RunError, ValueError) as exc:
+        result = run_quarantine_replay(run=run)
+    except ValueError as exc:  # pipelines.decisions.ReplayRefused included
         messages.error(request, _("The replay did not happen: %(error)s") % {"error": exc})
     else:
         if result.replayed or result.still_failing or result.removed:

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboards.lineage import lineage_labels
-from pipelines.models import PipelineRun, PipelineStatus
-from pipelines.services import run_rerun
+from pipelines.models import PipelineRun
+from pipelines.selectors import runs_with_source
+from pipelines.services import pipeline_run_refusal, run_rerun
 from pipelines.warnings import warning_text
 from webui import rundetail
 from webui.access import page
@@ -20,7 +21,7 @@ from webui.timeline import run_timeline, run_timing
 
 
 def _run(run_id: int) -> PipelineRun:
-    return get_object_or_404(PipelineRun.objects.select_related("pipeline__data_source"), pk=run_id)
+    return get_object_or_404(runs_with_source(), pk=run_id)
 
 
 @page("pipelines.view_pipelinerun")
@@ -56,12 +57,11 @@ def _skipped(run: PipelineRun) -> bool:
 def run_load_again(request, run_id):
     """"Load it again" on a run that skipped a file already loaded: a re-run that loads it (a second copy)."""
     run = _run(run_id)
-    pipeline = run.pipeline
+    refusal = pipeline_run_refusal(run.pipeline)
     if not _skipped(run):
         messages.error(request, _("Only a run that skipped a file already loaded can load it again."))
-    elif pipeline.is_deleted or pipeline.status == PipelineStatus.DEPRECATED:
-        messages.error(request, _("The pipeline \"%(name)s\" is deleted or deprecated and cannot be run.")
-                       % {"name": pipeline.name})
+    elif refusal:
+        messages.error(request, refusal)
     else:
         again = run_rerun(run=run, triggered_by=request.user.get_username())
         messages.success(request, _("Run #%(id)d loads the file again.") % {"id": again.pk})

@@ -11,11 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics.clickhouse import ClickHouseError, get_target
 from analytics.masking import MASK, columns_to_mask
-from pipelines.engine.drift import describe, schema_change_decide
-from pipelines.models import SchemaChange, SchemaChangeKind, SchemaChangeStatus
+from pipelines.decisions import schema_change_decision
+from pipelines.models import SchemaChange, SchemaChangeKind
+from pipelines.selectors import schema_changes_for_page
 from pipelines.type_changes import (
     TypeChangeRefused,
-    describe_type_change,
     method_label,
     type_change_apply,
     type_change_preview,
@@ -25,18 +25,10 @@ from webui.access import page
 RECENT = 20
 
 
-def _summary(change: SchemaChange) -> str:
-    return describe_type_change(change) if change.kind == SchemaChangeKind.TYPES else describe(change.diff)
-
-
 @page("pipelines.view_schemachange")
 @require_GET
 def schema_changes(request):
-    changes = SchemaChange.objects.select_related("pipeline", "pipeline_run")
-    pending = list(changes.filter(status=SchemaChangeStatus.PENDING).order_by("created_at"))
-    decided = list(changes.exclude(status=SchemaChangeStatus.PENDING).order_by("-decided_at")[:RECENT])
-    for change in pending + decided:
-        change.summary = _summary(change)
+    pending, decided = schema_changes_for_page(RECENT)
     for change in pending:
         if change.kind == SchemaChangeKind.TYPES:
             try:
@@ -69,7 +61,7 @@ def schema_change_decide_view(request, change_id):
     approve = decision == "approve"
     if approve and change.kind == SchemaChangeKind.TYPES:
         return _migrate(request, change)
-    if schema_change_decide(change=change, approve=approve, by=request.user.get_username()):
+    if schema_change_decision(change=change, approve=approve, by=request.user.get_username()):
         messages.success(request, (_("Schema change of %(pipeline)s approved.") if approve
                                    else _("Schema change of %(pipeline)s rejected.")) % {"pipeline": change.pipeline})
     else:

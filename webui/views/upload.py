@@ -10,12 +10,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pipelines.engine.repeats import LOAD_AGAIN_KEY
-from pipelines.engine.runner import target_table_name
-from pipelines.models import Pipeline, PipelineRun, PipelineStatus
-from pipelines.services import run_enqueue
+from pipelines.models import Pipeline
+from pipelines.selectors import run_by_id, upload_pipelines
+from pipelines.services import pipeline_may_run, run_trigger
 from sources.connectors.base import ConnectorError
-from sources.models import SourceType
 from staging.models import FileMetadata
 from staging.ownership import upload_visible_get
 from webui import chunked
@@ -29,13 +27,6 @@ from webui.views.newpipeline import may_create_from_upload
 
 # The pipeline choice that means "a new pipeline from the file" (webui/views/newpipeline.py).
 NEW = "new"
-
-
-def upload_pipelines():
-    """Pipelines that read files: the ones an uploaded file can be run through."""
-    return (Pipeline.objects.select_related("data_source")
-            .filter(data_source__source_type=SourceType.FILE)
-            .exclude(status=PipelineStatus.DEPRECATED).order_by("name"))
 
 
 @page("pipelines.view_pipeline")
@@ -147,13 +138,13 @@ def _render_preview(request, file, pipeline, *, status=200, mapping_error=""):
         return render(request, "webui/_preview.html", {"file": file, "read_error": exc.message}, status=200)
     except (OSError, ValueError) as exc:
         return render(request, "webui/_preview.html", {"file": file, "read_error": str(exc)}, status=200)
-    hidden = hidden_columns(request.user, target_table=target_table_name(pipeline))
+    hidden = hidden_columns(request.user, target_table=pipeline.target_table)
     names = [column.name for column in preview.columns]
     preview.rows = mask_rows(names, preview.rows, hidden)
     for error in preview.errors:
         error["reason"] = mask_reason(error["reason"], error["value"], error["column"], hidden)
         error["value"] = mask_value(error["value"], error["column"], hidden)
-    mapped = (pipeline.configuration or {}).get("column_mapping") or {}
+    mapped = pipeline.config.column_mapping
     choices = [{"file_name": c.file_name, "source": c.source, "mapped_to": mapped.get(c.source, "")}
                for c in preview.columns if c.source not in preview.expected or c.source in mapped]
     return render(request, "webui/_preview.html", {
@@ -190,12 +181,10 @@ def run_start(request, file_id):
         file, pipeline = _own_file(request, file_id), _pipeline(request)
     except Http404 as exc:
         return json_error(str(exc) or _("No such file or pipeline."), 404)
-    if pipeline.is_deleted or pipeline.status == PipelineStatus.DEPRECATED:
+    if not pipeline_may_run(pipeline):
         return json_error(_("This pipeline cannot run (deleted or deprecated)."))
-    context = {"file_path": file.file_path, "file_id": file.pk}
-    if request.POST.get("load_again") in ("1", "true", "on"):
-        context[LOAD_AGAIN_KEY] = True
-    run = run_enqueue(pipeline=pipeline, triggered_by=request.user.get_username(), execution_context=context)
+    run = run_trigger(pipeline=pipeline, triggered_by=request.user.get_username(), file=file,
+                      load_again=request.POST.get("load_again") in ("1", "true", "on"))
     return JsonResponse({"run_id": run.pk, "progress_url": reverse("webui:run-progress", args=[run.pk]),
                          "detail_url": reverse("webui:run-detail", args=[run.pk])})
 
@@ -203,7 +192,7 @@ def run_start(request, file_id):
 @endpoint("pipelines.view_pipelinerun")
 @require_GET
 def run_progress(request, run_id):
-    run = PipelineRun.objects.filter(pk=run_id).first()
+    run = run_by_id(run_id)
     if run is None:
         return json_error(_("No such run."), 404)
     return JsonResponse(run_progress_payload(run))

@@ -10,21 +10,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from etlsite.worker_priority import lower_priority
-from pipelines.alerts import alerts_evaluate
 from pipelines.engine.repeats import LOAD_AGAIN_KEY
-from pipelines.engine.runner import run_execute
+from pipelines.execution import run_alerts, run_attempt, run_engine_execute
 from pipelines.models import Pipeline, PipelineRun, RunStatus
+from pipelines.selectors import pipeline_by_ref, pipeline_names, run_context
 from pipelines.services import run_cancel, run_claim, run_create, run_enqueue
-from pipelines.watchdog import run_heartbeat
 from sources.fileroots import PathNotAllowed, resolve_allowed_path
 from staging.uploads import file_register_path
 
 
 def pipeline_lookup(ref: str) -> Pipeline:
-    pipeline = Pipeline.objects.filter(pk=int(ref)).first() if ref.isdigit() else None
-    pipeline = pipeline or Pipeline.objects.filter(name=ref).first()
+    pipeline = pipeline_by_ref(ref)
     if pipeline is None:
-        names = ", ".join(Pipeline.objects.values_list("name", flat=True)[:20]) or _("none")
+        names = ", ".join(pipeline_names()) or _("none")
         raise CommandError(_("No pipeline named or numbered \"%(ref)s\". Pipelines: %(names)s")
                            % {"ref": ref, "names": names})
     return pipeline
@@ -81,8 +79,9 @@ class Command(BaseCommand):
         # SIGTERM ends the run as Ctrl+C does: cancelled, its staged rows and temporary tables dropped.
         previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
-            with run_heartbeat(run_id=run.pk):
-                run = run_execute(run=run, batch_rows=batch_rows, split=False)  # parts need workers
+            # The worker's path (pipelines.execution), in this process: parts need workers, so no split.
+            run = run_attempt(run=run, execute=lambda claimed: run_engine_execute(claimed, rows=batch_rows,
+                                                                                   split=False))
         except KeyboardInterrupt:
             raise CommandError(_("Run %(id)d was interrupted and cancelled; nothing was loaded and its staged rows "
                                  "were dropped.") % {"id": run.pk}, returncode=130) from None
@@ -92,10 +91,9 @@ class Command(BaseCommand):
             if watcher:
                 watcher.join()
         self._summary(run)
-        try:
-            alerts_evaluate(run=run)
-        except Exception as exc:  # the run's outcome stands; say why no alert went out
-            self.stderr.write(_("Alerts could not be evaluated: %(error)s") % {"error": exc})
+        error = run_alerts(run)
+        if error is not None:  # the run's outcome stands; say why no alert went out
+            self.stderr.write(_("Alerts could not be evaluated: %(error)s") % {"error": error})
         if (run.execution_context or {}).get("step") == "skipped":
             self.stdout.write(self.style.WARNING(run.error_message))  # nothing to do is not an error
             return
@@ -109,7 +107,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             while not done.wait(0.5):
-                ctx = PipelineRun.objects.values_list("execution_context", flat=True).get(pk=run_id) or {}
+                ctx = run_context(run_id)
                 rows = ctx.get("rows_read", 0)
                 rate = rows / max(time.monotonic() - started, 1e-6)
                 bar = "#" * (int(time.monotonic() * 4) % 20 + 1)
