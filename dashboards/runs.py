@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from dashboards.filters import Filters
 from dashboards.spec_queries import LATEST_RUNS, narrowed
 from pipelines.models import PipelineRun, RunStatus
+from webui.timeline import run_duration
 
 PERCENTILES = (50, 90, 95)
 MAX_DAYS = 400
@@ -72,9 +73,23 @@ def latest_runs(filters: Filters) -> list[dict]:
         columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     labels = dict(RunStatus.choices)
+    whole = _whole_durations(filters, rows)
     for row in rows:
         row["status_label"] = str(labels.get(row["status"], row["status"]))
+        # pr.duration_seconds is the last attempt's; the table shows the whole run's, as the run page does
+        row["duration_seconds"] = whole.get((row["pipeline_name"], row["started_at"], row["finished_at"]),
+                                            row["duration_seconds"])
     return rows
+
+
+def _whole_durations(filters: Filters, rows: list[dict]) -> dict:
+    """(pipeline name, started_at, finished_at) -> the whole run's seconds, for the runs of `rows` (the
+    specification's query names no run id; a run is its pipeline and its times)."""
+    started = [row["started_at"] for row in rows if row["started_at"] is not None]
+    runs = (_runs(filters).filter(started_at__in=started).select_related("pipeline")
+            .only("pipeline__name", "status", "started_at", "finished_at", "retry_count", "error_message",
+                  "execution_context")) if started else []
+    return {(run.pipeline.name, run.started_at, run.finished_at): run_duration(run) for run in runs}
 
 
 def failures(filters: Filters) -> list[PipelineRun]:

@@ -198,7 +198,11 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("duration"), ordering="duration_seconds")
     def duration(self, obj):
-        return format_duration(obj.duration_seconds)
+        from webui.timeline import run_duration
+
+        # the whole run's, retries and their waits included, as on the run page (duration_seconds is the last
+        # attempt's)
+        return format_duration(run_duration(obj))
 
     @admin.display(description=_("records failed"), ordering="records_failed")
     def records_failed_display(self, obj):

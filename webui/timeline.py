@@ -76,6 +76,13 @@ def run_timing(run: PipelineRun) -> dict | None:
             "attempts": len(windows), "ongoing": run.finished_at is None or run.status == RunStatus.PENDING}
 
 
+def run_duration(run: PipelineRun) -> float | None:
+    """The whole run's seconds (first attempt's start to its end, retries and their waits included) once it has
+    ended; None before. What every list of runs shows, as the run page does (run_timing)."""
+    timing = run_timing(run)
+    return None if timing is None or timing["ongoing"] else timing["total"]
+
+
 def run_timeline(run: PipelineRun, logs_by_attempt: list[tuple[int, list[ProcessingLog]]]) -> list[Span]:
     """Spans to draw on one time axis: attempt, its steps, the wait before the next attempt, ..."""
     windows = _attempt_windows(run)

@@ -1,0 +1,45 @@
+"""A run's duration is the whole run's (retries and their waits included) on every page that lists runs, the
+same as on the run page: the runs dashboard's latest runs, the admin's run list (issue 16)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import PipelineRunFactory
+from tests.webui.test_run_page import _retried_run
+from webui.timeline import run_duration
+
+pytestmark = pytest.mark.django_db(databases=["default", "staging"])
+
+WHOLE = {"en": "3 min 11 s", "ru": "3 мин 11 с"}  # _retried_run: 1 s, 189 s waiting, 1.1 s
+LAST_ATTEMPT = {"en": "1.1 s", "ru": "1,1 с"}
+
+
+def test_the_whole_run_counts_from_the_first_attempt_and_an_ongoing_run_has_none_yet():
+    assert run_duration(_retried_run()) == pytest.approx(191.1)
+    assert run_duration(PipelineRunFactory(duration_seconds=83.0)) == pytest.approx(83.0)
+    start = timezone.now() - timedelta(minutes=1)
+    assert run_duration(PipelineRunFactory(status="running", started_at=start, finished_at=None)) is None
+    assert run_duration(PipelineRunFactory(status="pending", started_at=None, finished_at=None)) is None
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_every_page_shows_the_whole_run(admin_client, language):
+    run = _retried_run()
+    get = {"HTTP_ACCEPT_LANGUAGE": language}
+    detail = admin_client.get(reverse("webui:run-detail", args=[run.pk]), **get).content.decode()
+    assert f'<dd id="run-duration">{WHOLE[language]}</dd>' in detail
+
+    dashboard = admin_client.get("/dashboards/runs/", **get)
+    [row] = [r for r in dashboard.context["latest"] if r["started_at"] == run.started_at]
+    assert row["duration_seconds"] == pytest.approx(191.1)
+    table = dashboard.content.decode().split('id="latest-runs"', 1)[1].split("</table>", 1)[0]
+    assert f'<td class="num">{WHOLE[language]}</td>' in table
+    assert f'<td class="num">{LAST_ATTEMPT[language]}</td>' not in table
+
+    listing = admin_client.get(reverse("admin:pipelines_pipelinerun_changelist"), **get).content.decode()
+    cell = re.search(r'<td class="field-duration">([^<]*)</td>', listing)
+    assert cell and cell.group(1) == WHOLE[language]
