@@ -163,7 +163,10 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(result_count=count_subquery(AnalysisResult, "pipeline_run"))
+        from webui.timeline import run_duration_expression
+
+        return super().get_queryset(request).annotate(result_count=count_subquery(AnalysisResult, "pipeline_run"),
+                                                      whole_duration=run_duration_expression())
 
     @admin.action(description=_("Cancel selected runs"), permissions=["change"])
     def cancel_runs(self, request, queryset):
@@ -196,7 +199,7 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     def status_badge(self, obj):
         return badge(obj.status, obj.get_status_display())
 
-    @admin.display(description=_("duration"), ordering="duration_seconds")
+    @admin.display(description=_("duration"), ordering="whole_duration")
     def duration(self, obj):
         from webui.timeline import run_duration
 

@@ -43,3 +43,15 @@ def test_every_page_shows_the_whole_run(admin_client, language):
     listing = admin_client.get(reverse("admin:pipelines_pipelinerun_changelist"), **get).content.decode()
     cell = re.search(r'<td class="field-duration">([^<]*)</td>', listing)
     assert cell and cell.group(1) == WHOLE[language]
+
+
+def test_the_admin_run_list_sorts_by_the_duration_it_shows(admin_client):
+    retried, single = _retried_run(), PipelineRunFactory(duration_seconds=83.0)  # 191 s (last attempt 1.1 s); 83 s
+    running = PipelineRunFactory(status="running", finished_at=None, duration_seconds=None)
+    url = reverse("admin:pipelines_pipelinerun_changelist")
+    page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    order = re.search(r'<th scope="col" class="sortable column-duration">.*?href="\?o=([\d.]+)"', page, re.S).group(1)
+    rows = admin_client.get(url, {"o": order}, HTTP_ACCEPT_LANGUAGE="en").context["cl"].result_list
+    assert [run.pk for run in rows] == [single.pk, retried.pk, running.pk]  # no duration yet sorts last
+    assert [run.whole_duration for run in rows][:2] == [pytest.approx(83.0), pytest.approx(191.1)]
+    assert [run_duration(run) for run in rows][:2] == [pytest.approx(83.0), pytest.approx(191.1)]
