@@ -55,3 +55,12 @@ def test_the_admin_run_list_sorts_by_the_duration_it_shows(admin_client):
     assert [run.pk for run in rows] == [single.pk, retried.pk, running.pk]  # no duration yet sorts last
     assert [run.whole_duration for run in rows][:2] == [pytest.approx(83.0), pytest.approx(191.1)]
     assert [run_duration(run) for run in rows][:2] == [pytest.approx(83.0), pytest.approx(191.1)]
+
+
+def test_the_runs_dashboard_percentiles_count_the_whole_runs(admin_client):
+    _retried_run()  # 191.1 s in all, 1.1 s its last attempt
+    PipelineRunFactory(duration_seconds=83.0)
+    PipelineRunFactory(status="running", finished_at=None, duration_seconds=None)  # not finished: not counted
+    durations = admin_client.get("/dashboards/runs/").context["durations"]
+    assert durations["count"] == 2
+    assert (durations["p50"], durations["max"]) == (pytest.approx(83.0), pytest.approx(191.1))
