@@ -221,7 +221,8 @@ class QualityReport:
             "metrics": {
                 "checks_run": self.checks_run,
                 "checks_passed": passed,
-                "pass_rate": round(passed / self.checks_run, 4) if self.checks_run else 1.0,
+                # nothing checked has no rate (the JSON column takes null); 1 would read as "100 % passed"
+                "pass_rate": round(passed / self.checks_run, 4) if self.checks_run else None,
                 "metrics_written": len(self.metrics),
                 "row_count": self.value("row_count"),
                 "rows_checked": max((v["rows_checked"] for v in self.validation), default=0),

@@ -11,6 +11,7 @@ from django.db.models.functions import TruncDate
 from dashboards.filters import Filters
 from dashboards.spec_queries import LATEST_RUNS, narrowed
 from pipelines.models import PipelineRun, RunStatus
+from webui.timeline import run_duration, run_duration_expression
 
 PERCENTILES = (50, 90, 95)
 MAX_DAYS = 400
@@ -40,13 +41,14 @@ def run_totals(filters: Filters) -> dict:
 
 
 def duration_percentiles(filters: Filters) -> dict:
-    """Nearest-rank percentiles of the finished runs' durations (seconds), computed by the database: one
-    ordered, offset read per percentile."""
-    durations = _runs(filters).filter(duration_seconds__isnull=False)
-    stats = durations.aggregate(n=Count("pk"), slowest=Max("duration_seconds"))
+    """Nearest-rank percentiles of the finished runs' durations (seconds; the whole run's, retries and their
+    waits included, as everywhere: webui.timeline), computed by the database: one ordered, offset read per
+    percentile."""
+    durations = _runs(filters).annotate(whole=run_duration_expression()).filter(whole__isnull=False)
+    stats = durations.aggregate(n=Count("pk"), slowest=Max("whole"))
     n = stats["n"]
     result: dict = {"count": n, "max": stats["slowest"]}
-    ordered = durations.order_by("duration_seconds").values_list("duration_seconds", flat=True)
+    ordered = durations.order_by("whole").values_list("whole", flat=True)
     for p in PERCENTILES:
         result[f"p{p}"] = ordered[max(0, math.ceil(p / 100 * n) - 1)] if n else None
     return result
@@ -72,9 +74,23 @@ def latest_runs(filters: Filters) -> list[dict]:
         columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     labels = dict(RunStatus.choices)
+    whole = _whole_durations(filters, rows)
     for row in rows:
         row["status_label"] = str(labels.get(row["status"], row["status"]))
+        # pr.duration_seconds is the last attempt's; the table shows the whole run's, as the run page does
+        row["duration_seconds"] = whole.get((row["pipeline_name"], row["started_at"], row["finished_at"]),
+                                            row["duration_seconds"])
     return rows
+
+
+def _whole_durations(filters: Filters, rows: list[dict]) -> dict:
+    """(pipeline name, started_at, finished_at) -> the whole run's seconds, for the runs of `rows` (the
+    specification's query names no run id; a run is its pipeline and its times)."""
+    started = [row["started_at"] for row in rows if row["started_at"] is not None]
+    runs = (_runs(filters).filter(started_at__in=started).select_related("pipeline")
+            .only("pipeline__name", "status", "started_at", "finished_at", "retry_count", "error_message",
+                  "execution_context")) if started else []
+    return {(run.pipeline.name, run.started_at, run.finished_at): run_duration(run) for run in runs}
 
 
 def failures(filters: Filters) -> list[PipelineRun]:

@@ -1,6 +1,7 @@
 """Numbers as people read them, in the viewer's language: shares as percentages, seconds as "3 min 10 s",
-identifiers as words. The pages, the dashboards and the admin all format through here (template filters in
-etlsite/templatetags/formatting.py), so a rate never shows as "0.800" on one page and "80 %" on another."""
+sizes as "445 B" / "1.2 MB" (Russian "445 Б" / "1,2 МБ"), identifiers as words. The pages, the dashboards and
+the admin all format through here (template filters in etlsite/templatetags/formatting.py), so a rate never
+shows as "0.800" on one page and "80 %" on another."""
 
 from __future__ import annotations
 
@@ -56,6 +57,25 @@ def format_duration(seconds: float | None) -> str:
     if not minutes:
         return _("%(hours)d h") % {"hours": hours}
     return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+
+
+def byte_units() -> list[str]:
+    """The units of format_bytes, each a template around "%(size)s", in the viewer's language (the upload page's
+    script sizes files with the same words)."""
+    return [_("%(size)s B"), _("%(size)s KB"), _("%(size)s MB"), _("%(size)s GB"), _("%(size)s TB")]
+
+
+def format_bytes(size: float | None) -> str:
+    """A size in bytes, 1024 to the next unit: "445 B", "2 KB", "1.5 MB" (Russian "445 Б", "1,5 МБ"); a dash for
+    none. Django's filesizeformat says "bytes" and, in Russian, "байт": the pages use one set of units."""
+    if size is None:
+        return MISSING
+    units = byte_units()
+    value, unit = max(0.0, float(size)), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value /= 1024
+        unit += 1
+    return (units[unit] % {"size": _number(value, 1 if unit else 0)}).replace(" ", NBSP)
 
 
 def humanize_identifier(name: str) -> str:

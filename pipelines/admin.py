@@ -161,7 +161,10 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(result_count=count_subquery(AnalysisResult, "pipeline_run"))
+        from webui.timeline import run_duration_expression
+
+        return super().get_queryset(request).annotate(result_count=count_subquery(AnalysisResult, "pipeline_run"),
+                                                      whole_duration=run_duration_expression())
 
     @admin.action(description=_("Cancel selected runs"), permissions=["change"])
     def cancel_runs(self, request, queryset):
@@ -194,9 +197,13 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     def status_badge(self, obj):
         return badge(obj.status, obj.get_status_display())
 
-    @admin.display(description=_("duration"), ordering="duration_seconds")
+    @admin.display(description=_("duration"), ordering="whole_duration")
     def duration(self, obj):
-        return format_duration(obj.duration_seconds)
+        from webui.timeline import run_duration
+
+        # the whole run's, retries and their waits included, as on the run page (duration_seconds is the last
+        # attempt's)
+        return format_duration(run_duration(obj))
 
     @admin.display(description=_("records failed"), ordering="records_failed")
     def records_failed_display(self, obj):

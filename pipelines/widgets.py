@@ -1,5 +1,6 @@
-"""Admin form fields of a pipeline without raw JSON: tags as a comma-separated line, the configuration in a
-schema-driven editor (JSON Editor, vendored under static/vendor/json-editor) over the JSON textarea.
+"""Admin form fields of a pipeline without raw JSON: tags as chips over a comma-separated line
+(static/site/tags_input.js), the configuration in a schema-driven editor (JSON Editor, vendored under
+static/vendor/json-editor) over the JSON textarea.
 
 Without JavaScript the textarea stays and is what is posted; with it, the editor replaces it on screen and
 writes the JSON back into it on every change, so the server reads the same field either way and its checks
@@ -12,19 +13,59 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from pipelines.json_editor_texts import editor_texts
 
 MAX_TAG_LENGTH = 50
 
 
+MAX_SUGGESTED_TAGS = 500
+
+
+def pipeline_tags_in_use() -> list[str]:
+    """Every tag a live pipeline carries, alphabetically: what the tag input suggests."""
+    from pipelines.models import Pipeline
+
+    in_use: set[str] = set()
+    for tags in Pipeline.objects.exclude(tags=[]).values_list("tags", flat=True):
+        if isinstance(tags, list):  # the model's validator says so; an old row that is not a list is skipped
+            in_use.update(tag for tag in tags if isinstance(tag, str))
+    return sorted(in_use, key=str.casefold)[:MAX_SUGGESTED_TAGS]
+
+
+class TagsInput(forms.TextInput):
+    """The comma-separated line, shown as chips when scripts run: a typed tag becomes a chip on Enter (or a
+    comma), × removes one, tags already in use are suggested (a <datalist>). The line stays the field that is
+    posted, so the stored value and the server's checks are the same with or without the script."""
+
+    template_name = "pipelines/widgets/tags_input.html"
+
+    def __init__(self, suggestions=pipeline_tags_in_use, attrs=None):
+        super().__init__(attrs={"class": "vTextField tags-input", "autocomplete": "off", **(attrs or {})})
+        self.suggestions = suggestions  # called per render: the tags in use now
+
+    class Media:
+        css = {"all": ("site/tags_input.css",)}
+        js = ("site/tags_input.js",)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["suggestions"] = self.suggestions() if self.suggestions else []
+        context["widget"]["suggestions_id"] = f"{context['widget']['attrs'].get('id', name)}-suggestions"
+        return context
+
+
 class TagsField(forms.CharField):
-    """A JSON list of tags, typed as "sales, monthly": order kept, blanks and repeats dropped."""
+    """A JSON list of tags, typed as "sales, monthly" (or as chips, TagsInput): order kept, blanks and repeats
+    dropped."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("help_text", _("Separate tags with commas, e.g. sales, monthly."))
-        kwargs.setdefault("widget", forms.TextInput(attrs={"class": "vTextField tags-input",
-                                                           "autocomplete": "off"}))
+        kwargs.setdefault("help_text", _("Type a tag and press Enter (or separate tags with commas, e.g. sales, "
+                                         "monthly); × removes a tag."))
+        kwargs.setdefault("widget", TagsInput())
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
@@ -80,6 +121,8 @@ class JSONSchemaEditor(forms.Textarea):
 
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        context["widget"]["schema"] = self.schema_factory()
-        context["widget"]["schema_id"] = f"{context['widget']['attrs'].get('id', name)}-schema"
+        element_id = context["widget"]["attrs"].get("id", name)
+        context["widget"].update(schema=self.schema_factory(), schema_id=f"{element_id}-schema",
+                                 language=get_language() or "en", texts=editor_texts(),
+                                 texts_id=f"{element_id}-editor-texts")
         return context

@@ -4,7 +4,6 @@
 """
 
 from django.contrib import admin, messages
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +16,7 @@ from etlsite.admin_utils import (
     link,
     pretty_json,
 )
+from etlsite.formatting import format_bytes
 from sources.secrets import mask_config
 from staging.masking import QuarantineMasker
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, QuarantineStatus, StagingTable
@@ -49,7 +49,7 @@ class StagingTableAdmin(StagingAdmin):
 
     @admin.display(description=_("size"), ordering="file_size_bytes")
     def size(self, obj):
-        return filesizeformat(obj.file_size_bytes)
+        return format_bytes(obj.file_size_bytes)
 
     @admin.display(description=_("source configuration"))
     def masked_source_config(self, obj):
@@ -74,7 +74,7 @@ class FileMetadataAdmin(StagingAdmin):
 
     @admin.display(description=_("file size"), ordering="file_size")
     def size(self, obj):
-        return filesizeformat(obj.file_size)
+        return format_bytes(obj.file_size)
 
 
 @admin.register(ProcessingLog)

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from etlsite.formatting import format_bytes
 from sources.connectors.filesupport.opening import EXTENSIONS
 from staging.upload_checks import upload_content_problem
 from staging.uploads import Registered, file_register, uploads_dir
@@ -70,7 +70,7 @@ def check_file(name: str, size: int) -> None:
         raise UploadError(_("%(name)s is empty.") % {"name": name})
     if size > max_upload_bytes():
         raise UploadError(_("%(name)s is %(size)s, larger than the limit of %(limit)s.")
-                          % {"name": name, "size": filesizeformat(size), "limit": filesizeformat(max_upload_bytes())})
+                          % {"name": name, "size": format_bytes(size), "limit": format_bytes(max_upload_bytes())})
 
 
 def session_key(*, user_id: int, client_id: str, name: str, size: int, modified: int) -> str:

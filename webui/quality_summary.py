@@ -47,7 +47,7 @@ def result_summary(result: AnalysisResult) -> dict:
                "table": data.get("table", ""), "checks": [], "facts": [], "lines": [], "checks_run": None}
     if result.analysis_type == AnalysisType.DATA_QUALITY and "checks_run" in metrics:
         checks_run = metrics.get("checks_run", 0)
-        # analytics.quality reports a pass rate of 1 when nothing was checked: that is no "100 %"
+        # results stored before analytics.quality wrote null for "nothing checked" hold 1: no "100 %" either
         summary.update(checks_run=checks_run, checks_passed=metrics.get("checks_passed", 0),
                        pass_rate=format_percent(metrics.get("pass_rate") if checks_run else None),
                        checks=[_check(item) for item in data.get("failed_checks") or []])

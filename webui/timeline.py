@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import DateTimeField, F, FloatField, Func
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -74,6 +77,22 @@ def run_timing(run: PipelineRun) -> dict | None:
     working = sum(max(0.0, (w["end"] - w["start"]).total_seconds()) for w in windows)
     return {"total": total, "working": min(working, total), "waiting": max(0.0, total - working),
             "attempts": len(windows), "ongoing": run.finished_at is None or run.status == RunStatus.PENDING}
+
+
+def run_duration(run: PipelineRun) -> float | None:
+    """The whole run's seconds (first attempt's start to its end, retries and their waits included) once it has
+    ended; None before. What every list of runs shows, as the run page does (run_timing)."""
+    timing = run_timing(run)
+    return None if timing is None or timing["ongoing"] else timing["total"]
+
+
+def run_duration_expression() -> Func:
+    """run_duration in SQL, for sorting a list of runs by what it shows: the end minus the first attempt's start
+    (execution_context.attempts[0], else started_at), in seconds; NULL until the run has ended."""
+    first_start = Coalesce(Cast(KeyTextTransform("started_at", "execution_context__attempts__0"), DateTimeField()),
+                           F("started_at"))
+    return Func(F("finished_at") - first_start, template="EXTRACT(EPOCH FROM %(expressions)s)",
+                output_field=FloatField())
 
 
 def run_timeline(run: PipelineRun, logs_by_attempt: list[tuple[int, list[ProcessingLog]]]) -> list[Span]:

@@ -52,6 +52,36 @@
   // The admin loads form media in <head>: wait for the form.
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 
+  // The editor's own words in the page's language: the table comes translated from the server
+  // (pipelines/json_editor_texts.py); a key it lacks falls back to JSON Editor's English.
+  function useLanguage(box) {
+    const data = document.getElementById(box.dataset.texts);
+    const language = box.dataset.language || "en";
+    if (!data) { return; }
+    const languages = window.JSONEditor.defaults.languages;
+    languages[language] = Object.assign({}, languages.en, JSON.parse(data.textContent));
+    window.JSONEditor.defaults.language = language;
+  }
+
+  // Compact: the sections of the configuration open, everything inside them folded (a button per block
+  // opens it). Expanded, a configuration with rules and steps was several screens tall.
+  function collapseBelowTop(schema) {
+    function fold(node, depth) {
+      if (!node || typeof node !== "object") { return; }
+      const types = [].concat(node.type || []);
+      if (depth >= 2 && (types.includes("object") || types.includes("array"))) {
+        node.options = Object.assign({ collapsed: true }, node.options);
+      }
+      Object.values(node.properties || {}).forEach(function (child) { fold(child, depth + 1); });
+      if (node.items) { fold(node.items, depth + 1); }
+      (node.oneOf || []).forEach(function (child) { fold(child, depth); });
+      if (node.additionalProperties && typeof node.additionalProperties === "object") {
+        fold(node.additionalProperties, depth + 1);
+      }
+    }
+    fold(schema, 0);
+  }
+
   function attach(box) {
     const textarea = box.querySelector("textarea");
     const holder = box.querySelector(".json-editor-holder");
@@ -61,6 +91,8 @@
     if (start.error || typeof start.value !== "object" || Array.isArray(start.value) || start.value === null) {
       return; // not an object: leave the text for the person (and the server's message) to fix
     }
+    useLanguage(box);
+    collapseBelowTop(schema);
     const editor = new window.JSONEditor(holder, {
       schema: schema, startval: start.value, theme: "etl_csp", iconlib: null, show_errors: "interaction",
       display_required_only: true, disable_edit_json: true, disable_array_delete_all_rows: true,

@@ -121,3 +121,52 @@ def test_a_configuration_the_new_pipeline_page_writes_is_valid_for_the_editor():
     assert "propertyNames" not in str(schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"validation_rules": {"min": {"amount": [1]}}}, schema)
+
+
+@pytest.mark.django_db
+def test_the_tag_input_suggests_the_tags_in_use_and_still_posts_the_comma_line(admin_client):
+    PipelineFactory(tags=["sales", "Monthly"])
+    PipelineFactory(tags=["sales", "stock"])
+    PipelineFactory(tags=["gone"], is_deleted=True)
+    page = admin_client.get(ADD).text
+    assert '<input type="text" name="tags"' in page and 'class="vTextField tags-input"' in page
+    datalist = page.split('<datalist id="id_tags-suggestions">', 1)[1].split("</datalist>", 1)[0]
+    assert datalist == '<option value="Monthly"></option><option value="sales"></option><option value="stock"></option>'
+    assert "site/tags_input.js" in page and "site/tags_input.css" in page
+    # what the chips write into the line is what the server reads; the stored value stays a JSON list
+    response = _post(admin_client, DataSourceFactory(), tags="sales, new one")
+    assert response.status_code == 302
+    pipeline = Pipeline.objects.get(name="Tagged")
+    assert pipeline.tags == ["sales", "new one"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "words"), [("en", ("Remove the tag", "press Enter")),
+                                                 ("ru", ("Убрать тег", "нажмите Enter"))])
+def test_the_tag_input_speaks_the_page_language(admin_client, language, words):
+    page = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE=language).text
+    for word in words:
+        assert word in page
+
+
+@pytest.mark.django_db
+def test_the_api_still_reads_and_writes_tags_as_a_json_list(admin_client):
+    pipeline = PipelineFactory(tags=["sales", "monthly"])
+    url = f"/api/v1/pipelines/{pipeline.pk}/"
+    assert admin_client.get(url).json()["tags"] == ["sales", "monthly"]
+    changed = admin_client.patch(url, {"tags": ["a", "b"]}, content_type="application/json")
+    assert changed.status_code == 200, changed.content
+    pipeline.refresh_from_db()
+    assert pipeline.tags == ["a", "b"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", ("Properties", "Collapse", "Value must be at least {{0}}")),
+    ("ru", ("Свойства", "Свернуть", "Значение должно быть не меньше {{0}}"))])
+def test_the_configuration_editor_gets_its_words_in_the_page_language(admin_client, language, words):
+    page = admin_client.get(ADD, HTTP_ACCEPT_LANGUAGE=language).text
+    assert f'data-language="{language}"' in page
+    texts = json.loads(page.split('<script id="id_configuration-editor-texts" type="application/json">', 1)[1]
+                       .split("</script>", 1)[0])
+    assert (texts["button_properties"], texts["button_collapse"], texts["error_minimum_incl"]) == words

@@ -165,6 +165,8 @@ def test_fewer_than_three_history_points_give_no_learned_threshold(clickhouse):
     _load(clickhouse, 3, small)
     report = _measure(clickhouse, 3, small, history=[2, 1])
     assert report.failed == [] and report.checks_run == 0
+    # nothing checked is no pass rate (not 1, which reads as every check passed)
+    assert report.analysis_results()[0]["metrics"]["pass_rate"] is None
     assert {"metric": "row_count", "column": "", "reason": "short_history", "history_size": 2} in report.skipped
     assert clickhouse.rows("SELECT threshold_min, threshold_max, is_passed FROM data_quality_metrics "
                            "WHERE pipeline_run_id = 3 AND metric_name = 'row_count'") == [

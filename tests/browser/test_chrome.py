@@ -64,7 +64,8 @@ def test_the_pipeline_form_without_raw_json(browser_page):
     page.click(".field-data_source .select2-selection")
     page.fill(".select2-search__field", "sales")
     page.locator(".select2-results__option", has_text="Sales file").click()
-    page.fill("#id_tags", "sales, monthly")
+    page.fill("#id_tags-typing", "sales, monthly")  # the tag input's chips (tests/browser/test_tags_input.py)
+    page.press("#id_tags-typing", "Enter")
     # the editor lists the registry's steps by name
     page.locator(".json-editor-holder").get_by_role("button", name="Properties").first.click()
     take_screenshot(page, "pipeline-form-editor")

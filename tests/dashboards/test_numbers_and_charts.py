@@ -108,8 +108,9 @@ def test_the_runs_dashboard_shows_rates_as_percentages_and_statuses_in_words(cli
     now = timezone.now()
     pipeline = PipelineFactory()
     for i in range(5):
-        PipelineRunFactory(pipeline=pipeline, status="failed" if i == 0 else "success",
-                           created_at=now - timedelta(hours=i), duration_seconds=190.0)
+        started = now - timedelta(hours=i)
+        PipelineRunFactory(pipeline=pipeline, status="failed" if i == 0 else "success", created_at=started,
+                           started_at=started, finished_at=started + timedelta(seconds=190), duration_seconds=190.0)
     client.force_login(viewer)
     text = client.get("/dashboards/runs/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert f'<span class="kpi-value" data-kpi="success-rate">{rate}</span>' in text

@@ -25,11 +25,15 @@ def runs():
     made = []
     for i in range(23):
         status = "failed" if i % 5 == 0 else "success"
+        started, seconds = now - timedelta(days=i % 10, hours=i), 10.0 + (i * 7) % 31
         made.append(PipelineRunFactory(
-            pipeline=sales if i % 3 else stock, status=status, created_at=now - timedelta(days=i % 10, hours=i),
-            duration_seconds=10.0 + (i * 7) % 31, records_processed=100 * i, records_failed=i % 4,
+            pipeline=sales if i % 3 else stock, status=status, created_at=started, started_at=started,
+            finished_at=started + timedelta(seconds=seconds),
+            duration_seconds=seconds, records_processed=100 * i, records_failed=i % 4,
             error_message=f"Source file missing ({i})" if status == "failed" else ""))
-    old = PipelineRunFactory(pipeline=sales, created_at=now - timedelta(days=45), duration_seconds=999.0)
+    long_ago = now - timedelta(days=45)
+    old = PipelineRunFactory(pipeline=sales, created_at=long_ago, started_at=long_ago,
+                             finished_at=long_ago + timedelta(seconds=999), duration_seconds=999.0)
     return {"sales": sales, "stock": stock, "recent": made, "old": old}
 
 

@@ -52,7 +52,7 @@ def test_size_and_type_limits_are_refused_before_any_byte_is_sent(client, upload
     settings.ETL_UPLOAD_MAX_BYTES = 1000
     too_big = _open(client, size=5000)
     assert too_big.status_code == 400
-    assert "larger than the limit of 1000" in too_big.json()["error"]
+    assert "is 4.9\xa0KB, larger than the limit of 1,000\xa0B" in too_big.json()["error"]
     exe = _open(client, name="tool.exe")
     assert exe.status_code == 400 and "this type of file cannot be loaded" in exe.json()["error"]
     assert "is empty" in _open(client, size=0).json()["error"]

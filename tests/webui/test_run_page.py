@@ -190,10 +190,11 @@ def test_a_passing_quality_result_says_100_percent(admin_client):
     assert 'class="pass-rate">100\xa0%<' in text and "Every check passed." in text
 
 
-def test_a_table_nothing_checked_shows_no_pass_rate(admin_client):
+@pytest.mark.parametrize("stored", [None, 1.0])  # null as analytics.quality writes it; 1 in older results
+def test_a_table_nothing_checked_shows_no_pass_rate(admin_client, stored):
     run = PipelineRunFactory()
     AnalysisResultFactory(pipeline_run=run, analysis_type=AnalysisType.DATA_QUALITY,
-                          metrics={"checks_run": 0, "checks_passed": 0, "pass_rate": 1.0},
+                          metrics={"checks_run": 0, "checks_passed": 0, "pass_rate": stored},
                           result_data={"table": "sales", "failed_checks": []}, recommendations=[])
     text = _page(admin_client, run)
     assert 'class="pass-rate">\u2014<' in text and "No check ran on this table yet" in text

@@ -22,11 +22,15 @@
   const fmt = (template, value) => template.replace("%s", value);
   const NEW = "new";  // the pipeline choice "a new pipeline from the file" (webui/views/upload.py)
 
+  // The units in the page's language (etlsite.formatting.byte_units: "%(size)s B", Russian "%(size)s Б").
+  const unitsData = document.getElementById("upload-byte-units");
+  const byteUnits = unitsData ? JSON.parse(unitsData.textContent) : ["%(size)s B", "%(size)s KB", "%(size)s MB", "%(size)s GB"];
   function humanSize(bytes) {
-    const units = ["B", "KB", "MB", "GB"];
     let i = 0;
-    while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
-    return bytes.toFixed(i ? 1 : 0) + " " + units[i];
+    while (bytes >= 1024 && i < byteUnits.length - 1) { bytes /= 1024; i += 1; }
+    const number = bytes.toLocaleString(document.documentElement.lang || undefined,
+                                        { maximumFractionDigits: i ? 1 : 0 });
+    return byteUnits[i].replace("%(size)s", number).replace(" ", "\u00a0");
   }
 
   async function postJSON(url, body) {
