@@ -9,6 +9,7 @@ from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError
+from analytics.masking import hidden_columns, mask_rows
 from analytics.queries.quality import run_metrics
 from dashboards.lineage import lineage_edges, lineage_graph
 from dashboards.metrics_text import bounds_text, metric_label, metric_value
@@ -18,7 +19,6 @@ from pipelines.models import PipelineRun
 from sources.secrets import mask_config
 from staging.models import ProcessingLog
 from staging.writer import StagingError, StagingWriter
-from webui.masking import hidden_columns, mask_rows
 
 logger = logging.getLogger(__name__)
 STAGED_PREVIEW_ROWS = 20
