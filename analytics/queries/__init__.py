@@ -1,4 +1,4 @@
-"""All ClickHouse SQL the pages, the API helpers and the alerts read with, as named functions.
+"""The ClickHouse SQL that code outside `analytics` needs (the pages, the run page, the alerts), as named functions.
 
 Everything outside `analytics` asks these functions for rows and never writes SQL of its own (a test over
 the sources, tests/analytics/test_sql_lives_in_analytics.py, keeps it so). Values are always bound
@@ -11,9 +11,3 @@ constants of this package or pass `identifier()`.
   and the alerts);
 - `run_rows`: `replace_run_rows`, the one way a run's analysis rows are (re)written.
 """
-
-from __future__ import annotations
-
-from analytics.clickhouse.client import ClickHouseError
-
-__all__ = ["ClickHouseError"]
