@@ -26,7 +26,8 @@ ALLOWED = {
     # analytics (issue 14's engine work) and must then remove this entry.
     "pipelines/engine/parts.py": "moved by the engine change",
     # Reads the user's external databases (PostgreSQL, MySQL, SQLite, ...) as a source: that SQL is the
-    # source's dialect, never ClickHouse's, and its texts name a user-given SELECT in messages.
+    # source's dialect, never ClickHouse's, and its texts name a user-given SELECT in messages. (Covers the
+    # module and, once it is split along its sections, the package sources/connectors/database/.)
     "sources/connectors/database.py": "external source databases",
     # The staging tables are PostgreSQL (the staging database); its SQL is built here and run through
     # Django's cursors, partly from variables this test does not follow.
@@ -46,6 +47,14 @@ def _modules() -> list[Path]:
             continue
         found.append(path)
     return found
+
+
+def _allowance(relative: str) -> str | None:
+    """The ALLOWED entry covering `relative`: the module itself or the package of the same name."""
+    for key in ALLOWED:
+        if relative == key or relative.startswith(key.removesuffix(".py") + "/"):
+            return key
+    return None
 
 
 def _executed(tree: ast.AST) -> set[int]:
@@ -81,7 +90,7 @@ def test_clickhouse_sql_is_written_only_in_analytics():
     offenders = {}
     for path in _modules():
         relative = path.relative_to(ROOT).as_posix()
-        if relative in ALLOWED:
+        if _allowance(relative):
             continue
         found = sql_literals(path.read_text(encoding="utf-8"))
         if found:
@@ -93,6 +102,6 @@ def test_clickhouse_sql_is_written_only_in_analytics():
 @pytest.mark.parametrize("relative", sorted(ALLOWED))
 def test_every_allowance_is_still_needed(relative):
     """An allowed module that no longer writes SQL leaves the list (so the list only ever shrinks)."""
-    path = ROOT / relative
-    assert path.exists() and sql_literals(path.read_text(encoding="utf-8")), (
+    covered = [path for path in _modules() if _allowance(path.relative_to(ROOT).as_posix()) == relative]
+    assert any(sql_literals(path.read_text(encoding="utf-8")) for path in covered), (
         f"{relative} holds no SQL any more: remove it from ALLOWED")
