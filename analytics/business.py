@@ -29,8 +29,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
-from analytics.clickhouse.cluster import mutation_table
 from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN, table_columns
+from analytics.queries.run_rows import replace_run_rows
 
 TABLE = "business_metrics"
 AGGREGATIONS: dict[str, str] = {
@@ -219,33 +219,24 @@ def business_metrics_compute(*, target: ClickHouseTarget, table: str, run_id: in
                     "calculation_date": day if isinstance(day, date) else date.fromisoformat(str(day)),
                     "pipeline_run_id": int(run_id),
                 })
-        _delete_earlier(client, target, run_id=int(run_id), names=[d["name"] for d in definitions])
-        for chunk in _by_partitions(written):
-            client.insert(TABLE, [[row[c] for c in _INSERT_COLUMNS] for row in chunk],
-                          column_names=list(_INSERT_COLUMNS))
+    # A run computed again (a retry, a re-run) replaces its earlier rows of these metrics.
+    replace_run_rows(target, TABLE, run_id, [[row[c] for c in _INSERT_COLUMNS] for row in written], _INSERT_COLUMNS,
+                     also={"metric_name": [d["name"] for d in definitions]}, batches=_by_partitions)
     return written
 
 
 # business_metrics is partitioned by month; ClickHouse refuses an insert block spanning more than
 # max_partitions_per_insert_block (100) partitions, which decades of daily values do.
 PARTITIONS_PER_INSERT = 90
+_DATE_INDEX = _INSERT_COLUMNS.index("calculation_date")
 
 
-def _by_partitions(rows: list[dict]) -> list[list[dict]]:
-    """The rows in inserts of at most PARTITIONS_PER_INSERT months each."""
-    months: dict[tuple[int, int], list[dict]] = {}
+def _by_partitions(rows: list[list]) -> list[list[list]]:
+    """The rows (lists in the order of _INSERT_COLUMNS) in inserts of at most PARTITIONS_PER_INSERT months each."""
+    months: dict[tuple[int, int], list[list]] = {}
     for row in rows:
-        day = row["calculation_date"]
+        day = row[_DATE_INDEX]
         months.setdefault((day.year, day.month), []).append(row)
     keys = sorted(months)
     return [[row for key in keys[i:i + PARTITIONS_PER_INSERT] for row in months[key]]
             for i in range(0, len(keys), PARTITIONS_PER_INSERT)]
-
-
-def _delete_earlier(client, target: ClickHouseTarget, *, run_id: int, names: list[str]) -> None:
-    """A run computed again (a retry, a re-run) replaces its earlier rows of these metrics."""
-    where = "pipeline_run_id = {run:UInt64} AND metric_name IN {names:Array(String)}"
-    params = {"run": run_id, "names": names}
-    if int(client.command(f"SELECT count() FROM {TABLE} WHERE {where}", parameters=params)):
-        client.command(f"ALTER TABLE {mutation_table(target, TABLE)} DELETE WHERE {where} SETTINGS mutations_sync = 2",
-                       parameters=params)

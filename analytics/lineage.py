@@ -18,8 +18,8 @@ edges are resolved back to the staging (or reference) column they started from. 
 from __future__ import annotations
 
 from analytics.clickhouse.client import ClickHouseTarget
-from analytics.clickhouse.cluster import mutation_table
 from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN
+from analytics.queries.run_rows import replace_run_rows
 
 TABLE = "data_lineage"
 TECHNICAL_COLUMNS = frozenset({ROW_NUMBER_COLUMN, RUN_ID_COLUMN, LOADED_AT_COLUMN})
@@ -114,13 +114,5 @@ def lineage_rows(*, source_name: str, staging_table: str, target_table: str, tar
 def lineage_record(*, target: ClickHouseTarget, run_id: int, rows: list[dict], record_count: int) -> int:
     """Write a run's lineage rows (replacing what an earlier attempt of the run wrote); returns the count."""
     run_id = int(run_id)
-    with target.connection() as client:
-        params = {"run": run_id}
-        if int(client.command(f"SELECT count() FROM {TABLE} WHERE pipeline_run_id = {{run:UInt64}}",
-                              parameters=params)):
-            client.command(f"ALTER TABLE {mutation_table(target, TABLE)} DELETE WHERE pipeline_run_id = {{run:UInt64}} "
-                           "SETTINGS mutations_sync = 2", parameters=params)
-        if rows:
-            client.insert(TABLE, [[row[k] for k in ROW_KEYS] + [run_id, int(record_count)] for row in rows],
-                          column_names=list(_INSERT_COLUMNS))
-    return len(rows)
+    return replace_run_rows(target, TABLE, run_id, [[row[k] for k in ROW_KEYS] + [run_id, int(record_count)]
+                                                    for row in rows], _INSERT_COLUMNS)

@@ -6,13 +6,16 @@ person rejects it: hiding a column that turns out harmless costs a click, showin
 addresses cannot be undone.
 
 Whoever holds ``analytics.view_sensitive_data`` (superusers do) sees values as they are; everybody else sees
-`MASK`. Pages, previews and API responses call `mask_for_user`; the checks that decide are here only.
+`MASK`. This module is the one masking API: pages, previews, the admin, API responses and alert messages all
+call it (`hidden_columns`, `mask_rows`, `mask_value`, `mask_reason`, `RunMasker`, `QuarantineMasker`,
+`masked_staged_records`); the checks that decide are here only. What it cannot know without the pipelines
+(which target table a run loads) its callers give it: staging.masking for quarantined rows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from analytics.catalog import TABLE as CATALOG_TABLE
@@ -146,3 +149,81 @@ class RunMasker:
         if value is None or column not in self.hidden(target_table=target_table, staging_table=staging_table):
             return value
         return MASK
+
+
+def hidden_columns(user, *, target_table: str, staging_table: str = ""):
+    """The column names (target, staging, and the source columns feeding sensitive ones) to hide from `user`;
+    every column (`EVERYTHING`) when the catalog cannot be read."""
+    return RunMasker(user).hidden(target_table=target_table, staging_table=staging_table)
+
+
+def mask_value(value, column: str, hidden) -> object:
+    return MASK if value is not None and column in hidden else value
+
+
+def mask_rows(names: Sequence[str], rows, hidden) -> list[list]:
+    """Rows as lists in the order of `names`, the values of `hidden` columns masked."""
+    return [[mask_value(value, name, hidden) for name, value in zip(names, row, strict=False)] for row in rows]
+
+
+def mask_reason(reason: str, value, column: str, hidden) -> str:
+    """Validation reasons quote the failing value ('not a number: "x"'): hide it there too."""
+    if value is None or column not in hidden or not reason:
+        return reason
+    return str(reason).replace(str(value), MASK)
+
+
+def masked_staged_records(user, records: list[dict], *, table_name: str, target_table: str,
+                          keep: Iterable[str] = ()) -> list[dict]:
+    """Rows of a staging table as `user` may see them: hidden are its own sensitive columns and those of the
+    target table its run loads (and the source columns lineage traces into them). When the catalog is
+    unreadable every column is hidden but those in `keep` (the row number, which is no data)."""
+    masker = RunMasker(user)
+    if not records or masker.allowed:
+        return records
+    hidden = masker.hidden(target_table=target_table, staging_table=table_name)
+    if hidden is EVERYTHING:
+        hidden = set(records[0]) - set(keep)
+    return mask_records(records, hidden)
+
+
+class QuarantineMasker:
+    """Values of quarantined rows (and the reasons quoting them) as one viewer may see them.
+
+    `target_table_of(run_id)` names the target table a run loads (staging.masking gives the pipelines' answer);
+    it is asked once per run."""
+
+    def __init__(self, user, *, target_table_of: Callable[[int], str]):
+        self._masker = RunMasker(user)
+        self._target_table_of = target_table_of
+        self._tables: dict[int, str] = {}
+
+    @property
+    def allowed(self) -> bool:
+        return self._masker.allowed
+
+    def _target_table(self, run_id: int) -> str:
+        if run_id not in self._tables:
+            self._tables[run_id] = self._target_table_of(run_id)
+        return self._tables[run_id]
+
+    def reason(self, row) -> str:
+        """The reason with the value it quotes masked, when the value is."""
+        if row.value and self.value(row) is not row.value:
+            return row.reason.replace(row.value, self.value(row))
+        return row.reason
+
+    def value(self, row, field: str = "value") -> Any:
+        value = getattr(row, field)
+        if self.allowed or value is None:
+            return value
+        return self._masker.value(value, column=row.column_name, target_table=self._target_table(row.pipeline_run_id),
+                                  staging_table=row.staging_table)
+
+    def serialized(self, rows: list, data: list[dict]) -> list[dict]:
+        """Serialized quarantined rows (`data`, in the order of the model instances `rows`) with the value,
+        corrected value and the reason quoting the value masked where the column is sensitive."""
+        if self.allowed:
+            return data
+        return [{**item, "value": self.value(row), "corrected_value": self.value(row, "corrected_value"),
+                 "reason": self.reason(row)} for row, item in zip(rows, data, strict=True)]

@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
+from analytics.lineage_graph import LineageGraph
+
 RUN_EVENT_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
 SCHEMA_FACET_URL = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
 COLUMN_LINEAGE_FACET_URL = ("https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
@@ -65,31 +67,16 @@ def column_lineage_facet(rows: list[dict], *, output_name: str, datasets: dict[s
     """The columnLineage facet of the output dataset `output_name`.
 
     `datasets` maps the table names used in the lineage rows to their OpenLineage namespace (the inputs and
-    references). Rows from other tables (staging) are followed back through the rows that fill them.
+    references). Rows from other tables (staging) are followed back through the rows that fill them
+    (`LineageGraph.origins`, the graph the lineage pages draw).
     """
-    into: dict[tuple[str, str], list[dict]] = {}
-    for row in rows:
-        into.setdefault((row["target_table"], row["target_column"]), []).append(row)
-
-    def origins(table: str, column: str, seen: frozenset) -> list[tuple[str, str]]:
-        if table in datasets or (table, column) in seen:
-            return [(table, column)]
-        feeding = into.get((table, column))
-        if not feeding:
-            return [(table, column)]
-        found: list[tuple[str, str]] = []
-        for row in feeding:
-            for origin in origins(row["source_table"], row["source_column"], seen | {(table, column)}):
-                if origin not in found:
-                    found.append(origin)
-        return found
-
+    graph = LineageGraph(rows)
     fields: dict[str, dict] = {}
     for row in rows:
         if row["target_table"] != output_name:
             continue
         entry = fields.setdefault(row["target_column"], {"inputFields": []})
-        for table, column in origins(row["source_table"], row["source_column"], frozenset()):
+        for table, column in graph.origins(row["source_table"], row["source_column"], stop=datasets):
             entry["inputFields"].append({"namespace": datasets.get(table, ""), "name": table, "field": column,
                                          "transformations": [_transformation(row)]})
     return {"_producer": producer, "_schemaURL": COLUMN_LINEAGE_FACET_URL, "fields": fields}

@@ -58,8 +58,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from analytics.clickhouse.client import ClickHouseTarget, quote_identifier
-from analytics.clickhouse.cluster import mutation_table
 from analytics.loading import LOADED_AT_COLUMN, RUN_ID_COLUMN, table_columns
+from analytics.queries.run_rows import replace_run_rows
 
 METRICS_TABLE = "data_quality_metrics"
 COLUMN_METRICS = ("null_rate", "distinct_count", "min", "max", "mean", "invalid_rate")
@@ -559,16 +559,11 @@ def validation_measure(*, target: ClickHouseTarget, table: str, run_id: int,
 
 
 def _metrics_write(target: ClickHouseTarget, table: str, run_id: int, metrics: list[Metric]) -> None:
+    # Measuring a run again (a retry) replaces its earlier metrics of this table instead of doubling them.
     names = ["table_name", "column_name", "metric_name", "metric_value", "threshold_min", "threshold_max",
              "is_passed", "pipeline_run_id"]
-    with target.connection() as client:
-        scope = "table_name = {t:String} AND pipeline_run_id = {run:UInt64}"
-        params = {"t": table, "run": int(run_id)}
-        if int(client.command(f"SELECT count() FROM {METRICS_TABLE} WHERE {scope}", parameters=params)):
-            # Measuring a run again (a retry) replaces its earlier metrics instead of doubling them.
-            client.command(f"ALTER TABLE {mutation_table(target, METRICS_TABLE)} DELETE WHERE {scope} "
-                           "SETTINGS mutations_sync = 2", parameters=params)
-        target.insert(METRICS_TABLE, [[*asdict(m).values(), int(run_id)] for m in metrics], names)
+    replace_run_rows(target, METRICS_TABLE, run_id, [[*asdict(m).values(), int(run_id)] for m in metrics], names,
+                     also={"table_name": table})
 
 
 __all__ = ["FailedCheck", "Metric", "QualityReport", "learned_bounds", "quality_measure", "validate_quality_config",

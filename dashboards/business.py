@@ -1,70 +1,44 @@
-"""Business-metrics dashboard queries (ClickHouse ``business_metrics``).
+"""Business-metrics dashboard: the filters made into the arguments of analytics.queries.business.
 
 Business metrics are dated by their data (``calculation_date``), which may lie far in the past: the period
 filters ``calculation_date`` (up to today), and the page starts with all dates. Filters: the period and the
-pipeline (its runs). Every query aggregates in ClickHouse and ends in a LIMIT.
+pipeline (its runs).
 """
 
 from __future__ import annotations
 
 from django.utils.translation import gettext
 
+from analytics.queries import business as queries
+from analytics.queries.business import GRANULARITIES
 from dashboards.filters import Filters
-from dashboards.spec_queries import BUSINESS_SUMMARY, narrowed
-from dashboards.timings import timed_rows
 from etlsite.formatting import humanize_identifier
 from pipelines.models import Pipeline, PipelineRun
 
 MAX_METRICS = 200
 MAX_DAYS = 400
 MAX_DIMENSIONS = 20
-# Points of a series: one per day, week (starting on Monday) or month.
-GRANULARITIES = {"day": "calculation_date", "week": "toMonday(calculation_date)",
-                 "month": "toStartOfMonth(calculation_date)"}
-# How a week or a month combines the daily values of a metric with this aggregation.
-BUCKET_COMBINE = {"sum": "sum", "count": "sum", "avg": "avg", "min": "min", "max": "max", "count_distinct": "avg"}
-# Rows without dimensions are a metric's total; a metric defined only per dimension falls back to the average.
-_DAY_VALUE = ("if(countIf(dimension_values = '{}') > 0, avgIf(metric_value, dimension_values = '{}'), "
-              "avg(metric_value))")
-_DIMENSION_LABEL = ("arrayStringConcat(arrayMap(kv -> concat(kv.1, ': ', kv.2), "
-                    "JSONExtractKeysAndValues(dimension_values, 'String')), ', ')")
+__all__ = ["GRANULARITIES", "MAX_DAYS", "MAX_DIMENSIONS", "MAX_METRICS"]
 
 
-def _run_conditions(filters: Filters) -> tuple[list[str], dict]:
-    if filters.pipeline is None:
-        return [], {}
-    run_ids = list(PipelineRun.objects.filter(pipeline=filters.pipeline).values_list("pk", flat=True))
-    return ["pipeline_run_id IN {runs:Array(UInt64)}"], {"runs": run_ids}
-
-
-def _conditions(filters: Filters) -> tuple[list[str], dict]:
-    conditions, params = _run_conditions(filters)
-    if filters.since is not None:
-        conditions = ["calculation_date > {since:Date}", "calculation_date <= {until:Date}", *conditions]
-        params = {**params, "since": filters.since.date(), "until": filters.until.date()}
-    return conditions, params
-
-
-def _where(conditions: list[str]) -> str:
-    return " AND " + " AND ".join(conditions) if conditions else ""
+def _narrowing(filters: Filters) -> dict:
+    """The period's dates and the filtered pipeline's runs, as the queries take them."""
+    run_ids = None
+    if filters.pipeline is not None:
+        run_ids = list(PipelineRun.objects.filter(pipeline=filters.pipeline).values_list("pk", flat=True))
+    since = filters.since
+    return {"since": None if since is None else since.date(), "until": None if since is None else filters.until.date(),
+            "run_ids": run_ids}
 
 
 def summary(filters: Filters) -> list[dict]:
     """The specification's query: average and last calculation date by category and name."""
-    conditions, params = _conditions(filters)
-    return timed_rows("business.summary", narrowed(BUSINESS_SUMMARY, conditions), {**params, "limit": MAX_METRICS})
+    return queries.summary(**_narrowing(filters), limit=MAX_METRICS)
 
 
 def series_extent(filters: Filters, category: str, name: str) -> dict[str, int]:
     """How many points the metric's series has per granularity (days, weeks, months with a value)."""
-    conditions, params = _conditions(filters)
-    rows = timed_rows(
-        "business.series_extent",
-        "SELECT uniqExact(calculation_date) AS day, uniqExact(toMonday(calculation_date)) AS week, "
-        "uniqExact(toStartOfMonth(calculation_date)) AS month FROM business_metrics "
-        "WHERE metric_category = {category:String} AND metric_name = {name:String}" + _where(conditions),
-        {**params, "category": category, "name": name})
-    return {key: int(value) for key, value in rows[0].items()} if rows else dict.fromkeys(GRANULARITIES, 0)
+    return queries.series_extent(category, name, **_narrowing(filters))
 
 
 def granularity_for(extent: dict[str, int], asked: str) -> str:
@@ -79,20 +53,9 @@ def granularity_for(extent: dict[str, int], asked: str) -> str:
 
 def series(filters: Filters, category: str, name: str, *, granularity: str = "day", offset: int = 0,
            aggregation: str = "") -> list[dict]:
-    """One metric per calculation day, week or month (at most MAX_DAYS points from `offset`).
-
-    A week or month adds up its days for a metric that is a sum or a count (revenue, orders) and takes
-    their average, minimum or maximum for one that is that (the average check)."""
-    conditions, params = _conditions(filters)
-    bucket = GRANULARITIES.get(granularity, GRANULARITIES["day"])
-    combine = BUCKET_COMBINE.get(aggregation, "avg")
-    return timed_rows(
-        "business.series",
-        f"SELECT {bucket} AS day, {combine}(day_value) AS value, any(day_unit) AS unit FROM ("
-        f"SELECT calculation_date, {_DAY_VALUE} AS day_value, any(metric_unit) AS day_unit FROM business_metrics "
-        "WHERE metric_category = {category:String} AND metric_name = {name:String}" + _where(conditions) +
-        " GROUP BY calculation_date) GROUP BY day ORDER BY day LIMIT {limit:UInt32} OFFSET {offset:UInt32}",
-        {**params, "category": category, "name": name, "limit": MAX_DAYS, "offset": max(0, int(offset))})
+    """One metric per calculation day, week or month (at most MAX_DAYS points from `offset`)."""
+    return queries.series(category, name, **_narrowing(filters), granularity=granularity, aggregation=aggregation,
+                          offset=offset, limit=MAX_DAYS)
 
 
 def metric_definitions(filters: Filters) -> dict[tuple[str, str], dict]:
@@ -117,22 +80,9 @@ def metric_label(definition: dict | None, name: str) -> str:
 
 
 def breakdown_count(filters: Filters, category: str, name: str) -> int:
-    conditions, params = _conditions(filters)
-    rows = timed_rows(
-        "business.breakdown_count",
-        f"SELECT uniqExact({_DIMENSION_LABEL}) AS n FROM business_metrics "
-        "WHERE metric_category = {category:String} AND metric_name = {name:String} "
-        "AND dimension_values != '{}'" + _where(conditions), {**params, "category": category, "name": name})
-    return int(rows[0]["n"]) if rows else 0
+    return queries.breakdown_count(category, name, **_narrowing(filters))
 
 
 def breakdown(filters: Filters, category: str, name: str) -> list[dict]:
     """One metric by its dimension values (averaged over the period), largest first."""
-    conditions, params = _conditions(filters)
-    return timed_rows(
-        "business.breakdown",
-        f"SELECT {_DIMENSION_LABEL} AS dimension, avg(metric_value) AS value FROM business_metrics "
-        "WHERE metric_category = {category:String} AND metric_name = {name:String} "
-        "AND dimension_values != '{}'" + _where(conditions) +
-        " GROUP BY dimension ORDER BY value DESC, dimension LIMIT {limit:UInt32}",
-        {**params, "category": category, "name": name, "limit": MAX_DIMENSIONS})
+    return queries.breakdown(category, name, **_narrowing(filters), limit=MAX_DIMENSIONS)

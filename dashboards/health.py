@@ -1,15 +1,14 @@
 """System health: disk used by each database and by the staging tables.
 
 Sizes come from the databases themselves: PostgreSQL's pg_database_size / pg_total_relation_size,
-ClickHouse's system.parts (active parts only).
+ClickHouse's system.parts (active parts only, read by analytics.queries.health).
 """
 
 from __future__ import annotations
 
 from django.db import connections
 
-from analytics.clickhouse import get_target
-from dashboards.timings import timed_rows
+from analytics.queries import health as queries
 from staging.models import StagingTable
 
 MAX_TABLES = 30
@@ -23,18 +22,11 @@ def relational_size(alias: str) -> int:
 
 def clickhouse_tables() -> list[dict]:
     """Rows and bytes on disk per table of the target database, largest first."""
-    return timed_rows(
-        "health.clickhouse_tables",
-        "SELECT table, sum(rows) AS rows, sum(bytes_on_disk) AS bytes, count() AS parts FROM system.parts "
-        "WHERE active AND database = {db:String} GROUP BY table ORDER BY bytes DESC, table LIMIT {limit:UInt32}",
-        {"db": get_target().database, "limit": MAX_TABLES})
+    return queries.clickhouse_tables(limit=MAX_TABLES)
 
 
 def clickhouse_size() -> int:
-    rows = timed_rows("health.clickhouse_size",
-                      "SELECT sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND database = {db:String}",
-                      {"db": get_target().database})
-    return int(rows[0]["bytes"] or 0)
+    return queries.clickhouse_size()
 
 
 def staging_tables() -> list[dict]:

@@ -11,46 +11,28 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from analytics.labels import lineage_logic_label, lineage_type_label
-from dashboards.timings import timed_rows
+from analytics.lineage_graph import KINDS as KIND_ORDER
+from analytics.lineage_graph import LineageGraph
+from analytics.queries import lineage as queries
 from pipelines.models import Pipeline, PipelineRun
 
 MAX_EDGES = 2000
 RECENT_RUNS = 200
-KIND_ORDER = ("source", "staging", "target")
 _X_STEP, _Y_STEP, _TABLE_GAP = 380, 58, 80
 
 
 def lineage_run_id(*, run_id: int | None = None, pipeline: Pipeline | None = None) -> int | None:
     if run_id is not None:
         return run_id
-    params: dict = {}
-    sql = "SELECT pipeline_run_id FROM data_lineage"
+    runs = None
     if pipeline is not None:
         runs = list(PipelineRun.objects.filter(pipeline=pipeline).order_by("-created_at")
                     .values_list("pk", flat=True)[:RECENT_RUNS])
-        sql += " WHERE pipeline_run_id IN {runs:Array(UInt64)}"
-        params["runs"] = runs
-    rows = timed_rows("lineage.latest_run", sql + " ORDER BY created_at DESC LIMIT 1", params)
-    return int(rows[0]["pipeline_run_id"]) if rows else None
+    return queries.latest_lineage_run(run_ids=runs)
 
 
 def lineage_edges(run_id: int) -> list[dict]:
-    return timed_rows(
-        "lineage.edges",
-        "SELECT source_table, source_column, target_table, target_column, transformation_type, "
-        "transformation_logic, record_count FROM data_lineage WHERE pipeline_run_id = {run:UInt64} "
-        "ORDER BY target_table, target_column, source_table, source_column LIMIT {limit:UInt32}",
-        {"run": run_id, "limit": MAX_EDGES})
-
-
-def _table_kinds(edges: list[dict]) -> dict[str, str]:
-    staging = {e["target_table"] for e in edges if e["transformation_type"] == "extract"}
-    targets = {e["target_table"] for e in edges} - staging
-    kinds = {}
-    for edge in edges:
-        for table in (edge["source_table"], edge["target_table"]):
-            kinds[table] = "staging" if table in staging else "target" if table in targets else "source"
-    return kinds
+    return queries.lineage_edges(run_id, limit=MAX_EDGES)
 
 
 def column_label(column: str, headers: dict | None) -> str:
@@ -65,23 +47,16 @@ def lineage_graph(edges: list[dict], *, headers: dict | None = None) -> dict:
     """cytoscape.js elements (nodes with preset positions, edges) and the tables by kind.
 
     `headers` (a run's execution_context["source_headers"]: column -> the file's header) adds the original
-    header to the label of every node of that column. The lineage page and the run page both draw this."""
-    kinds = _table_kinds(edges)
-    columns: dict[str, list[str]] = {table: [] for table in kinds}
-    for edge in edges:
-        for table, column in ((edge["source_table"], edge["source_column"]),
-                              (edge["target_table"], edge["target_column"])):
-            if column and column not in columns[table]:
-                columns[table].append(column)
-    upstream: dict[str, list[str]] = {}
-    for edge in edges:
-        upstream.setdefault(f"{edge['target_table']}.{edge['target_column']}", []).append(
-            f"{edge['source_table']}.{edge['source_column']}")
-    placed: dict[str, float] = {}
+    header to the label of every node of that column. The lineage page and the run page both draw this; the
+    graph itself is analytics.lineage_graph's, which OpenLineage events follow too."""
+    graph = LineageGraph(edges)
+    kinds = graph.table_kinds()
+    columns = graph.columns()
+    placed: dict[tuple[str, str], float] = {}
 
     def barycentre(table: str, column: str) -> float:
         # a column sits level with the columns it comes from, so edges cross as little as possible
-        ys = [placed[u] for u in upstream.get(f"{table}.{column}", []) if u in placed]
+        ys = [placed[u] for u in graph.upstream(table, column) if u in placed]
         return sum(ys) / len(ys) if ys else float("inf")
 
     nodes, heights = [], dict.fromkeys(KIND_ORDER, 0)
@@ -91,7 +66,7 @@ def lineage_graph(edges: list[dict], *, headers: dict | None = None) -> dict:
         nodes.append({"data": {"id": f"t:{table}", "label": table, "kind": kind, "table": table, "column": ""},
                       "classes": f"table {kind}"})
         for column in sorted(columns[table], key=lambda c: barycentre(table, c)):
-            placed[f"{table}.{column}"] = heights[kind]
+            placed[(table, column)] = heights[kind]
             nodes.append({"data": {"id": f"c:{table}.{column}", "parent": f"t:{table}",
                                    "label": column_label(column, headers), "header": (headers or {}).get(column, ""),
                                    "kind": kind, "table": table, "column": column},

@@ -8,8 +8,8 @@ from django.db import connections
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 
+from analytics.queries.spec import LATEST_RUNS, LATEST_RUNS_ID_COLUMN, narrowed, with_columns
 from dashboards.filters import Filters
-from dashboards.spec_queries import LATEST_RUNS, narrowed
 from pipelines.models import PipelineRun, RunStatus
 from webui.timeline import run_duration, run_duration_expression
 
@@ -63,14 +63,16 @@ def records_by_day(filters: Filters) -> list[dict]:
 
 
 def latest_runs(filters: Filters) -> list[dict]:
-    """The specification's latest-runs query, narrowed to the filters."""
+    """The specification's latest-runs query, narrowed to the filters, each row with its run's id (`run_id`,
+    selected by the same statement beside the specification's columns) for the link to the run's page."""
     conditions = ["pr.created_at >= %s", "pr.created_at <= %s"]
     params: list = [filters.since, filters.until]
     if filters.pipeline is not None:
         conditions.append("pr.pipeline_id = %s")
         params.append(filters.pipeline.pk)
     with connections["default"].cursor() as cursor:
-        cursor.execute(narrowed(LATEST_RUNS, conditions, limit_param=None), params)
+        sql = narrowed(with_columns(LATEST_RUNS, [LATEST_RUNS_ID_COLUMN]), conditions, limit_param=None)
+        cursor.execute(sql, params)
         columns = [c[0] for c in cursor.description]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     labels = dict(RunStatus.choices)

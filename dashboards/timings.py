@@ -1,41 +1,13 @@
-"""Timings of the dashboards' own ClickHouse queries, and the slowest recent ones.
+"""Timings of the dashboards' own ClickHouse queries, summarised for the health page.
 
-Every dashboard query runs through `timed_rows`, which records (name, milliseconds, rows) in Django's cache
-(per process with the default local-memory cache, shared with Redis/Memcached). The health page shows those,
-and also ClickHouse's own ``system.query_log`` when the server keeps one (chDB does not flush one).
+Every dashboard query runs through `analytics.queries.timing.named_rows`, which records (name, milliseconds,
+rows) in Django's cache. The health page shows those, and also ClickHouse's own ``system.query_log`` when the
+server keeps one (chDB does not flush one): `analytics.queries.health.query_log_slowest`.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
-from django.core.cache import cache
-from django.utils import timezone
-
-from analytics.clickhouse import ClickHouseError, get_target
-
-CACHE_KEY = "dashboards:query-timings"
-KEEP = 500
-
-
-def timed_rows(name: str, sql: str, parameters: dict | None = None) -> list[dict[str, Any]]:
-    """Run a read query and record how long it took."""
-    started = time.perf_counter()
-    result = get_target().query(sql, parameters)
-    rows = [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
-    timing_record(name, (time.perf_counter() - started) * 1000, len(rows))
-    return rows
-
-
-def timing_record(name: str, milliseconds: float, rows: int) -> None:
-    timings = cache.get(CACHE_KEY) or []
-    timings.append({"name": name, "ms": round(milliseconds, 2), "rows": rows, "at": timezone.now()})
-    cache.set(CACHE_KEY, timings[-KEEP:], timeout=None)
-
-
-def timings_recent() -> list[dict]:
-    return list(cache.get(CACHE_KEY) or [])
+from analytics.queries.timing import timings_recent
 
 
 def timings_summary() -> list[dict]:
@@ -54,19 +26,3 @@ def timings_summary() -> list[dict]:
 
 def timings_slowest(limit: int = 10) -> list[dict]:
     return sorted(timings_recent(), key=lambda t: t["ms"], reverse=True)[:limit]
-
-
-def query_log_slowest(limit: int = 10) -> list[dict] | None:
-    """The slowest finished queries of the last day from ClickHouse's system.query_log; None without one."""
-    target = get_target()
-    try:
-        if not target.command("SELECT count() FROM system.tables WHERE database = 'system' AND name = 'query_log'"):
-            return None
-        return target.rows(
-            "SELECT event_time, query_duration_ms, read_rows, memory_usage, substring(query, 1, 300) AS query "
-            "FROM system.query_log WHERE type = 'QueryFinish' AND event_date >= yesterday() "
-            "AND query_kind = 'Select' AND current_database = {db:String} "
-            "ORDER BY query_duration_ms DESC LIMIT {limit:UInt32}",
-            {"db": target.database, "limit": limit})
-    except ClickHouseError:
-        return None

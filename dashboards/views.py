@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from analytics.catalog import CatalogError, catalog_edit
 from analytics.clickhouse import ClickHouseError, get_target
+from analytics.queries.health import query_log_slowest
 from dashboards import business, health, quality, runs
 from dashboards.catalog_search import catalog_entry, catalog_search
 from dashboards.charts import bucket_note, chart
@@ -29,7 +30,7 @@ from dashboards.filters import filters_from_request
 from dashboards.forms import CatalogEditForm, CatalogSearchForm, LineageFilterForm
 from dashboards.lineage import column_label, lineage_edges, lineage_graph, lineage_labels, lineage_run_id
 from dashboards.metrics_text import metric_label, metric_value
-from dashboards.timings import query_log_slowest, timings_slowest, timings_summary
+from dashboards.timings import timings_slowest, timings_summary
 from pipelines.models import Alert, AlertStatus, PipelineRun
 
 VIEW_RUNS = "pipelines.view_pipelinerun"

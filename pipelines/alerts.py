@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analytics.queries import lineage as lineage_queries
 from etlsite.identifiers import sanitize_identifier
 from pipelines.models import (
     Alert,
@@ -274,20 +275,7 @@ def sample_rows(run: PipelineRun, limit: int = SAMPLE_ROWS) -> list[dict]:
 def downstream_tables(table: str) -> list[str]:
     """Tables fed from `table` according to data_lineage (a few hops); best effort, [] if unavailable."""
     try:
-        from analytics.clickhouse import get_target
-
-        target = get_target()
-        found: list[str] = []
-        frontier = [table]
-        for _hop in range(LINEAGE_DEPTH):
-            if not frontier:
-                break
-            rows = target.rows("SELECT DISTINCT target_table FROM data_lineage WHERE source_table IN {t:Array(String)}",
-                               {"t": frontier})
-            frontier = [r["target_table"] for r in rows if r["target_table"] not in found
-                        and r["target_table"] != table]
-            found.extend(frontier)
-        return found
+        return lineage_queries.downstream_tables(table, depth=LINEAGE_DEPTH)
     except Exception as exc:  # noqa: BLE001 - lineage is context; an alert must go out without it
         logger.warning("alerts: downstream tables of %s unavailable: %s", table, exc)
         return []

@@ -1,39 +1,23 @@
-"""Values of quarantined rows as one viewer may see them (see analytics.masking)."""
+"""What analytics.masking (the masking API) needs to know from the pipelines to mask a run's rows: the
+target table the run loads. Analytics does not import the pipelines, so the lookup is given to it from here."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from analytics.masking import RunMasker
+from analytics.masking import QuarantineMasker as _QuarantineMasker
 
 
-class QuarantineMasker:
+def run_target_table(run_id: int | None) -> str:
+    """The target table run `run_id` loads ("" for no run or an unknown one)."""
+    if run_id is None:
+        return ""
+    from pipelines.models import PipelineRun  # here: the pipelines app imports staging at module level
+
+    run = PipelineRun.objects.select_related("pipeline").filter(pk=run_id).first()
+    return run.pipeline.target_table if run else ""
+
+
+class QuarantineMasker(_QuarantineMasker):
+    """analytics.masking.QuarantineMasker with the pipelines' answer to "which target table"."""
+
     def __init__(self, user):
-        self._masker = RunMasker(user)
-        self._tables: dict[int, str] = {}
-
-    @property
-    def allowed(self) -> bool:
-        return self._masker.allowed
-
-    def _target_table(self, run_id: int) -> str:
-        if run_id not in self._tables:
-            from pipelines.engine.runner import target_table_name
-            from pipelines.models import PipelineRun
-
-            run = PipelineRun.objects.select_related("pipeline").filter(pk=run_id).first()
-            self._tables[run_id] = target_table_name(run.pipeline) if run else ""
-        return self._tables[run_id]
-
-    def reason(self, row) -> str:
-        """The reason with the value it quotes masked, when the value is."""
-        if row.value and self.value(row) is not row.value:
-            return row.reason.replace(row.value, self.value(row))
-        return row.reason
-
-    def value(self, row, field: str = "value") -> Any:
-        value = getattr(row, field)
-        if self.allowed or value is None:
-            return value
-        return self._masker.value(value, column=row.column_name, target_table=self._target_table(row.pipeline_run_id),
-                                  staging_table=row.staging_table)
+        super().__init__(user, target_table_of=run_target_table)

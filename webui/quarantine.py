@@ -7,9 +7,9 @@ import logging
 from django.db import DatabaseError, transaction
 from django.db.models import Count, Max, Q
 
+from analytics.masking import hidden_columns, mask_value
 from staging.quarantine import QuarantinedRow, QuarantineStatus
 from staging.writer import StagingError, StagingWriter
-from webui.masking import hidden_columns, mask_value
 
 logger = logging.getLogger(__name__)
 

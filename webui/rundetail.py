@@ -8,7 +8,9 @@ from itertools import groupby
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
-from analytics.clickhouse import ClickHouseError, get_target
+from analytics.clickhouse import ClickHouseError
+from analytics.masking import hidden_columns, mask_rows
+from analytics.queries.quality import run_metrics
 from dashboards.lineage import lineage_edges, lineage_graph
 from dashboards.metrics_text import bounds_text, metric_label, metric_value
 from etlsite.csvsafe import text_row
@@ -17,7 +19,6 @@ from pipelines.targets import target_table_name
 from sources.secrets import mask_config
 from staging.models import ProcessingLog
 from staging.writer import StagingError, StagingWriter
-from webui.masking import hidden_columns, mask_rows
 
 logger = logging.getLogger(__name__)
 STAGED_PREVIEW_ROWS = 20
@@ -67,11 +68,7 @@ def run_target_table(run: PipelineRun) -> str:
 def quality_metrics(run: PipelineRun) -> tuple[list[dict], str]:
     """data_quality_metrics of the run (failed first), or [] and a message when ClickHouse cannot answer."""
     try:
-        rows = get_target().rows(
-            "SELECT table_name, column_name, metric_name, metric_value, threshold_min, threshold_max, is_passed "
-            "FROM data_quality_metrics WHERE pipeline_run_id = {run:UInt64} "
-            "ORDER BY is_passed, table_name, column_name, metric_name LIMIT {limit:UInt32}",
-            {"run": run.pk, "limit": QUALITY_LIMIT})
+        rows = run_metrics(run.pk, limit=QUALITY_LIMIT)
     except ClickHouseError as exc:
         logger.warning("run page: quality metrics of run %s unreadable: %s", run.pk, exc)
         return [], _("The quality metrics cannot be read now: %(error)s") % {"error": exc}

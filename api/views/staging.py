@@ -14,9 +14,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from analytics.audit import audit_record
+from analytics.masking import masked_staged_records
 from api.filters import FileMetadataFilter, ProcessingLogFilter, QuarantinedRowFilter, StagingTableFilter
 from api.pagination import PageWindow, page_openapi_parameters, paginated_schema
-from api.rowmask import masked_quarantined, masked_staged_records
 from api.serializers import PipelineRunSerializer
 from api.staging_serializers import (
     FileMetadataSerializer,
@@ -29,9 +29,10 @@ from api.throttles import UploadThrottle
 from api.uploads import upload_register
 from api.views.base import ListFiltersOnlyMixin
 from api.views.metadata import pipeline_runnable, run_trigger
+from staging.masking import QuarantineMasker, run_target_table
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, StagingTable
 from staging.ownership import upload_visible_get, uploads_visible
-from staging.writer import StagingError, StagingWriter
+from staging.writer import ROW_NUMBER_COLUMN, StagingError, StagingWriter
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ class StagingTableViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet):
             raise NotFound(_("The staging table %(table)s no longer exists.") % {"table": table}) from exc
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         records = masked_staged_records(request.user, records, table_name=table.table_name,
-                                        pipeline_run_id=table.pipeline_run_id)
+                                        target_table=run_target_table(table.pipeline_run_id),
+                                        keep=[ROW_NUMBER_COLUMN])
         # Staged rows are data: reading them is recorded like an export.
         audit_record(operation_type="query", table_name=table.table_name, pipeline_run_id=table.pipeline_run_id,
                      details={"action": "preview", "via": "api", "page": window.page, "rows": len(records)})
@@ -156,8 +158,8 @@ class QuarantinedRowViewSet(ListFiltersOnlyMixin, viewsets.ReadOnlyModelViewSet)
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         data = self.get_serializer(page, many=True).data
-        return self.get_paginated_response(masked_quarantined(request.user, page, data))
+        return self.get_paginated_response(QuarantineMasker(request.user).serialized(page, data))
 
     def retrieve(self, request, *args, **kwargs):
         row = self.get_object()
-        return Response(masked_quarantined(request.user, [row], [self.get_serializer(row).data])[0])
+        return Response(QuarantineMasker(request.user).serialized([row], [self.get_serializer(row).data])[0])

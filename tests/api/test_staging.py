@@ -91,7 +91,7 @@ def test_quarantined_rows_list_and_filter(api):
 
 def _sensitive_setup(clickhouse):
     from analytics.catalog import catalog_edit, catalog_refresh
-    from pipelines.engine.runner import target_table_name
+    from pipelines.targets import target_table_name
 
     run = PipelineRunFactory()
     table = staged_table(run.pk, rows=3, name=f"stg_run_{run.pk}")

@@ -22,7 +22,7 @@ def test_pass_rate_and_null_rates_read_the_projection(clickhouse, monkeypatch):
             seen.append((sql, parameters))
             return get_target().query(sql, parameters)
 
-    monkeypatch.setattr("dashboards.timings.get_target", Spy)
+    monkeypatch.setattr("analytics.queries.timing.get_target", Spy)
     filters = Filters(pipeline=None, table="", days=30, until=now)
     days = quality.pass_rate_by_day(filters)
     quality.null_rates(filters)

@@ -107,3 +107,22 @@ def test_bad_filters_are_explained_on_the_page(client, viewer, query, message):
 def test_empty_state_says_what_to_do(client, viewer):
     client.force_login(viewer)
     assert "run_pipeline" in client.get(URL).content.decode()
+
+
+def test_latest_runs_link_to_their_run_pages_with_the_specifications_numbers(client, viewer, runs):
+    """Each row of "Latest runs" links to /runs/<id>/ of the run whose numbers it shows (the id is read by
+    the same statement as the specification's columns, so it cannot belong to another row)."""
+    client.force_login(viewer)
+    page = client.get(URL)
+    latest = sorted(runs["recent"], key=lambda r: r.created_at, reverse=True)[:10]
+    rows = page.context["latest"]
+    assert [r["run_id"] for r in rows] == [r.pk for r in latest]
+    for row, run in zip(rows, latest, strict=True):
+        assert (row["pipeline_name"], row["status"], row["duration_seconds"], row["records_processed"]) == (
+            run.pipeline.name, run.status, run.duration_seconds, run.records_processed)
+    html = page.content.decode()
+    table = html[html.index('<table id="latest-runs">'):]
+    table = table[:table.index("</table>")]
+    assert table.count('<a href="/runs/') == len(latest)
+    for run in latest:
+        assert f'<a href="/runs/{run.pk}/">{run.pipeline.name}</a>' in table

@@ -322,7 +322,7 @@ def test_downstream_tables_unavailable_is_empty(monkeypatch):
     def broken():
         raise RuntimeError("no ClickHouse")
 
-    monkeypatch.setattr("analytics.clickhouse.get_target", broken)
+    monkeypatch.setattr("analytics.queries.lineage.get_target", broken)
     assert alerts.downstream_tables("sales") == []
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.engine.runner import target_table_name
+from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.services import run_claim, run_create, run_enqueue
 from tests.factories import DataSourceFactory, PipelineFactory

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.engine.runner import target_table_name
+from pipelines.targets import target_table_name
 from pipelines.models import RunStatus
 from pipelines.services import run_dispatch, run_enqueue, run_retry
 from staging.models import StagingTable

@@ -8,7 +8,7 @@ import yaml
 from django.db import connections
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.engine.runner import target_table_name
+from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun, RunStatus
 from staging.models import StagingTable
 

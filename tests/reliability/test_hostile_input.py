@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from etlsite.identifiers import sanitize_columns
-from pipelines.engine.runner import target_table_name
+from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun
 from pipelines.tasks import run_pipeline_task
 from staging.models import FileMetadata

@@ -19,7 +19,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.engine.runner import target_table_name
+from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.tasks import run_pipeline_task
 from staging.models import FileMetadata

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analytics.masking import hidden_columns, mask_reason, mask_rows, mask_value
 from pipelines.models import Pipeline
 from pipelines.selectors import run_by_id, upload_pipelines
 from pipelines.services import pipeline_may_run, run_trigger
@@ -20,7 +21,6 @@ from webui import chunked
 from webui.access import page
 from webui.jsonapi import endpoint, json_body, json_error
 from webui.mapping import MappingError, mapping_save
-from webui.masking import hidden_columns, mask_reason, mask_rows, mask_value
 from webui.preview import file_preview
 from webui.progress import run_progress_payload
 from webui.views.newpipeline import may_create_from_upload

@@ -3,6 +3,9 @@
 The dashboards add their filters as extra WHERE conditions (bound parameters only) in front of the
 query's GROUP BY / ORDER BY and a LIMIT at the end; with no filter the query is the specification's own plus
 the LIMIT. tests/test_monitoring_queries.py runs the same texts.
+
+`LATEST_RUNS` reads the metadata database (PostgreSQL), the two others ClickHouse; the three are kept
+together because the specification gives them together and a test compares all three with its text.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ BUSINESS_SUMMARY = ("SELECT metric_category, metric_name, AVG(metric_value) as a
                     "FROM business_metrics GROUP BY metric_category, metric_name "
                     "ORDER BY metric_category, avg_value DESC")
 
+# The run's id beside the latest runs' columns (their page links each row to its run): the same rows,
+# read in the same statement, so the numbers shown are the specification's own.
+LATEST_RUNS_ID_COLUMN = "pr.id AS run_id"
+
 _TAIL = re.compile(r"\s(GROUP BY|ORDER BY)\s")
+_SELECT = re.compile(r"^SELECT ")
 
 
 def narrowed(sql: str, conditions: list[str], *, limit_param: str | None = "limit") -> str:
@@ -36,3 +44,13 @@ def narrowed(sql: str, conditions: list[str], *, limit_param: str | None = "limi
     if limit_param:
         sql += f"\nLIMIT {{{limit_param}:UInt32}}"
     return sql
+
+
+def with_columns(sql: str, columns: list[str]) -> str:
+    """`sql` selecting `columns` after its own ones (which keep their names, order and values)."""
+    if not _SELECT.match(sql):
+        raise ValueError("not a SELECT statement")
+    match = re.search(r"\nFROM ", sql)
+    if match is None:
+        raise ValueError("no FROM on a line of its own")
+    return sql[:match.start()] + ", " + ", ".join(columns) + sql[match.start():]
