@@ -34,9 +34,9 @@ from django.db import connections, transaction
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
 from pipelines.demo import demo_load
-from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.services import run_dispatch, run_enqueue, run_rerun, run_retry
+from pipelines.targets import target_table_name
 from pipelines.watchdog import runs_mark_dead
 from staging.models import StagingTable
 from tests.pipelines.test_engine import _expected

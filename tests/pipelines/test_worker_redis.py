@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.services import run_claim, run_create, run_enqueue
+from pipelines.targets import target_table_name
 from tests.factories import DataSourceFactory, PipelineFactory
 from tests.pipelines.test_worker_beat import ROOT, _settings_module, _start, _stop
 from tests.support.broker import own_broker

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.targets import target_table_name
 from pipelines.models import RunStatus
 from pipelines.services import run_dispatch, run_enqueue, run_retry
+from pipelines.targets import target_table_name
 from staging.models import StagingTable
 from staging.quarantine import QuarantinedRow
 from tests.factories import DataSourceFactory, PipelineFactory

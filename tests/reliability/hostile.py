@@ -8,8 +8,8 @@ import yaml
 from django.db import connections
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun, RunStatus
+from pipelines.targets import target_table_name
 from staging.models import StagingTable
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "hostile"

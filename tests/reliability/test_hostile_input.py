@@ -18,8 +18,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from etlsite.identifiers import sanitize_columns
-from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun
+from pipelines.targets import target_table_name
 from pipelines.tasks import run_pipeline_task
 from staging.models import FileMetadata
 from staging.uploads import uploads_dir

@@ -19,8 +19,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from analytics.loading import ROW_NUMBER_COLUMN, RUN_ID_COLUMN
-from pipelines.targets import target_table_name
 from pipelines.models import PipelineRun, RunStatus
+from pipelines.targets import target_table_name
 from pipelines.tasks import run_pipeline_task
 from staging.models import FileMetadata
 from tests.api.conftest import client_for, make_user
