@@ -48,12 +48,6 @@ _JOIN = re.compile(r"^left join on (?P<condition>.+)$", re.S)
 _FILL = re.compile(r"^empty -> (?P<value>.*)$", re.S)
 
 
-def run_status_label(code: str) -> str:
-    from pipelines.models import RunStatus
-
-    return str(dict(RunStatus.choices).get(code, code))
-
-
 def sensitivity_label(code: str) -> str:
     return str(SENSITIVITY_LABELS.get((code or "").lower(), code))
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from pipelines import services
 from pipelines.alerts import alerts_evaluate
+from pipelines.engine.dispatch import Dispatcher
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.watchdog import run_heartbeat
 
@@ -28,13 +29,15 @@ def batch_rows() -> int:
     return getattr(settings, "ETL_BATCH_ROWS", DEFAULT_BATCH_ROWS)
 
 
-def run_engine_execute(run: PipelineRun, *, rows: int | None = None, split: bool = True) -> PipelineRun:
-    """The engine on a claimed run (`split=False`: a parallelism setting is ignored, as parts need workers)."""
+def run_engine_execute(run: PipelineRun, *, rows: int | None = None, dispatcher: Dispatcher | None = None
+                       ) -> PipelineRun:
+    """The engine on a claimed run. `dispatcher` sends a split run's part and commit tasks (the workers'
+    path); without one (`run_pipeline --sync`) a parallelism setting is ignored, as parts need workers."""
     # Imported on first use: the engine pulls in the connectors and pyarrow, which the worker's parent
     # process (it forks the children that run tasks) and the web process enqueuing a run have no use for.
     from pipelines.engine.runner import run_execute
 
-    return run_execute(run=run, batch_rows=rows or batch_rows(), split=split)
+    return run_execute(run=run, batch_rows=rows or batch_rows(), dispatcher=dispatcher)
 
 
 def run_attempt(*, run: PipelineRun, execute: Callable[[PipelineRun], PipelineRun]) -> PipelineRun:

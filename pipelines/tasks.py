@@ -42,7 +42,7 @@ def etl_task(name: str, *, limits: tuple[int, int] | None = None, bind: bool = F
 
 
 def _run_execute(run: PipelineRun) -> PipelineRun:
-    return execution.run_engine_execute(run)
+    return execution.run_engine_execute(run, dispatcher=TaskDispatcher)
 
 
 @etl_task("pipelines.run_pipeline", bind=True)
@@ -84,6 +84,18 @@ def run_split_commit_dispatch(*, run: PipelineRun) -> None:
     services.task_dispatch(run_split_commit_task, (run.pk,), pipeline=run.pipeline)
 
 
+class TaskDispatcher:
+    """How the engine sends a split run's tasks (pipelines.engine.dispatch.Dispatcher): it never imports them."""
+
+    @staticmethod
+    def dispatch_parts(*, run: PipelineRun, parts: int, attempt: int) -> None:
+        run_parts_dispatch(run=run, parts=parts, attempt=attempt)
+
+    @staticmethod
+    def dispatch_commit(*, run: PipelineRun) -> None:
+        run_split_commit_dispatch(run=run)
+
+
 def _finished_part(run_id: int) -> str:
     run = PipelineRun.objects.select_related("pipeline").filter(pk=run_id).first()
     if run is not None and run.status == RunStatus.FAILED:
@@ -97,7 +109,7 @@ def run_part_task(run_id: int, index: int, attempt: int) -> str:
 
     with run_heartbeat(run_id=run_id):
         outcome = part_execute(run_id=run_id, index=index, attempt=attempt,
-                               batch_rows=execution.batch_rows())
+                               batch_rows=execution.batch_rows(), dispatcher=TaskDispatcher)
     if outcome.endswith("failed"):
         return f"{outcome}; {_finished_part(run_id)}"
     return outcome

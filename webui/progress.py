@@ -10,19 +10,20 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from pipelines.models import PipelineRun, RunStatus
+from pipelines.run_state import Step, run_progress_of
 
 STEPS = {
-    "pending": (0, _("Waiting for a worker")),
-    "extract": (10, _("Reading the source")),
-    "stage": (20, _("Staging the rows")),
-    "load": (50, _("Validating, transforming and loading")),
-    "commit": (80, _("Committing to the target")),
-    "analyze": (90, _("Measuring quality and metrics")),
+    Step.PENDING: (0, _("Waiting for a worker")),
+    Step.EXTRACT: (10, _("Reading the source")),
+    Step.STAGE: (20, _("Staging the rows")),
+    Step.LOAD: (50, _("Validating, transforming and loading")),
+    Step.COMMIT: (80, _("Committing to the target")),
+    Step.ANALYZE: (90, _("Measuring quality and metrics")),
     # Steps a run can be left in (a stale or cancelled run's context): words, never the code.
-    "retry_wait": (0, _("Waiting to retry")),
-    "validate": (50, _("Validating, transforming and loading")),
-    "transform": (50, _("Validating, transforming and loading")),
-    "skipped": (0, _("Skipped")),
+    Step.RETRY_WAIT: (0, _("Waiting to retry")),
+    Step.VALIDATE: (50, _("Validating, transforming and loading")),
+    Step.TRANSFORM: (50, _("Validating, transforming and loading")),
+    Step.SKIPPED: (0, _("Skipped")),
 }
 ENDED = {RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.CANCELLED}
 # What the "step" of an ended run says: where it stopped, not its status again ("Step: Success", issue 16).
@@ -34,22 +35,22 @@ ENDED_STEPS = {
 
 
 def run_progress_payload(run: PipelineRun) -> dict:
-    ctx = run.execution_context or {}
-    step = ctx.get("step", "pending")
+    progress = run_progress_of(run)
+    step = progress.step
     ended = run.status in ENDED
     percent, label = STEPS.get(step, (0, step))
-    if step == "retry_wait" and not ended:
+    if step == Step.RETRY_WAIT and not ended:
         label = retry_wait_label(run)
     return {
         "id": run.pk,
         "status": run.status,
         "status_label": str(run.get_status_display()),
-        "step": "done" if ended else step,
+        "step": Step.DONE.value if ended else str(step),
         "step_label": str(ENDED_STEPS[run.status] if ended else label),
         "percent": 100 if ended else percent,
-        "rows_read": ctx.get("rows_read", 0),
-        "rows_loaded": ctx.get("rows_loaded", 0),
-        "rows_quarantined": ctx.get("rows_quarantined", 0),
+        "rows_read": progress.rows_read,
+        "rows_loaded": progress.rows_loaded,
+        "rows_quarantined": progress.rows_quarantined,
         "ended": ended,
         "error": run.error_message if run.status == RunStatus.FAILED else "",
     }

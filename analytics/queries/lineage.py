@@ -40,3 +40,18 @@ def downstream_tables(table: str, *, depth: int) -> list[str]:
         frontier = [r["target_table"] for r in rows if r["target_table"] not in found and r["target_table"] != table]
         found.extend(frontier)
     return found
+
+
+def run_column_lineage(run_id: int) -> list[dict]:
+    """The column-level lineage rows of one run, as the OpenLineage export reads them."""
+    return get_target().rows(
+        "SELECT source_table, source_column, target_table, target_column, transformation_type, "
+        "transformation_logic FROM data_lineage WHERE pipeline_run_id = {r:UInt64}", {"r": run_id})
+
+
+def table_fields(table: str) -> list[tuple[str, str]]:
+    """(name, type) of a target table's columns, without the loader's own (``_``-prefixed) ones."""
+    target = get_target()
+    return [tuple(row) for row in target.query(
+        "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} "
+        "AND NOT startsWith(name, '_')", {"db": target.database, "t": table}).result_rows]

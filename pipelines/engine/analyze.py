@@ -19,7 +19,9 @@ from analytics.lineage import lineage_record, lineage_rows
 from analytics.quality import quality_measure, validation_measure
 from analytics.recommendations import recommendation
 from pipelines.engine.drift import describe
+from pipelines.engine.outcome import quarantine_limit
 from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
+from pipelines.validation import ValidationRules
 from pipelines.warnings import warning_text
 from staging.catalog import staging_columns, staging_samples
 from staging.quarantine import QuarantinedRow
@@ -41,9 +43,6 @@ def validation_outcomes(run_id: int, config: dict, *, columns: list[str], rows_r
     Rows a schema policy set aside before validation (rule schema_drift) were not checked. Failures of a
     (rule, column) the configuration does not name (a min/max on a text column adds a data_types check) count too.
     """
-    from pipelines.engine.outcome import quarantine_limit
-    from pipelines.validation import ValidationRules
-
     rules = ValidationRules.from_config(config)
     entries = QuarantinedRow.objects.filter(pipeline_run_id=run_id)
     failed = {(row["rule"], row["column_name"]): row["n"] for row in

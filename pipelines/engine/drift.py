@@ -17,10 +17,12 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pipelines.engine.errors import RunError
 from pipelines.models import Pipeline, PipelineRun, RunStatus, SchemaChange, SchemaChangeStatus
+from staging.quarantine import QuarantineEntry
 
 POLICIES = ("evolve", "freeze", "quarantine", "approve")
 
@@ -102,8 +104,6 @@ def quarantine_new_columns(batch: pa.RecordBatch, added: list[str]) -> tuple[pa.
 
     Returns the kept rows, the quarantine entries and the number of rows set aside.
     """
-    from pipelines.validation import QuarantineEntry
-
     present = [c for c in added if c in batch.schema.names]
     if not present:
         return batch, [], 0
@@ -126,8 +126,6 @@ def quarantine_new_columns(batch: pa.RecordBatch, added: list[str]) -> tuple[pa.
 
 def schema_change_decide(*, change: SchemaChange, approve: bool, by: str) -> bool:
     """Approve or reject a pending change; False when someone already decided it."""
-    from django.utils import timezone
-
     status = SchemaChangeStatus.APPROVED if approve else SchemaChangeStatus.REJECTED
     decided = SchemaChange.objects.filter(pk=change.pk, status=SchemaChangeStatus.PENDING).update(
         status=status, decided_by=by[:150], decided_at=timezone.now(), updated_at=timezone.now())

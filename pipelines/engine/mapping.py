@@ -9,13 +9,12 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from etlsite.identifiers import sanitize_columns
+from pipelines.config_schema import is_column_name
 
 CONFIG_KEY = "column_mapping"
 
 
 def column_mapping_errors(mapping) -> list[str]:
-    from pipelines.config_schema import is_column_name
-
     if mapping is None:
         return []
     if not isinstance(mapping, dict):

@@ -8,6 +8,7 @@ from django.utils import translation
 from analytics import labels
 from analytics.pii import pii_detect
 from analytics.recommendations import recommendation, recommendation_text, recommendation_texts
+from etlsite.templatetags.labels import run_status_label
 from pipelines.transformations.base import LineageEdge
 
 
@@ -21,7 +22,7 @@ def test_sensitivity(language, expected):
 
 def test_run_status_and_lineage_in_russian():
     with translation.override("ru"):
-        assert labels.run_status_label("success") == "Успешно"
+        assert run_status_label("success") == "Успешно"
         assert labels.lineage_type_label("extract") == "извлечение"
         assert labels.lineage_logic_label("copy") == "копирование"
         assert labels.lineage_logic_label("cast to integer") == "приведение к типу integer"

@@ -22,9 +22,6 @@ SQL = re.compile(r"\b(SELECT\s|INSERT INTO\b|ALTER TABLE\b|CREATE TABLE\b|DROP T
 SKIP_DIRS = {".venv", "var", "tests", "bench", "node_modules", "static", "scripts", ".git"}
 SKIP_FILES = {"conftest.py"}
 ALLOWED = {
-    # The split (parts) engine's temporary key tables and de-duplication; another change moves them into
-    # analytics (issue 14's engine work) and must then remove this entry.
-    "pipelines/engine/parts.py": "moved by the engine change",
     # Reads the user's external databases (PostgreSQL, MySQL, SQLite, ...) as a source: that SQL is the
     # source's dialect, never ClickHouse's, and its texts name a user-given SELECT in messages. (Covers the
     # module and, once it is split along its sections, the package sources/connectors/database/.)

@@ -80,8 +80,7 @@ class Command(BaseCommand):
         previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             # The worker's path (pipelines.execution), in this process: parts need workers, so no split.
-            run = run_attempt(run=run, execute=lambda claimed: run_engine_execute(claimed, rows=batch_rows,
-                                                                                   split=False))
+            run = run_attempt(run=run, execute=lambda claimed: run_engine_execute(claimed, rows=batch_rows))
         except KeyboardInterrupt:
             raise CommandError(_("Run %(id)d was interrupted and cancelled; nothing was loaded and its staged rows "
                                  "were dropped.") % {"id": run.pk}, returncode=130) from None

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from analytics.clickhouse import ClickHouseError, get_target
+from analytics.clickhouse import ClickHouseError
 from analytics.openlineage import openlineage_run_event
+from analytics.queries.lineage import run_column_lineage, table_fields
 from pipelines.models import PipelineRun, RunStatus
 
 EVENT_TYPES = {RunStatus.SUCCESS: "COMPLETE", RunStatus.FAILED: "FAIL", RunStatus.CANCELLED: "ABORT",
@@ -29,14 +30,9 @@ class Command(BaseCommand):
         namespace = settings.ETL_OPENLINEAGE_NAMESPACE
         rows, fields = [], []
         if table:
-            target = get_target()
             try:
-                rows = target.rows(
-                    "SELECT source_table, source_column, target_table, target_column, transformation_type, "
-                    "transformation_logic FROM data_lineage WHERE pipeline_run_id = {r:UInt64}", {"r": run.pk})
-                fields = target.query(
-                    "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String} "
-                    "AND NOT startsWith(name, '_')", {"db": target.database, "t": table}).result_rows
+                rows = run_column_lineage(run.pk)
+                fields = table_fields(table)
             except ClickHouseError as exc:
                 raise CommandError(_("ClickHouse: %(error)s") % {"error": exc}) from exc
         source = run.pipeline.data_source
