@@ -34,8 +34,8 @@ Hosts go through sources.netpolicy, for the configured URL, next links and redir
 itself is checked too (the address actually connected to), so a name that re-resolves elsewhere is refused.
 Environment proxies and ~/.netrc are not used.
 
-The package: config (connection_config and its problems), values (JSON values as cell texts), transport (the
-network policy at connection time), connector (ApiConnector).
+The package: config (connection_config and its problems), values (JSON values as cell texts), transport (sessions
+checked by the network policy, Retry-After), connector (ApiConnector).
 """
 
 from sources.connectors.api.config import KEYS
