@@ -1,10 +1,11 @@
 """The audit trail: who changed what, from where, written to ClickHouse's append-only `etl_audit_log`.
 
-* `audit_record` writes one row. Secrets in the details are masked with `mask_config` (a source's
+* `audit_record` records one row. Secrets in the details are masked with `mask_config` (a source's
   connection_config by its connector's declaration of secrets, the rest by key names); the user, session,
   IP address and user agent default to the current request's (`audit_context`, filled by
-  `etlsite.middleware.AuditContextMiddleware`). It never raises: a ClickHouse outage is logged, the
-  caller's save or export goes on.
+  `etlsite.middleware.AuditContextMiddleware`). The row goes to the metadata database's outbox in the
+  caller's transaction and reaches ClickHouse after the commit (analytics/audit_outbox.py): no signal
+  handler waits for ClickHouse, and an outage delays rows, it loses none. It never raises.
 * `connect_signals` (called from `AnalyticsConfig.ready`) records every create/update/delete of sources,
   pipelines and schedules (django_celery_beat PeriodicTask), each run trigger and cancel, each upload.
   Updates carry the changed fields with old and new values, taken from a pre_save snapshot.
@@ -30,14 +31,16 @@ from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from analytics.audit_outbox import TABLE, audit_send_pending, outbox_add
+from analytics.models import AuditOutbox
 from sources.secrets import mask_config
 
 logger = logging.getLogger(__name__)
 
-TABLE = "etl_audit_log"
+__all__ = ["TABLE", "AuditContext", "audit_context", "audit_context_set", "audit_export", "audit_record",
+           "audit_run_cancel", "audit_send_pending", "connect_signals", "session_fingerprint"]
+
 OPERATION_TYPES = ("create", "update", "delete", "query")
-COLUMNS = ("operation_type", "table_name", "operation_details", "user_id", "session_id", "ip_address",
-           "user_agent", "pipeline_run_id")
 USER_AGENT_MAX = 512
 # Bookkeeping that changes on its own (timestamps, beat's run counters): never "a change" worth a row.
 IGNORED_FIELDS = {"updated_at", "last_run_at", "total_run_count", "date_changed", "no_changes"}
@@ -110,32 +113,30 @@ def _json(details: dict) -> str:
 
 def audit_record(*, operation_type: str, table_name: str, details: dict, user_id: int | None = None,
                  session_id: str = "", ip_address: str = "", user_agent: str = "",
-                 pipeline_run_id: int | None = None) -> bool:
-    """Append one row to etl_audit_log; True if written. Never raises (failures are logged).
+                 pipeline_run_id: int | None = None, using: str | None = None) -> bool:
+    """Record one etl_audit_log row for a change made in database `using` (the metadata database when None);
+    True if recorded. Never raises (failures are logged).
 
-    Values not given are taken from `audit_context()`.
+    Values not given are taken from `audit_context()`. ClickHouse receives the row after the commit.
     """
     try:
         if operation_type not in OPERATION_TYPES:
             raise ValueError(f"Unknown audit operation type: {operation_type!r}")
         ctx = audit_context()
-        row = [
-            operation_type,
-            table_name or "",
-            _json(details or {}),
-            user_id if user_id is not None else ctx.user_id,
-            session_id or ctx.session_id,
-            ip_address or ctx.ip_address,
-            (user_agent or ctx.user_agent)[:USER_AGENT_MAX],
-            pipeline_run_id,
-        ]
-        from analytics.clickhouse import get_target
-
-        get_target().insert(TABLE, [row], COLUMNS)
-        return True
+        entry = AuditOutbox(
+            operation_type=operation_type,
+            table_name=table_name or "",
+            operation_details=_json(details or {}),
+            user_id=user_id if user_id is not None else ctx.user_id,
+            session_id=session_id or ctx.session_id,
+            ip_address=ip_address or ctx.ip_address,
+            user_agent=(user_agent or ctx.user_agent)[:USER_AGENT_MAX],
+            pipeline_run_id=pipeline_run_id,
+        )
     except Exception as exc:
         logger.warning("Audit record not written (%s %s): %s", operation_type, table_name, exc)
         return False
+    return outbox_add(entry, using=using)
 
 
 def audit_export(*, table_name: str, format: str = "", rows: int | None = None, filters: dict | None = None,
@@ -220,14 +221,14 @@ def _snapshot(sender, instance, raw=False, using=None, **kwargs) -> None:
         logger.exception("Audit snapshot failed for %s %s", sender.__name__, instance.pk)
 
 
-def _on_save(sender, instance, created, raw=False, **kwargs) -> None:
+def _on_save(sender, instance, created, raw=False, using=None, **kwargs) -> None:
     if raw:
         return
     table = sender._meta.db_table
     base = {"model": sender._meta.label_lower, "object_id": instance.pk, "object": _label(instance)}
     current = _values(instance)
     if created:
-        audit_record(operation_type="create", table_name=table, details=_mask_sources(
+        audit_record(operation_type="create", table_name=table, using=using, details=_mask_sources(
             sender, {**base, "action": "create", "values": current}, None, current))
         return
     previous = getattr(instance, "_audit_previous", None)
@@ -242,39 +243,40 @@ def _on_save(sender, instance, created, raw=False, **kwargs) -> None:
     if "is_deleted" in changed:
         deleted = changed["is_deleted"]["new"]
         operation, action = ("delete", "soft_delete") if deleted else ("update", "restore")
-    audit_record(operation_type=operation, table_name=table, details=_mask_sources(
+    audit_record(operation_type=operation, table_name=table, using=using, details=_mask_sources(
         sender, {**base, "action": action, "changed": sorted(changed), "changed_paths": paths, "changes": changed},
         previous, current))
 
 
-def _on_delete(sender, instance, **kwargs) -> None:
+def _on_delete(sender, instance, using=None, **kwargs) -> None:
     current = _values(instance)
-    audit_record(operation_type="delete", table_name=sender._meta.db_table, details=_mask_sources(
+    audit_record(operation_type="delete", table_name=sender._meta.db_table, using=using, details=_mask_sources(
         sender, {"model": sender._meta.label_lower, "object_id": instance.pk, "object": _label(instance),
                  "action": "delete", "values": current}, None, current))
 
 
-def _on_run_save(sender, instance, created, raw=False, **kwargs) -> None:
+def _on_run_save(sender, instance, created, raw=False, using=None, **kwargs) -> None:
     if raw:
         return
     previous = getattr(instance, "_audit_previous", None)
     instance._audit_previous = None
     table = sender._meta.db_table
     if created:
-        audit_record(operation_type="create", table_name=table, pipeline_run_id=instance.pk,
+        audit_record(operation_type="create", table_name=table, pipeline_run_id=instance.pk, using=using,
                      details={"action": "trigger", "object_id": instance.pk, "pipeline_id": instance.pipeline_id,
                               "triggered_by": instance.triggered_by, "status": instance.status,
                               "execution_context": instance.execution_context})
     elif instance.status == "cancelled" and previous is not None and previous.get("status") != "cancelled":
-        audit_record(operation_type="update", table_name=table, pipeline_run_id=instance.pk,
+        audit_record(operation_type="update", table_name=table, pipeline_run_id=instance.pk, using=using,
                      details={"action": "cancel", "object_id": instance.pk, "pipeline_id": instance.pipeline_id,
                               "changes": {"status": {"old": previous.get("status"), "new": instance.status}}})
 
 
-def _on_file_save(sender, instance, created, raw=False, **kwargs) -> None:
+def _on_file_save(sender, instance, created, raw=False, using=None, **kwargs) -> None:
     if raw or not created:
         return
     audit_record(operation_type="create", table_name=sender._meta.db_table, pipeline_run_id=instance.pipeline_run_id,
+                 using=using,
                  details={"action": "upload", "object_id": instance.pk, "original_filename": instance.original_filename,
                           "filename": instance.filename, "file_size": instance.file_size,
                           "file_hash": instance.file_hash, "mime_type": instance.mime_type,

@@ -30,6 +30,7 @@ SYSTEM_TASKS = {
     "system: drop expired staging tables": ("staging.cleanup_expired", {"cron": "7 * * * *"}),
     "system: alert on pipelines without new data": ("pipelines.alerts_check_stale", {"every": 15, "period": "minutes"}),
     "system: remove abandoned upload sessions": ("webui.expire_upload_sessions", {"cron": "37 * * * *"}),
+    "system: send audit records ClickHouse missed": ("analytics.audit_send_pending", {"every": 1, "period": "minutes"}),
 }
 
 

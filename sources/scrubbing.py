@@ -66,14 +66,14 @@ def run_secrets(*, run=None, run_id: int | None = None) -> tuple[str, ...]:
     cached = getattr(run, "_scrub_secrets", None)
     if cached is not None:
         return cached
-    from pipelines.models import PipelineRun
     from sources.models import DataSource
 
     run_id = run.pk if run is not None else run_id
     if run_id is None:
         return ()
-    source_id = PipelineRun.objects.filter(pk=run_id).values_list("pipeline__data_source_id", flat=True).first()
-    source = DataSource.all_objects.filter(pk=source_id).first() if source_id else None
+    # Through the relations' reverse names, so that sources (and the connectors, which scrub with this module)
+    # import nothing of pipelines, the app above them.
+    source = DataSource.all_objects.filter(pipelines__runs__pk=run_id).first()
     secrets = source_secrets(source)
     if run is not None:
         run._scrub_secrets = secrets

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from analytics.audit import audit_send_pending
 from tests.api.conftest import USER_AGENT
 from tests.factories import PipelineFactory, PipelineRunFactory
 
@@ -26,7 +27,10 @@ def test_api_writes_are_audited_with_user_ip_and_user_agent(clickhouse, api, sup
         api.post(f"/api/v1/runs/{run['id']}/cancel/")
         failed = PipelineRunFactory(pipeline=pipeline, status="failed")
         api.post(f"/api/v1/runs/{failed.pk}/rerun/")
-        api.post("/api/v1/files/", {"file": SimpleUploadedFile("a.csv", b"a,b\n1,2\n")}, format="multipart")
+        # file_metadata lives in staging: its audit record is written when staging commits.
+        with django_capture_on_commit_callbacks(using="staging", execute=True):
+            api.post("/api/v1/files/", {"file": SimpleUploadedFile("a.csv", b"a,b\n1,2\n")}, format="multipart")
+    audit_send_pending()  # the test's transaction never commits: send the outbox as the beat task would
 
     api_rows = clickhouse.rows("SELECT * FROM etl_audit_log WHERE user_agent = {ua:String}", {"ua": USER_AGENT})
     actions = [(r["operation_type"], r["table_name"], json.loads(r["operation_details"]).get("action"))

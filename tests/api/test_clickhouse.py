@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from analytics.audit import audit_send_pending
 from analytics.catalog import catalog_refresh
 from tests.api.conftest import client_for, error_of, make_user
 
@@ -100,6 +101,7 @@ def test_catalog_list_and_edit_is_audited(clickhouse, api, superuser):
     missing = "00000000-0000-0000-0000-000000000000"
     assert api.patch(f"/api/v1/catalog/{missing}/", {"owner": "x"}, format="json").status_code == 404
 
+    audit_send_pending()  # the test's transaction never commits: send the outbox as the beat task would
     rows = clickhouse.rows("SELECT * FROM etl_audit_log WHERE table_name = 'data_catalog'")
     assert len(rows) == 1 and rows[0]["user_id"] == superuser.pk
     assert json.loads(rows[0]["operation_details"])["action"] == "catalog_edit"
@@ -108,6 +110,7 @@ def test_catalog_list_and_edit_is_audited(clickhouse, api, superuser):
 def test_audit_log_is_superuser_only_and_read_only(clickhouse, api, viewer_api, superuser):
     api.post("/api/v1/sources/", {"name": "Feed", "source_type": "file",
                                   "connection_config": {"file_path": "/data/a.csv"}}, format="json")
+    audit_send_pending()
     body = api.get("/api/v1/audit-log/", {"table_name": "data_sources"}).json()
     assert body["count"] == 1
     row = body["results"][0]

@@ -138,4 +138,4 @@ def test_migrate_installs_the_system_tasks():
     call_command("migrate", database="default", verbosity=0)
     assert set(PeriodicTask.objects.filter(name__in=list(SYSTEM_TASKS)).values_list("task", flat=True)) == {
         "pipelines.watchdog", "staging.cleanup_expired", "pipelines.alerts_check_stale",
-        "webui.expire_upload_sessions"}
+        "webui.expire_upload_sessions", "analytics.audit_send_pending"}

@@ -390,7 +390,7 @@ def test_loopback_is_refused_without_an_allow_list(api, settings):
 
 def test_the_address_actually_connected_to_is_checked(api, settings, monkeypatch):
     # As if DNS had answered with a public address for the check and a private one for the connection.
-    monkeypatch.setattr("sources.connectors.api.check_host", lambda host, port=None: ["203.0.113.7"])
+    monkeypatch.setattr("sources.connectors.api.connector.check_host", lambda host, port=None: ["203.0.113.7"])
     settings.ETL_ALLOWED_NETWORKS = []
     with pytest.raises(ConnectorError, match=r"Connections to 127.0.0.1 \(127.0.0.1\) are not allowed"):
         rows(ApiConnector({"url": api.base + "/page", "retries": 3}, sleep=pytest.fail))

@@ -1,49 +1,11 @@
-"""The API connector: records from an HTTP JSON API, page by page, as Arrow batches of text columns.
-
-connection_config:
-- url (required, http or https); method: GET (default) or POST, with body (JSON) for POST
-- headers: {"Name": "value"}; params: query parameters {"name": value}. Every header and parameter value is a
-  secret (encrypted at rest, masked, scrubbed from messages) unless its name is listed in public_headers
-  (["Accept", "User-Agent"]; names in any case) or public_params (["page", "fields"]); so are the values of
-  the query string written into url
-- auth: {"type": "bearer", "token": ...} | {"type": "basic", "username": ..., "password": ...}
-  | {"type": "header", "name": "X-Api-Key", "value": ...}
-- record_path: dotted path to the list of records ("data.items"; a number picks from a list); by default the
-  response itself, which must then be a list. An object found there is one record; a value that is not an
-  object becomes {"value": ...}.
-- pagination: {"type": "none"} (default), or
-  page:      page_param ("page"), start_page (1), size_param and page_size (sent only when both are given)
-  offset:    offset_param ("offset"), limit_param ("limit"), page_size (100); the offset grows by the records read
-  cursor:    cursor_param ("cursor"), cursor_path (required: dotted path to the next cursor in the response)
-  next_link: next_link_path (dotted path to the next URL in the response, or "link_header" for the RFC 8288
-             Link header's rel="next"); the next URL must stay on the same host (it receives the credentials)
-  Reading stops at an empty page, a missing next cursor or link, or max_pages (default 1000; describe()
-  then says stopped_at_max_pages).
-- rate_limit_per_second (optional): requests are spaced at least 1/rate seconds apart
-- retries (default 3): on HTTP 429 and 5xx and on connection failures, with exponential backoff (0.5 s, 1 s,
-  2 s, ...) or the server's Retry-After
-- timeout_seconds (default 30): for connecting and for each read
-
-Records become rows: each top-level key is a column, in the order keys are first seen; values are text as
-in a file (ENGINE.md): a string as is, a number as its JSON text, true/false as "true"/"false", null as NULL,
-objects and arrays as compact JSON text. A key first seen on a later page adds a column: every batch carries
-all columns seen so far (earlier rows NULL in the new one), so the schema can grow from batch to batch and
-the loader adds the new columns.
-
-Hosts go through sources.netpolicy, for the configured URL, next links and redirects alike; the connection
-itself is checked too (the address actually connected to), so a name that re-resolves elsewhere is refused.
-Environment proxies and ~/.netrc are not used.
-"""
+"""The API connector itself: requests with retries and redirects, pages, records, and the contract
+(read_batches, test_connection, describe)."""
 
 from __future__ import annotations
 
 import base64
-import datetime
-import decimal
-import email.utils
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -53,259 +15,35 @@ import pyarrow as pa
 import requests
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from sources.connectors.api.config import (
+    BACKOFF_SECONDS,
+    DEFAULT_MAX_PAGES,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    KEYS,
+    MAX_BACKOFF_SECONDS,
+    MAX_PAGE_BYTES,
+    MAX_REDIRECTS,
+    MAX_RETRY_AFTER_SECONDS,
+    NOT_RETRIED_5XX,
+    QUERY_VALUE,
+    SNIPPET_CHARS,
+    config_problems,
+    origin,
+    positive_int,
+    public_names,
+    shown_origin,
+)
+from sources.connectors.api.transport import PeerRefused, policy_session, retry_after_seconds
+from sources.connectors.api.values import JsonNumber, cell_text, dig, parse_path
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
-from sources.netpolicy import NetworkPolicyError, address_allowed, check_host, name_allowed
+from sources.netpolicy import NetworkPolicyError, check_host
 from sources.scrubbing import scrub, secret_forms
 from sources.secrets import mask_string, secret_values
 
 logger = logging.getLogger(__name__)
 
-KEYS = ("url", "method", "headers", "params", "public_headers", "public_params", "body", "auth", "record_path",
-        "pagination", "max_pages", "rate_limit_per_second", "retries", "timeout_seconds")
-PAGINATION_KEYS = {
-    "none": (),
-    "page": ("page_param", "size_param", "page_size", "start_page"),
-    "offset": ("offset_param", "limit_param", "page_size"),
-    "cursor": ("cursor_param", "cursor_path"),
-    "next_link": ("next_link_path",),
-}
-AUTH_KEYS = {"bearer": ("token",), "basic": ("username", "password"), "header": ("name", "value")}
-DEFAULT_MAX_PAGES = 1000
-DEFAULT_RETRIES = 3
-DEFAULT_TIMEOUT = 30
-BACKOFF_SECONDS = 0.5
-MAX_BACKOFF_SECONDS = 60.0
-MAX_RETRY_AFTER_SECONDS = 300.0  # a longer wait is left to the run's own retries
-NOT_RETRIED_5XX = (501, 505)
-MAX_PAGE_BYTES = 256 * 1024**2
-MAX_REDIRECTS = 5
-SNIPPET_CHARS = 200
-# A value in the query string of a URL: "?key=VALUE&..." (the name, then the value up to & or #).
-_QUERY_VALUE = re.compile(r"[?&](?P<name>[^=&#]*)=(?P<value>[^&#]*)")
-
-
-# --- values ---------------------------------------------------------------------------------------------
-
-class JsonNumber(str):
-    """A number of a JSON document, kept as the exact text it has there ("2.50" stays "2.50")."""
-
-
-def json_text(value: Any) -> str:
-    """Compact JSON; numbers keep their digits (JsonNumber, Decimal), dates are ISO strings."""
-    if isinstance(value, JsonNumber):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(json.dumps(str(key), ensure_ascii=False) + ":" + json_text(item)
-                              for key, item in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(json_text(item) for item in value) + "]"
-    if isinstance(value, decimal.Decimal):
-        return str(value) if value.is_finite() else json.dumps(str(value))
-    if value is None or isinstance(value, (str, int, float)):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (datetime.date, datetime.time)):
-        return json.dumps(value.isoformat())
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return json.dumps("\\x" + bytes(value).hex())
-    return json.dumps(str(value), ensure_ascii=False)
-
-
-def cell_text(value: Any) -> str | None:
-    """One JSON value as the text of a cell: strings as they are, numbers as their JSON text, null as None."""
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, str):
-        return str(value)  # a JsonNumber
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json_text(value)
-
-
-def parse_path(path: Any) -> tuple[str, ...]:
-    if path is None:
-        return ()
-    return tuple(path.split(".")) if isinstance(path, str) else tuple(path)
-
-
-def dig(document: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
-    """(found, value) at a dotted path; a numeric step indexes a list."""
-    value = document
-    for step in path:
-        if isinstance(value, dict) and step in value:
-            value = value[step]
-        elif isinstance(value, list) and step.lstrip("-").isdigit() and -len(value) <= int(step) < len(value):
-            value = value[int(step)]
-        else:
-            return False, None
-    return True, value
-
-
-# --- connections checked against the network policy -----------------------------------------------------
-
-class PeerRefused(Exception):
-    """The connection reached an address the network policy refuses (not an OSError: urllib3 must not retry)."""
-
-    def __init__(self, host: str, address: str):
-        super().__init__(host, address)
-        self.host, self.address = host, address
-
-
-def _checked(connection_class: type) -> type:
-    class Checked(connection_class):
-        def _new_conn(self):
-            sock = super()._new_conn()
-            address = sock.getpeername()[0].split("%", 1)[0]
-            if not (name_allowed(self.host) or address_allowed(address)):
-                sock.close()
-                raise PeerRefused(self.host, address)
-            return sock
-
-    Checked.__name__ = f"Checked{connection_class.__name__}"
-    return Checked
-
-
-class _CheckedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _checked(HTTPConnection)
-
-
-class _CheckedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _checked(HTTPSConnection)
-
-
-class PolicyAdapter(HTTPAdapter):
-    """requests' adapter whose connections refuse addresses that sources.netpolicy does not allow."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
-
-
-# --- configuration --------------------------------------------------------------------------------------
-
-def _name(value: Any) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _positive_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
-
-
-def _path_ok(path: Any) -> bool:
-    if isinstance(path, str):
-        return bool(path.strip()) and all(path.split("."))
-    return isinstance(path, list) and bool(path) and all(_name(step) for step in path)
-
-
-def _url_errors(url: Any, key: str = "url") -> list[str]:
-    if not _name(url):
-        return [_("%(key)s is required: the address of the API (https://...).") % {"key": key}]
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [_("%(key)s must be an http:// or https:// address with a host name.") % {"key": key}]
-    return []
-
-
-def _auth_errors(auth: Any) -> list[str]:
-    if auth is None:
-        return []
-    if not isinstance(auth, dict) or auth.get("type") not in AUTH_KEYS:
-        return [_("auth must be an object whose type is one of: %(types)s.") % {"types": ", ".join(AUTH_KEYS)}]
-    errors = [_("auth.%(key)s is required for %(type)s authentication.") % {"key": key, "type": auth["type"]}
-              for key in AUTH_KEYS[auth["type"]] if not isinstance(auth.get(key), str) or not auth.get(key)]
-    unknown = sorted(str(key) for key in auth if key != "type" and key not in AUTH_KEYS[auth["type"]])
-    if unknown:
-        errors.append(_("auth has unknown key(s) %(keys)s for %(type)s authentication.")
-                      % {"keys": ", ".join(unknown), "type": auth["type"]})
-    return errors
-
-
-def _pagination_errors(pagination: Any) -> list[str]:
-    if pagination is None:
-        return []
-    if not isinstance(pagination, dict) or pagination.get("type", "none") not in PAGINATION_KEYS:
-        return [_("pagination must be an object whose type is one of: %(types)s.")
-                % {"types": ", ".join(PAGINATION_KEYS)}]
-    kind = pagination.get("type", "none")
-    errors = []
-    unknown = sorted(str(key) for key in pagination if key != "type" and key not in PAGINATION_KEYS[kind])
-    if unknown:
-        errors.append(_("pagination has unknown key(s) %(keys)s for type %(type)s (it knows: %(known)s).")
-                      % {"keys": ", ".join(unknown), "type": kind,
-                         "known": ", ".join(PAGINATION_KEYS[kind]) or "-"})
-    for key in ("page_param", "size_param", "offset_param", "limit_param", "cursor_param"):
-        if key in pagination and not _name(pagination[key]):
-            errors.append(_("pagination.%(key)s must be the name of a query parameter.") % {"key": key})
-    if "page_size" in pagination and not _positive_int(pagination["page_size"]):
-        errors.append(_("pagination.page_size must be a positive whole number."))
-    start = pagination.get("start_page")
-    if start is not None and (isinstance(start, bool) or not isinstance(start, int) or start < 0):
-        errors.append(_("pagination.start_page must be a whole number, 0 or more."))
-    if kind == "page" and ("size_param" in pagination) != ("page_size" in pagination):
-        errors.append(_("pagination: give size_param and page_size together (or neither)."))
-    if kind == "cursor" and not _path_ok(pagination.get("cursor_path")):
-        errors.append(_("pagination.cursor_path is required: the dotted path of the next cursor in the response."))
-    if kind == "next_link" and not _path_ok(pagination.get("next_link_path")):
-        errors.append(_("pagination.next_link_path is required: the dotted path of the next page's URL in the "
-                        "response, or \"link_header\" for the Link header."))
-    return errors
-
-
-def _header_errors(headers: Any) -> list[str]:
-    if headers is None:
-        return []
-    if not isinstance(headers, dict) or not all(_name(k) and isinstance(v, str) for k, v in headers.items()):
-        return [_("headers must be an object of header names and text values.")]
-    return []
-
-
-def _public_errors(config: dict) -> list[str]:
-    return [_("%(key)s must be a list of names.") % {"key": key} for key in ("public_headers", "public_params")
-            if key in config and not (isinstance(config[key], list) and all(_name(n) for n in config[key]))]
-
-
-def _public(config: dict, key: str) -> set[str]:
-    names = config.get(key)
-    return {name for name in names if isinstance(name, str)} if isinstance(names, list) else set()
-
-
-def _param_errors(params: Any) -> list[str]:
-    if params is None:
-        return []
-    if not isinstance(params, dict) or not all(
-            _name(key) and (_scalar(value) or (isinstance(value, list) and all(_scalar(v) for v in value)))
-            for key, value in params.items()):
-        return [_("params must be an object of parameter names and values (text, numbers, or lists of them).")]
-    return []
-
-
-def _origin(url: str) -> tuple[str, str | None, int | None]:
-    """(scheme, host, port) with the scheme's default port filled in, so "http://h" and "http://h:80" match."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return parts.scheme.lower(), None, None
-    return parts.scheme.lower(), parts.hostname, port or {"http": 80, "https": 443}.get(parts.scheme.lower())
-
-
-def _shown_origin(url: str) -> str:
-    scheme, host, port = _origin(url)
-    return f"{scheme}://{host}:{port}"
-
-
-# --- the connector --------------------------------------------------------------------------------------
 
 class ApiConnector(Connector):
     kind = "api"
@@ -316,18 +54,18 @@ class ApiConnector(Connector):
     @classmethod
     def secret_key(cls, path: tuple[str, ...], config: dict) -> bool | None:
         if len(path) == 2 and path[0] == "headers":
-            return path[1].lower() not in {name.lower() for name in _public(config, "public_headers")}
+            return path[1].lower() not in {name.lower() for name in public_names(config, "public_headers")}
         if len(path) == 2 and path[0] == "params":
-            return path[1] not in _public(config, "public_params")
+            return path[1] not in public_names(config, "public_params")
         return super().secret_key(path, config)
 
     @classmethod
     def text_secrets(cls, path: tuple[str, ...], text: str, config: dict) -> list[tuple[int, int]]:
         if path != ("url",) or "?" not in text:
             return []
-        public = _public(config, "public_params")
+        public = public_names(config, "public_params")
         start = text.index("?")
-        return [(start + m.start("value"), start + m.end("value")) for m in _QUERY_VALUE.finditer(text[start:])
+        return [(start + m.start("value"), start + m.end("value")) for m in QUERY_VALUE.finditer(text[start:])
                 if m["value"] and unquote_plus(m["name"]) not in public]
 
     @classmethod
@@ -368,45 +106,10 @@ class ApiConnector(Connector):
         if errors:
             return errors
         errors += cls.unknown_key_errors(config, KEYS, "API")
-        errors += _url_errors(config.get("url"))
-        method = config.get("method", "GET")
-        if not isinstance(method, str) or method.upper() not in ("GET", "POST"):
-            errors.append(_("method must be GET or POST."))
-        elif "body" in config and method.upper() != "POST":
-            errors.append(_("body is sent with method POST only."))
-        errors += _header_errors(config.get("headers")) + _param_errors(config.get("params"))
-        errors += _public_errors(config)
-        errors += _auth_errors(config.get("auth")) + _pagination_errors(config.get("pagination"))
-        if config.get("record_path") is not None and not _path_ok(config["record_path"]):
-            errors.append(_("record_path must be a dotted path (\"data.items\") or a list of keys."))
-        if "max_pages" in config and not _positive_int(config["max_pages"]):
-            errors.append(_("max_pages must be a positive whole number."))
-        retries = config.get("retries", 0)
-        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
-            errors.append(_("retries must be a whole number from 0 to 20."))
-        for key in ("rate_limit_per_second", "timeout_seconds"):
-            if key in config and not _positive_number(config[key]):
-                errors.append(_("%(key)s must be a positive number.") % {"key": key})
+        errors += config_problems(config)
         return errors
 
     # -- HTTP ----------------------------------------------------------------------------------------------
-
-    def _session(self) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False  # no environment proxies (they would hide the peer) and no ~/.netrc
-        adapter = PolicyAdapter(max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers.update({"Accept": "application/json", "User-Agent": "etl-api-connector"})
-        session.headers.update(self.config.get("headers") or {})
-        auth = self.config.get("auth") or {}
-        if auth.get("type") == "bearer":
-            session.headers["Authorization"] = f"Bearer {auth['token']}"
-        elif auth.get("type") == "header":
-            session.headers[auth["name"]] = auth["value"]
-        elif auth.get("type") == "basic":
-            session.auth = (auth["username"], auth["password"])
-        return session
 
     def _scrub(self, text: str) -> str:
         return scrub(mask_string(text), self._hidden)
@@ -425,7 +128,7 @@ class ApiConnector(Connector):
 
     def _same_origin(self, url: str) -> bool:
         """Whether `url` may receive the credentials: the configured origin (scheme, host and port) only."""
-        return _origin(url) == _origin(self.url)
+        return origin(url) == origin(self.url)
 
     def _throttle(self) -> None:
         if self.min_interval and self._last_request is not None:
@@ -448,7 +151,7 @@ class ApiConnector(Connector):
             if not self._same_origin(location):
                 raise ConnectorError(_("The API redirects to another host, port or scheme (%(url)s); the "
                                        "credentials are sent to %(origin)s only: configure that address instead.")
-                                     % {"url": self._scrub(location), "origin": _shown_origin(self.url)},
+                                     % {"url": self._scrub(location), "origin": shown_origin(self.url)},
                                      permanent=True)
             if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                 method, body = "GET", None
@@ -466,20 +169,6 @@ class ApiConnector(Connector):
                                      % {"mib": MAX_PAGE_BYTES // 1024**2}, permanent=True)
             chunks.append(chunk)
         return b"".join(chunks)
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        value = (response.headers.get("Retry-After") or "").strip()
-        if not value:
-            return None
-        if value.isdigit():
-            return float(value)
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=datetime.timezone.utc)
-        return max(0.0, (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
 
     def _get(self, session: requests.Session, url: str, params: dict | None) -> tuple[requests.Response, Any]:
         """The page at `url` as parsed JSON, retrying what can pass (429, 5xx, connection failures)."""
@@ -515,7 +204,7 @@ class ApiConnector(Connector):
                     return response, self._parse(response, content)
                 problem = _("The API answered HTTP %(status)s (%(reason)s).") % {
                     "status": status, "reason": self._scrub(response.reason or "-")}
-                wait = self._retry_after(response)
+                wait = retry_after_seconds(response)
                 if wait is not None and wait > MAX_RETRY_AFTER_SECONDS:
                     raise ConnectorError(problem + " " + _("It asks to wait %(seconds)d seconds before retrying.")
                                          % {"seconds": wait}, permanent=False)
@@ -577,7 +266,7 @@ class ApiConnector(Connector):
 
     def pages(self, session: requests.Session | None = None) -> Iterator[list[dict]]:
         """The records of each page, in order."""
-        session = session or self._session()
+        session = session or policy_session(self.config)
         p = self.pagination
         kind = p["type"]
         url, params = self.url, dict(self.config.get("params") or {})
@@ -617,7 +306,7 @@ class ApiConnector(Connector):
                     if not self._same_origin(url):
                         raise ConnectorError(_("The next page's link leads to another host, port or scheme "
                                                "(%(url)s); the API connector follows links on %(origin)s only.")
-                                             % {"url": self._scrub(url), "origin": _shown_origin(self.url)},
+                                             % {"url": self._scrub(url), "origin": shown_origin(self.url)},
                                              permanent=True)
             self._stopped_at_max_pages = True
             logger.warning("API %s: stopped after max_pages=%d pages", self.host, self.max_pages)
@@ -643,7 +332,7 @@ class ApiConnector(Connector):
     # -- the contract --------------------------------------------------------------------------------------
 
     def read_batches(self, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
-        if not _positive_int(batch_rows):
+        if not positive_int(batch_rows):
             raise ValueError(f"batch_rows must be a positive integer, not {batch_rows!r}")
         self._columns, self._records_read = {}, 0
         pending: list[dict] = []

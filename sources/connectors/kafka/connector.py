@@ -1,45 +1,11 @@
-"""The Kafka connector: the messages of a topic not yet committed by a consumer group, as one bounded read.
-
-connection_config:
-- bootstrap_servers (required): "host:9092,host2:9092" or a list; topic (required)
-- group_id (required): the consumer group whose committed offsets say where a run starts. Give each pipeline
-  its own group: offsets are committed by plain commits (no group membership), which a broker refuses while
-  other consumers of the same group are subscribed
-- value_format: json (default: each message one JSON object, its keys the columns), csv (each message one or
-  more CSV records; columns named by `columns` or column_1, column_2...), text (one column `value`)
-- max_messages (default 100,000): most messages one run reads
-- poll_timeout_seconds (default 5): the read ends when no message came for this long
-- auto_offset_reset: earliest (default) or latest, where a group without committed offsets starts
-- include_metadata (default false): adds _kafka_partition, _kafka_offset, _kafka_timestamp and _kafka_key
-- encoding (default utf-8), delimiter (csv, default ","), columns (csv)
-- security_protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), sasl_mechanism (PLAIN, SCRAM-SHA-256,
-  SCRAM-SHA-512), sasl_username, sasl_password, ssl_ca_location, ssl_certificate_location, ssl_key_location,
-  ssl_key_password; connect_timeout_seconds (default 10)
-
-A run reads the partitions from the group's committed offsets up to their ends as they were when the run
-started (or max_messages, or poll_timeout_seconds of silence), with auto-commit off. The messages are spooled
-to a temporary file while their keys are gathered, so every batch has the same columns; then batches go out.
-Offsets are committed only by `commit()`, which the engine calls after the load has committed: a run that
-fails commits nothing, and the next run reads the same messages again (at-least-once, and the engine's
-per-run load keeps the target free of duplicates of a failed run).
-
-Client: confluent-kafka (librdkafka, bundled in its wheels), Confluent's maintained client. Its built-in mock
-cluster (`test.mock.num.brokers`) lets the tests run the real protocol in process.
-"""
+"""The Kafka connector itself: the client, a bounded read spooled to a file, batches, and commit() after the load."""
 
 from __future__ import annotations
 
-import csv
-import datetime
-import decimal
-import io
-import json
 import logging
-import struct
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -47,61 +13,29 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
-from sources.connectors.filesupport.batching import rows_to_batch, string_schema, to_text
-from sources.connectors.filesupport.detection import is_text_encoding
+from sources.connectors.filesupport.batching import rows_to_batch, string_schema
+from sources.connectors.kafka.config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_MESSAGES,
+    DEFAULT_POLL_TIMEOUT,
+    FILE_KEYS,
+    NOT_A_PATH,
+    PASSTHROUGH,
+    config_problems,
+    server_list,
+)
+from sources.connectors.kafka.messages import Message, MessageFormat, spool_read, spool_write
 
 logger = logging.getLogger(__name__)
 
-VALUE_FORMATS = ("json", "csv", "text")
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-DEFAULT_MAX_MESSAGES = 100_000
-DEFAULT_POLL_TIMEOUT = 5.0
-DEFAULT_CONNECT_TIMEOUT = 10.0
-METADATA_COLUMNS = ("_kafka_partition", "_kafka_offset", "_kafka_timestamp", "_kafka_key")
 _CONSUME_CHUNK = 1000
 _CONSUME_WAIT = 0.2  # seconds one consume() call waits; the idle limit is checked between calls
-# Spool record: partition, offset, timestamp (ms), key length (-1: none), value length (-1: tombstone).
-_HEADER = struct.Struct(">iqqii")
-# Librdkafka properties each security key sets.
-_PASSTHROUGH = {
-    "security_protocol": "security.protocol", "sasl_mechanism": "sasl.mechanism",
-    "sasl_username": "sasl.username", "sasl_password": "sasl.password",
-    "ssl_ca_location": "ssl.ca.location", "ssl_certificate_location": "ssl.certificate.location",
-    "ssl_key_location": "ssl.key.location", "ssl_key_password": "ssl.key.password",
-}
-# Keys naming files on this server (sources/fileroots.py); "probe" is librdkafka's word for the system's CAs.
-_FILE_KEYS = ("ssl_ca_location", "ssl_certificate_location", "ssl_key_location")
-_NOT_A_PATH = {"ssl_ca_location": "probe"}
-
-
-def _positive_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
-
-
-def _servers(value: Any) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
-    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
-
-
-@dataclass
-class _Message:
-    partition: int
-    offset: int
-    timestamp: int
-    key: bytes | None
-    value: bytes | None
-
-    @property
-    def where(self) -> str:
-        return _("partition %(partition)d, offset %(offset)d") % {"partition": self.partition,
-                                                                  "offset": self.offset}
 
 
 class KafkaConnector(Connector):
     kind = "kafka"
     KEYS = ("bootstrap_servers", "topic", "group_id", "value_format", "max_messages", "poll_timeout_seconds",
-            "auto_offset_reset", "include_metadata", "encoding", "delimiter", "columns", *_PASSTHROUGH,
+            "auto_offset_reset", "include_metadata", "encoding", "delimiter", "columns", *PASSTHROUGH,
             "connect_timeout_seconds")
     SECRET_KEYS = ("sasl_password", "ssl_key_password")
     DESTINATION_KEYS = ("bootstrap_servers", "security_protocol", "ssl_ca_location")
@@ -123,6 +57,7 @@ class KafkaConnector(Connector):
         self._columns: list[str] = []
         self._position: dict[str, int] = {}
         self._last_error: str | None = None
+        self.format = MessageFormat(config)
 
     @classmethod
     def config_errors(cls, config: Any) -> list[str]:
@@ -130,72 +65,21 @@ class KafkaConnector(Connector):
         if errors:
             return errors
         errors += cls.unknown_key_errors(config, cls.KEYS, "Kafka")
-        servers = config.get("bootstrap_servers")
-        if servers in (None, "", []):
-            errors.append(_("bootstrap_servers is required, e.g. \"broker1:9092,broker2:9092\"."))
-        elif not _servers(servers) or any(":" not in item for item in _servers(servers)):
-            errors.append(_("bootstrap_servers must list host:port addresses, e.g. \"broker1:9092,broker2:9092\"."))
-        for key in ("topic", "group_id"):
-            value = config.get(key)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                errors.append(_("%(key)s is required.") % {"key": key})
-            elif not isinstance(value, str):
-                errors.append(_("%(key)s must be a text.") % {"key": key})
-        if config.get("value_format", "json") not in VALUE_FORMATS:
-            errors.append(_("value_format must be one of: %(formats)s.") % {"formats": ", ".join(VALUE_FORMATS)})
-        max_messages = config.get("max_messages", DEFAULT_MAX_MESSAGES)
-        if isinstance(max_messages, bool) or not isinstance(max_messages, int) or max_messages <= 0:
-            errors.append(_("max_messages must be a positive whole number."))
-        for key in ("poll_timeout_seconds", "connect_timeout_seconds"):
-            if key in config and not _positive_number(config[key]):
-                errors.append(_("%(key)s must be a positive number of seconds.") % {"key": key})
-        if config.get("auto_offset_reset", "earliest") not in ("earliest", "latest"):
-            errors.append(_("auto_offset_reset must be earliest or latest."))
-        if not isinstance(config.get("include_metadata", False), bool):
-            errors.append(_("include_metadata must be true or false."))
-        encoding = config.get("encoding")
-        if encoding is not None and not (isinstance(encoding, str) and is_text_encoding(encoding)):
-            errors.append(_("encoding '%(encoding)s' is not known.") % {"encoding": encoding})
-        delimiter = config.get("delimiter")
-        if delimiter is not None and not (isinstance(delimiter, str) and len(delimiter) == 1
-                                          and delimiter not in "\r\n\""):
-            errors.append(_("delimiter must be a single character."))
-        columns = config.get("columns")
-        if columns is not None and not (isinstance(columns, list) and columns
-                                        and all(isinstance(c, str) and c.strip() for c in columns)
-                                        and len(set(columns)) == len(columns)):
-            errors.append(_("columns must be a list of distinct column names."))
-        if (delimiter is not None or columns is not None) and config.get("value_format", "json") != "csv":
-            errors.append(_("delimiter and columns apply to value_format csv only."))
-        protocol = config.get("security_protocol", "PLAINTEXT")
-        if protocol not in SECURITY_PROTOCOLS:
-            errors.append(_("security_protocol must be one of: %(values)s.")
-                          % {"values": ", ".join(SECURITY_PROTOCOLS)})
-        elif protocol.startswith("SASL_"):
-            if config.get("sasl_mechanism", "PLAIN") not in SASL_MECHANISMS:
-                errors.append(_("sasl_mechanism must be one of: %(values)s.")
-                              % {"values": ", ".join(SASL_MECHANISMS)})
-            for key in ("sasl_username", "sasl_password"):
-                if not config.get(key):
-                    errors.append(_("%(key)s is required with security_protocol %(protocol)s.")
-                                  % {"key": key, "protocol": protocol})
-        for key in _PASSTHROUGH:
-            if key in config and not isinstance(config[key], str):
-                errors.append(_("%(key)s must be a text.") % {"key": key})
+        errors += config_problems(config)
         return errors
 
     @classmethod
     def server_paths(cls, config: Any) -> dict[str, str]:
         if not isinstance(config, dict):
             return {}
-        return {key: config[key] for key in _FILE_KEYS
-                if isinstance(config.get(key), str) and config[key].strip() and config[key] != _NOT_A_PATH.get(key)}
+        return {key: config[key] for key in FILE_KEYS
+                if isinstance(config.get(key), str) and config[key].strip() and config[key] != NOT_A_PATH.get(key)}
 
     # -- the client ------------------------------------------------------------------------------------------
 
     def _client_config(self) -> dict[str, Any]:
         settings: dict[str, Any] = {
-            "bootstrap.servers": ",".join(_servers(self.config["bootstrap_servers"])),
+            "bootstrap.servers": ",".join(server_list(self.config["bootstrap_servers"])),
             "group.id": self.group_id,
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
@@ -209,11 +93,11 @@ class KafkaConnector(Connector):
         }
         from sources.fileroots import resolve_allowed_path
 
-        for key, prop in _PASSTHROUGH.items():
+        for key, prop in PASSTHROUGH.items():
             if self.config.get(key):
                 settings[prop] = self.config[key]
         for key, value in self.server_paths(self.config).items():  # judged again where librdkafka opens them
-            settings[_PASSTHROUGH[key]] = str(resolve_allowed_path(value, key=key))
+            settings[PASSTHROUGH[key]] = str(resolve_allowed_path(value, key=key))
         if str(self.config.get("security_protocol", "")).startswith("SASL_"):
             settings.setdefault("sasl.mechanism", "PLAIN")
         return settings
@@ -240,7 +124,7 @@ class KafkaConnector(Connector):
 
         kafka_error = error.args[0] if isinstance(error, KafkaException) and error.args else None
         code = kafka_error.code() if isinstance(kafka_error, KafkaError) else None
-        servers = ",".join(_servers(self.config["bootstrap_servers"]))
+        servers = ",".join(server_list(self.config["bootstrap_servers"]))
         if code in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN,
                     KafkaError._RESOLVE):
             return ConnectorError(_("Kafka at %(servers)s cannot be reached while %(doing)s: %(reason)s")
@@ -340,16 +224,16 @@ class KafkaConnector(Connector):
                     if offset >= end:  # arrived after the run started: the next run reads it
                         pending.discard(partition)
                         continue
-                    record = _Message(partition, offset, message.timestamp()[1], message.key(), message.value())
+                    record = Message(partition, offset, message.timestamp()[1], message.key(), message.value())
                     if record.value is None:
                         tombstones += 1
                     else:
-                        found = self._columns_of(record)
+                        found = self.format.columns_of(record)
                         if isinstance(found, int):
                             width = max(width, found)
                         else:
                             keys.update(dict.fromkeys(found))
-                    _write(spool, record)
+                    spool_write(spool, record)
                     count += 1
                     self._read[partition] = offset + 1
                     if offset + 1 >= end:
@@ -360,80 +244,9 @@ class KafkaConnector(Connector):
                     break
         finally:
             consumer.close()
-        self._columns = self._column_names(keys, width)
+        self._columns = self.format.column_names(keys, width)
         self._stats.update(messages=count, tombstones=tombstones, seconds=round(time.monotonic() - started, 3))
         return count
-
-    def _text(self, record: _Message) -> str:
-        try:
-            return record.value.decode(self.encoding)
-        except UnicodeDecodeError:
-            raise ConnectorError(_("The message at %(where)s cannot be decoded as %(encoding)s; set encoding.")
-                                 % {"where": record.where, "encoding": self.encoding}, permanent=True) from None
-
-    def _json(self, record: _Message) -> dict:
-        try:
-            value = json.loads(self._text(record), parse_float=decimal.Decimal)
-        except json.JSONDecodeError as error:
-            raise ConnectorError(_("The message at %(where)s is not valid JSON (%(reason)s).")
-                                 % {"where": record.where, "reason": error.msg}, permanent=True) from None
-        if not isinstance(value, dict):
-            raise ConnectorError(_("The message at %(where)s is not a JSON object ({...}); with value_format json "
-                                   "each message must be one.") % {"where": record.where}, permanent=True)
-        return value
-
-    def _csv(self, record: _Message) -> list[list[str]]:
-        delimiter = self.config.get("delimiter") or ","
-        try:
-            rows = [row for row in csv.reader(io.StringIO(self._text(record)), delimiter=delimiter) if row]
-        except csv.Error as error:
-            raise ConnectorError(_("The message at %(where)s is not valid CSV (%(reason)s).")
-                                 % {"where": record.where, "reason": error}, permanent=True) from None
-        columns = self.config.get("columns")
-        if columns and any(len(row) > len(columns) for row in rows):
-            raise ConnectorError(_("The message at %(where)s has more fields than columns lists (%(count)d).")
-                                 % {"where": record.where, "count": len(columns)}, permanent=True)
-        return rows
-
-    def _columns_of(self, record: _Message) -> list[str] | int:
-        """The JSON keys of a message, or the width of its widest CSV record (checks the message on the way)."""
-        if self.value_format == "json":
-            return list(self._json(record))
-        if self.value_format == "csv":
-            return max((len(row) for row in self._csv(record)), default=0)
-        self._text(record)
-        return 0
-
-    def _column_names(self, keys: dict[str, None], width: int) -> list[str]:
-        if self.value_format == "json":
-            names = list(keys)
-        elif self.value_format == "csv":
-            names = list(self.config.get("columns") or [f"column_{i}" for i in range(1, width + 1)])
-        else:
-            names = ["value"]
-        return names + list(METADATA_COLUMNS) if self.include_metadata else names
-
-    def _rows(self, record: _Message) -> list[list[Any]]:
-        if self.value_format == "json":
-            value = self._json(record)
-            position = self._position
-            row: list[Any] = [None] * len(position)
-            for key, item in value.items():
-                row[position[key]] = to_text(item)
-            rows = [row]
-        elif self.value_format == "csv":
-            width = len(self._columns) - (len(METADATA_COLUMNS) if self.include_metadata else 0)
-            rows = [[field if field != "" else None for field in row] + [None] * (width - len(row))
-                    for row in self._csv(record)]
-        else:
-            rows = [[self._text(record)]]
-        if self.include_metadata:
-            stamp = (datetime.datetime.fromtimestamp(record.timestamp / 1000, tz=datetime.timezone.utc)
-                     .isoformat(sep=" ") if record.timestamp > 0 else None)
-            key = record.key.decode(self.encoding, errors="replace") if record.key is not None else None
-            extra = [str(record.partition), str(record.offset), stamp, key]
-            rows = [row + extra for row in rows]
-        return rows
 
     def _batches(self, spool: BinaryIO, count: int, batch_rows: int) -> Iterator[pa.RecordBatch]:
         """Batches cut at message boundaries (a message with more CSV records than batch_rows is split)."""
@@ -442,8 +255,8 @@ class KafkaConnector(Connector):
         rows: list[list[Any]] = []
         done: dict[int, int] = {}  # next offsets of the messages whose rows are all in `rows` or yielded
         for _index in range(count):
-            record = _read(spool)
-            message_rows = self._rows(record) if record.value is not None else []
+            record = spool_read(spool)
+            message_rows = self.format.rows(record, self._position, self._columns) if record.value is not None else []
             if rows and len(rows) + len(message_rows) > batch_rows:
                 yield self._hand_out(schema, rows, done)
                 rows = []
@@ -514,24 +327,7 @@ class KafkaConnector(Connector):
             "messages_waiting": waiting})
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "bootstrap_servers": ",".join(_servers(self.config["bootstrap_servers"])),
+        return {"kind": self.kind, "bootstrap_servers": ",".join(server_list(self.config["bootstrap_servers"])),
                 "topic": self.topic, "group_id": self.group_id, "value_format": self.value_format,
                 "columns": list(self._columns), **self._stats,
                 "read_offsets": dict(self._read), "committed_offsets": dict(self._committed)}
-
-
-def _write(spool: BinaryIO, record: _Message) -> None:
-    key, value = record.key, record.value
-    spool.write(_HEADER.pack(record.partition, record.offset, record.timestamp,
-                             -1 if key is None else len(key), -1 if value is None else len(value)))
-    if key:
-        spool.write(key)
-    if value:
-        spool.write(value)
-
-
-def _read(spool: BinaryIO) -> _Message:
-    partition, offset, timestamp, key_size, value_size = _HEADER.unpack(spool.read(_HEADER.size))
-    key = spool.read(key_size) if key_size > 0 else (b"" if key_size == 0 else None)
-    value = spool.read(value_size) if value_size > 0 else (b"" if value_size == 0 else None)
-    return _Message(partition, offset, timestamp, key, value)
