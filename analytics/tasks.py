@@ -1,11 +1,10 @@
 """Celery tasks of analytics: thin wrappers around one service each. Names are stable (beat stores them)."""
 
-from celery import shared_task
-
 from analytics.audit_outbox import audit_send_pending
+from etlsite.tasks import etl_task
 
 
-@shared_task(name="analytics.audit_send_pending", time_limit=10 * 60, soft_time_limit=9 * 60)
+@etl_task("analytics.audit_send_pending", limits=(9 * 60, 10 * 60))
 def audit_send_pending_task() -> str:
     """Send the audit records ClickHouse did not take after their commit (it was down, or the process died)."""
     sent = audit_send_pending()

@@ -1,44 +1,23 @@
 """Celery tasks: thin wrappers that load by id and call one service. Names are stable (beat stores them).
 
-Every task is declared with `etl_task`, which gives it its name, time limits and retry policy; the staging
-clean-up ("staging.cleanup_expired", staging/tasks.py) and the upload-session expiry
-("webui.expire_upload_sessions", webui/tasks.py) use it too. tests/pipelines/test_tasks.py pins the names.
+Every task of the project is declared with `etl_task` (etlsite/tasks.py), which gives it its name, time
+limits and retry policy: these, the staging clean-up (staging/tasks.py), the upload-session expiry
+(webui/tasks.py) and the audit sender (analytics/tasks.py). tests/pipelines/test_tasks.py pins the names.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import timedelta
 
-from celery import shared_task
 from django.utils import timezone
 
+from etlsite.tasks import HOUSEKEEPING_LIMITS, LONG_HOUSEKEEPING_LIMITS, etl_task  # noqa: F401 - re-exported
 from pipelines import execution, services
 from pipelines.alerts import alerts_check_stale
 from pipelines.execution import RETRY_BACKOFF_CAP_SECONDS, retry_backoff_seconds  # noqa: F401 - tests, bench
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus, RunStatus
 from pipelines.watchdog import heartbeat_interval, run_heartbeat, run_stale_after, runs_mark_dead
-
-# Time limits (soft, hard) of the housekeeping tasks; a run's tasks get their pipeline's timeout per message
-# instead (services.task_dispatch), over the CELERY_TASK_*_TIME_LIMIT defaults.
-HOUSEKEEPING_LIMITS = (240, 300)
-LONG_HOUSEKEEPING_LIMITS = (25 * 60, 30 * 60)
-
-
-def etl_task(name: str, *, limits: tuple[int, int] | None = None, bind: bool = False) -> Callable:
-    """Declare a Celery task under `name`, the string beat rows and queued messages store (never rename one).
-
-    - time limits: `limits` = (soft, hard) seconds; None for a run's tasks, sent with their pipeline's limits.
-    - delivery: acknowledged when the task ends (acks_late, as CELERY_TASK_ACKS_LATE says for all), so a task
-      whose worker was lost is delivered again; every task is safe to repeat (a run is claimed once).
-    - retries: never Celery's own (max_retries=0, no autoretry). A run that failed for a transient reason is
-      retried as a new attempt of the same run, with backoff (pipelines.execution.run_after_finish).
-    """
-    options = {"name": name, "bind": bind, "acks_late": True, "max_retries": 0}
-    if limits is not None:
-        options.update(soft_time_limit=limits[0], time_limit=limits[1])
-    return shared_task(**options)
 
 
 def _run_execute(run: PipelineRun) -> PipelineRun:

@@ -1,6 +1,6 @@
 """Celery tasks of the staging app: thin wrappers around one service each. Names are stable (beat stores them)."""
 
-from pipelines.tasks import LONG_HOUSEKEEPING_LIMITS, etl_task
+from etlsite.tasks import LONG_HOUSEKEEPING_LIMITS, etl_task
 from staging.services import staging_cleanup_expired
 
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from pipelines.tasks import LONG_HOUSEKEEPING_LIMITS, etl_task
+from etlsite.tasks import LONG_HOUSEKEEPING_LIMITS, etl_task
 from webui.chunked import sessions_expire
 
 

@@ -40,6 +40,7 @@ TASKS = {
     "pipelines.scheduled_run": (240, 300), "pipelines.watchdog": (240, 300),
     "pipelines.alerts_check_stale": (240, 300),
     "staging.cleanup_expired": (1500, 1800), "webui.expire_upload_sessions": (1500, 1800),
+    "analytics.audit_send_pending": (540, 600),
 }
 
 
