@@ -53,9 +53,15 @@ def test_every_task_of_a_run_is_sent_with_the_pipelines_time_limits(sent, django
 
 
 def test_nothing_is_sent_before_the_run_is_committed(sent, django_capture_on_commit_callbacks):
+    pipeline = PipelineFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.run_enqueue(pipeline=PipelineFactory(), triggered_by="alice")
-    assert sent == [] and len(callbacks) == 1
+        run = services.run_enqueue(pipeline=pipeline, triggered_by="alice")
+    assert sent == []
+    # The audit outbox also sends after the commit; the run's task is the one other callback.
+    dispatch = [callback for callback in callbacks if "task_dispatch" in getattr(callback, "__qualname__", "")]
+    assert len(dispatch) == 1
+    dispatch[0]()
+    assert [(name, args) for name, args, _limits in sent] == [("pipelines.run_pipeline", (run.pk,))]
 
 
 @pytest.mark.django_db(databases=["default", "staging"])
