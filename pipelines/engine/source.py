@@ -34,13 +34,13 @@ def connector_for(source, connection_config: dict, run: PipelineRun):
     return cls(connection_config, state=state)
 
 
-def drift_check(run: PipelineRun, schema: pa.Schema) -> dict:
-    """Compare the source's columns with the last successful run's and apply the schema policy; records the
+def drift_check(run: PipelineRun, schema: pa.Schema, *, policy: str) -> dict:
+    """Compare the source's columns with the last successful run's and apply the schema `policy`; records the
     step "stage" with the columns and the diff. {"source_columns", "diff", "policy"}."""
     source_columns = columns_of(schema)
     baseline = baseline_columns(run.pipeline, before_run=run.pk)
     diff = column_diff(baseline, source_columns) if baseline is not None else column_diff(source_columns,
                                                                                           source_columns)
-    policy = "evolve" if is_empty(diff) else policy_apply(pipeline=run.pipeline, run=run, diff=diff)
+    policy = "evolve" if is_empty(diff) else policy_apply(pipeline=run.pipeline, run=run, diff=diff, policy=policy)
     progress_write(run, step=Step.STAGE, source_columns=source_columns, schema_diff=diff)
     return {"source_columns": source_columns, "diff": diff, "policy": policy}
