@@ -152,13 +152,20 @@ def acknowledge_source(connector, run: PipelineRun) -> None:
                        exc_info=True)
 
 
-def file_for_run(run: PipelineRun) -> FileMetadata | None:
-    """The uploaded file this run reads, linked to the run (file_metadata.pipeline_run_id)."""
+def file_of_run(run: PipelineRun) -> FileMetadata | None:
+    """The uploaded file this run reads (execution_context["file_id"]), None for another source."""
+    file_id = (run.execution_context or {}).get("file_id")
+    return FileMetadata.objects.filter(pk=file_id).first() if file_id else None
+
+
+def file_link_to_run(run: PipelineRun) -> FileMetadata | None:
+    """Writes file_metadata.pipeline_run_id: the uploaded file this run reads, linked to the run when an
+    attempt starts (the file's page shows the run reading it); None for another source."""
     file_id = (run.execution_context or {}).get("file_id")
     if not file_id:
         return None
     FileMetadata.objects.filter(pk=file_id).update(pipeline_run_id=run.pk)
-    return FileMetadata.objects.filter(pk=file_id).first()
+    return file_of_run(run)
 
 
 def is_transient(exc: Exception) -> bool:

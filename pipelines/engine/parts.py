@@ -52,14 +52,14 @@ from pipelines.engine.finish import (
     RUN_ERRORS,
     Ending,
     file_failed,
-    file_for_run,
+    file_of_run,
     finish,
     is_transient,
     parts_operations,
     write_logs,
 )
 from pipelines.engine.mapping import column_mapping_apply, source_headers
-from pipelines.engine.source import connector_for, drift_check
+from pipelines.engine.source import connector_for, drift_check, drift_progress
 from pipelines.inference import null_markers_apply
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.run_state import (
@@ -132,6 +132,7 @@ def split_start(*, run: PipelineRun, config: PipelineConfig, connector, plan, lo
                        % {"cols": ", ".join(missing), "have": ", ".join(columns)})
     sample = _sample(connector, plan.parts[0], columns, config.null_values)
     drift = drift_check(run, sample.schema, policy=config.schema_policy)
+    progress_write(run, step=Step.STAGE, **drift_progress(drift))
     writer = StagingWriter.create(table_name=staging_table, schema=sample.schema, pipeline_run_id=run.pk,
                                   source_type="csv", source_config=connection_config, expires_in=timedelta(days=7))
     kept = {"policy": drift["policy"], "added": drift["diff"]["added"]}
@@ -239,7 +240,9 @@ def _part_source(run: PipelineRun, config: PipelineConfig) -> tuple:
     connection_config = dict(run.pipeline.data_source.connection_config or {})
     if ctx.get("file_path"):
         connection_config["file_path"] = ctx["file_path"]
-    connector = connector_for(run.pipeline.data_source, connection_config, run)
+    connector, start = connector_for(run.pipeline.data_source, connection_config, run)
+    if start:  # a file records nothing; kept so that every source's start is recorded the same way
+        progress_write(run, **start)
     return connector, column_mapping_apply(sanitize_columns(connector.schema.names), config.column_mapping)
 
 
@@ -293,7 +296,7 @@ def _fail(run: PipelineRun, load: TargetLoad, split: SplitState, message: str, *
     run.refresh_from_db()
     if run.status != RunStatus.RUNNING or attempt_of_retries(run) != split.attempt:
         return  # already ended, or a later attempt runs now: a straggler of an earlier one must not touch it
-    file_failed(file_for_run(run), message)
+    file_failed(file_of_run(run), message)
     services.run_fail(run=run, error_message=message, context={"transient": transient})
     _write_logs(run, split, status=ProcessingStatus.FAILED, error_message=message, failed_in=failed_in)
 
@@ -347,7 +350,7 @@ def _ending(run: PipelineRun, split: SplitState, load: TargetLoad, config: Pipel
     return Ending(
         run=run, load=load, totals=totals, config=config,
         staging_table=split.staging_table, source_columns=split.source_columns, schema_diff=split.schema_diff,
-        lineage=lineage, file_record=file_for_run(run), appended_elsewhere=True,
+        lineage=lineage, file_record=file_of_run(run), appended_elsewhere=True,
         staging_finish=lambda: StagingWriter.open(table_name=split.staging_table).finish(),
         write_logs=lambda status: _write_logs(run, split, status=status),
         key_repeats_remove=(lambda: key_repeats_remove(load.target, keys_table=split.keys_table,

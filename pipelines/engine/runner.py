@@ -40,7 +40,8 @@ from pipelines.engine.finish import (
     Ending,
     failure_of,
     file_failed,
-    file_for_run,
+    file_link_to_run,
+    file_of_run,
     finish,
     write_logs,
     write_summary,
@@ -48,19 +49,19 @@ from pipelines.engine.finish import (
 from pipelines.engine.mapping import column_mapping_apply, source_headers
 from pipelines.engine.parts import split_obstacle, split_start
 from pipelines.engine.repeats import FINGERPRINT_KEY, earlier_load, file_fingerprint
-from pipelines.engine.source import connector_for, drift_check
+from pipelines.engine.source import connector_for, drift_check, drift_progress
 from pipelines.inference import null_markers_apply
 from pipelines.models import PipelineRun
 from pipelines.run_state import RunTotals, Step, attempt_started, progress_write, split_declined_write
 from pipelines.targets import target_table_name  # noqa: F401  (re-exported: see __all__)
 from pipelines.validation import ValidationRules, missing_required_columns
 from sources.secrets import mask_config
-from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus, StagingTable
+from staging.models import FileStatus, OperationType, ProcessingStatus, StagingTable
 from staging.services import file_status_set
 from staging.writer import StagingWriter, staging_table_drop
 
 # Names pages, the API and tests have imported from here.
-__all__ = ["file_for_run", "run_abandoned_cleanup", "run_execute", "target_table_name", "write_summary"]
+__all__ = ["run_abandoned_cleanup", "run_execute", "target_table_name", "write_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class WholeRun:
         self.attempt = attempt_started(run)
         self.connection_config = dict(self.source.connection_config or {})
         file_path = file_path or (run.execution_context or {}).get("file_path")
-        self.file_record = file_for_run(run)
+        self.file_record = file_link_to_run(run)
         if file_path:
             self.connection_config["file_path"] = file_path
         self.staging_table = f"stg_run_{run.pk}"
@@ -143,7 +144,9 @@ class WholeRun:
         run, source = self.run, self.source
         progress_write(run, step=Step.EXTRACT, attempt=self.attempt)
         self.load.check_target()  # before anything is read: a table no pipeline may load into is refused at once
-        connector = connector_for(source, self.connection_config, run)
+        connector, start = connector_for(source, self.connection_config, run)
+        if start:
+            progress_write(run, **start)
         if source.source_type == "file":
             earlier = self._fingerprint(connector)
             if earlier is not None:
@@ -200,6 +203,7 @@ class WholeRun:
             self.totals.rows_read += batch.num_rows
             if drift is None:
                 drift = drift_check(self.run, batch.schema, policy=self.config.schema_policy)
+                progress_write(self.run, step=Step.STAGE, **drift_progress(drift))
                 self.flow = self._flow(rules, drift)
             self.flow.process(batch)
             if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
@@ -286,6 +290,4 @@ def run_abandoned_cleanup(*, run: PipelineRun) -> None:
             staging_table_drop(staging_table=table)  # its staged rows would otherwise wait 7 days to expire
         except DatabaseError:
             logger.warning("run %s: could not drop its staging table %s", run.pk, table.table_name, exc_info=True)
-    file_id = (run.execution_context or {}).get("file_id")
-    record = FileMetadata.objects.filter(pk=file_id).first() if file_id else None
-    file_failed(record, run.error_message)
+    file_failed(file_of_run(run), run.error_message)
