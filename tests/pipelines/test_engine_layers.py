@@ -21,7 +21,7 @@ def _imports(path: Path) -> list[tuple[ast.AST, str, list[str], bool]]:
 
 
 def test_the_engine_modules_are_found():
-    assert {"runner.py", "parts.py", "batches.py", "finish.py", "state.py"} <= {p.name for p in ENGINE.glob("*.py")}
+    assert {"runner.py", "parts.py", "batches.py", "finish.py", "source.py"} <= {p.name for p in ENGINE.glob("*.py")}
 
 
 def test_the_engine_does_not_import_the_tasks():
