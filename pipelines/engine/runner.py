@@ -171,7 +171,7 @@ class WholeRun:
             self._write_logs(ProcessingStatus.COMPLETED)
             return services.run_succeed(run=run, records_processed=0, records_failed=0,
                                         context={**self.totals.as_dict(), "empty": True})
-        return self._finish(connector, rules, drift)
+        return self._finish(connector, drift)
 
     def _fingerprint(self, connector) -> PipelineRun | None:
         """Record the file's SHA-256; a file loaded before ends the run as skipped (returned)."""
@@ -241,7 +241,7 @@ class WholeRun:
                          totals=self.totals, ops=self.ops)  # the run's own: reading the source counts as loading
         return flow
 
-    def _finish(self, connector, rules: ValidationRules, drift: dict) -> PipelineRun:
+    def _finish(self, connector, drift: dict) -> PipelineRun:
         self.load.flush()
         with self.ops[OperationType.LOAD].timed() as op:
             # Every batch staged before the commit: a staging error fails the run. The thread's own time
