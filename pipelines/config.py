@@ -9,14 +9,16 @@ without judging it, with the defaults a run applies (a stored configuration may 
 
 Per section, the checks live with what reads them: `validation_rules` in pipelines.config_schema (shared with
 pipelines.validation), transformation steps in pipelines.transformations, the column mapping in
-pipelines.engine.mapping, quality checks and business metrics in analytics. The engine still reads the raw
-dict itself (pipelines/engine, restructured separately); the defaults here are the ones it applies, and
-tests/pipelines/test_config.py holds them together.
+pipelines.engine.mapping, quality checks and business metrics in analytics. A run reads its pipeline's
+configuration once (`pipeline.config`) and the engine takes every setting from this object: the parts, the
+schema policy, the write mode and merge key, the steps, the rules, the target, the NULL markers, the
+references. Only analytics (which may not import the pipelines) receives `raw`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -29,10 +31,12 @@ from pipelines.config_schema import (
     write_mode_of,
 )
 from pipelines.engine.mapping import column_mapping_errors
+from pipelines.inference import Contract, null_values_of
 from pipelines.transformations import steps_errors
+from pipelines.validation import ValidationRules
 
 FIELD = "configuration"
-# What a run does when the source's columns differ from the target's (pipelines.engine.drift.POLICIES).
+# What a run does when the source's columns differ from the target's (pipelines.engine.drift applies it).
 SCHEMA_POLICIES = ("evolve", "freeze", "quarantine", "approve")
 DEFAULT_SCHEMA_POLICY = "evolve"
 
@@ -50,6 +54,32 @@ class PipelineConfig:
     write_mode: str = DEFAULT_WRITE_MODE
     merge_key: tuple[str, ...] = ()
     column_mapping: dict[str, str] = field(default_factory=dict)
+
+    # Read when a run asks, not in `read`: a value of the wrong shape fails the run (as a RunError or
+    # ValueError the run reports), never the page or the form that only reads the configuration.
+    @cached_property
+    def rules(self) -> ValidationRules:
+        """The validation rules a run applies; ValueError listing the problems of invalid ones."""
+        return ValidationRules.from_config(self.raw)
+
+    @property
+    def contract(self) -> Contract | None:
+        """The column types inferred on the first load (None before it)."""
+        return Contract.from_config(self.raw)
+
+    @property
+    def null_values(self) -> tuple[str, ...]:
+        """The text values a run reads as NULL."""
+        return null_values_of(self.raw)
+
+    @property
+    def references(self) -> dict:
+        """The named reference data sets transformation steps join with."""
+        return self.raw.get("references", {}) or {}
+
+    @property
+    def business_metrics(self) -> list:
+        return self.raw.get("business_metrics", []) or []
 
     @classmethod
     def read(cls, data: Any) -> PipelineConfig:

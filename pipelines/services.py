@@ -13,8 +13,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from analytics.audit import audit_run_cancel
+from etlsite.tasks import task_named
+from pipelines.engine.references import reference_file_paths
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus, RunStatus
+from pipelines.watchdog import run_stale_after
 from sources.scrubbing import scrub_for_run
+from sources.services import server_files_errors
+from staging.models import FileMetadata
 
 # The hard time limit of a run's task comes this long after its soft one: the soft limit lets the run end as
 # failed with a message (and clean up); the hard one then stops a worker that is stuck anyway.
@@ -56,8 +62,6 @@ def run_trigger(*, pipeline: Pipeline, triggered_by: str, file=None, load_again:
     `link_file` records the run on a file no run has claimed yet (the API shows it on the file at once).
     The caller has asked `pipeline_run_refusal` first.
     """
-    from staging.models import FileMetadata
-
     context = {"file_path": file.file_path, "file_id": file.pk} if file is not None else {}
     if load_again:
         context["load_again"] = True  # pipelines.engine.repeats.LOAD_AGAIN_KEY, as run_rerun writes it
@@ -77,8 +81,6 @@ def run_claim(*, run: PipelineRun, worker: str = "") -> bool:
     alive (its heartbeat is fresh) and stays pending; the task tries it again later. A run whose worker
     died (stale heartbeat) does not hold the pipeline: the watchdog marks it failed.
     """
-    from pipelines.watchdog import run_stale_after
-
     with transaction.atomic():
         # Serializes the claims of one pipeline by locking the pipeline's row.
         list(Pipeline.all_objects.select_for_update().filter(pk=run.pipeline_id).values_list("pk", flat=True))
@@ -202,6 +204,8 @@ def run_fail(*, run: PipelineRun, error_message: str, context: dict | None = Non
 
 # What a re-run inherits from the run it repeats: the input and the day it is about, never its progress.
 RERUN_CONTEXT_KEYS = ("file_path", "logical_date")
+# The name the run task is declared under (pipelines.tasks; pinned by tests/pipelines/test_tasks.py).
+RUN_TASK = "pipelines.run_pipeline"
 
 
 def run_time_limits(pipeline: Pipeline) -> dict[str, int]:
@@ -220,10 +224,8 @@ def task_dispatch(task, args: tuple, *, pipeline: Pipeline, countdown: float | N
 
 def run_dispatch(*, run: PipelineRun, countdown: float | None = None) -> None:
     """Hand a pending run to a worker once the current transaction commits (now, outside one)."""
-    # Imported here: the tasks module imports this one (its tasks call these services).
-    from pipelines.tasks import run_pipeline_task
-
-    task_dispatch(run_pipeline_task, (run.pk,), pipeline=run.pipeline, countdown=countdown)
+    # By its name: pipelines.tasks imports this module (its tasks call these services), not the other way.
+    task_dispatch(task_named(RUN_TASK), (run.pk,), pipeline=run.pipeline, countdown=countdown)
 
 
 def run_retry(*, run: PipelineRun, countdown: float | None = None) -> bool:
@@ -277,8 +279,6 @@ def run_cancel(*, run: PipelineRun, by: str) -> bool:
                 error_message=_("Cancelled by %(who)s.") % {"who": by or "?"}, updated_at=now)
     run.refresh_from_db()
     if current is not None:
-        from analytics.audit import audit_run_cancel
-
         audit_run_cancel(run=run, by=by)
     return current is not None
 
@@ -373,8 +373,5 @@ def pipeline_contract_save(*, pipeline: Pipeline, contract: dict) -> None:
 
 def pipeline_server_files_errors(*, user, config: Any, stored: Pipeline | None = None) -> list[str]:
     """Why `user` may not save the reference files this configuration names (sources.services rules)."""
-    from pipelines.engine.references import reference_file_paths
-    from sources.services import server_files_errors
-
     kept = reference_file_paths(stored.configuration) if stored is not None else {}
     return server_files_errors(user=user, paths=reference_file_paths(config), kept=kept)

@@ -73,7 +73,9 @@ def runs_mark_dead(*, stale_after: timedelta | None = None) -> int:
 
 
 def _cleanup(run: PipelineRun) -> None:
-    from pipelines.engine.runner import run_abandoned_cleanup  # the engine is heavy; only load it here
+    # Cycle: engine.runner imports pipelines.services, which imports this module (run_stale_after). The lesser
+    # evil: only this housekeeping step needs the engine, and the web process that claims and cancels need not.
+    from pipelines.engine.runner import run_abandoned_cleanup
 
     run_abandoned_cleanup(run=run)
 

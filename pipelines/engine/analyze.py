@@ -18,6 +18,7 @@ from analytics.clickhouse import ClickHouseError, ClickHouseTarget
 from analytics.lineage import lineage_record, lineage_rows
 from analytics.quality import quality_measure, validation_measure
 from analytics.recommendations import recommendation
+from pipelines.config import PipelineConfig
 from pipelines.engine.drift import describe
 from pipelines.engine.outcome import quarantine_limit
 from pipelines.models import AlertLevel, AnalysisResult, AnalysisType, PipelineRun, RunStatus
@@ -37,13 +38,12 @@ def _invalid_by_column(run_id: int) -> dict[str, int]:
     return {r["column_name"]: r["n"] for r in rows}
 
 
-def validation_outcomes(run_id: int, config: dict, *, columns: list[str], rows_read: int) -> list[dict]:
+def validation_outcomes(run_id: int, rules: ValidationRules, *, columns: list[str], rows_read: int) -> list[dict]:
     """Each validation rule the run's rows were checked against, per column: rows checked, rows failed.
 
     Rows a schema policy set aside before validation (rule schema_drift) were not checked. Failures of a
     (rule, column) the configuration does not name (a min/max on a text column adds a data_types check) count too.
     """
-    rules = ValidationRules.from_config(config)
     entries = QuarantinedRow.objects.filter(pipeline_run_id=run_id)
     failed = {(row["rule"], row["column_name"]): row["n"] for row in
               entries.exclude(rule=DRIFT_RULE).values("rule", "column_name")
@@ -84,21 +84,20 @@ def _drift_result(run: PipelineRun, diff: dict | None) -> dict | None:
                                                                     else AlertLevel.LOW)}
 
 
-def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, staging_table: str,
+def run_analyze(*, run: PipelineRun, config: PipelineConfig, target: ClickHouseTarget, table: str, staging_table: str,
                 source_columns: list[str], lineage: list[dict], schema_diff: dict | None,
                 rows_read: int, rows_loaded: int, warnings: list[dict] | None = None) -> list[AnalysisResult]:
-    config = run.pipeline.configuration or {}
     results: list[dict] = [_warning_result(warning) for warning in warnings or []
                            if warning["code"] == "quarantine_above_usual"]
     steps = (
         ("quality", lambda: results.extend(quality_measure(
             target=target, table=table, run_id=run.pk, rows_read=rows_read,
-            invalid_by_column=_invalid_by_column(run.pk), config=config,
+            invalid_by_column=_invalid_by_column(run.pk), config=config.raw,  # analytics reads its own keys
             history_run_ids=_history(run),
-            validation=validation_outcomes(run.pk, config, columns=source_columns, rows_read=rows_read),
+            validation=validation_outcomes(run.pk, config.rules, columns=source_columns, rows_read=rows_read),
         ).analysis_results())),
         ("business_metrics", lambda: business_metrics_compute(
-            target=target, table=table, run_id=run.pk, definitions=config.get("business_metrics", []) or [])),
+            target=target, table=table, run_id=run.pk, definitions=config.business_metrics)),
         ("lineage", lambda: _lineage(run, target, table, staging_table, source_columns, lineage, rows_loaded)),
         ("catalog", lambda: _catalog(run, target, table)),
         ("staging_catalog", lambda: _staging_catalog(target, staging_table)),
@@ -119,13 +118,13 @@ def run_analyze(*, run: PipelineRun, target: ClickHouseTarget, table: str, stagi
     return AnalysisResult.objects.bulk_create([AnalysisResult(pipeline_run=run, **r) for r in results])
 
 
-def run_validation_report(*, run: PipelineRun, target: ClickHouseTarget, table: str, source_columns: list[str],
-                          rows_read: int) -> None:
+def run_validation_report(*, run: PipelineRun, rules: ValidationRules, target: ClickHouseTarget, table: str,
+                          source_columns: list[str], rows_read: int) -> None:
     """For a run that fails because too many rows were quarantined (nothing committed, so no analysis): its
     validation outcomes as its data-quality result, so its page says which rules the rows failed. Not an alert
     of its own (the failed run is one). Best effort: the run's own error is what matters."""
     try:
-        outcomes = validation_outcomes(run.pk, run.pipeline.configuration or {}, columns=source_columns,
+        outcomes = validation_outcomes(run.pk, rules, columns=source_columns,
                                        rows_read=rows_read)
         report = validation_measure(target=target, table=table, run_id=run.pk, validation=outcomes)
         result = report.analysis_results()[0]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from analytics.split_loading import KEY_COLUMN, keys_insert
+from pipelines.config import PipelineConfig
 from pipelines.engine.drift import quarantine_new_columns
 from pipelines.engine.errors import RunError
 from pipelines.engine.overlap import StagingSink
@@ -110,9 +111,9 @@ class StepPlan:
     after: list
 
     @classmethod
-    def from_config(cls, config: dict, *, dedupe_apart: bool) -> StepPlan:
+    def from_config(cls, config: PipelineConfig, *, dedupe_apart: bool) -> StepPlan:
         before, dedupe, after = [], None, []
-        for entry in config.get("transformations", []) or []:
+        for entry in config.transformations:
             name, params = (entry, {}) if isinstance(entry, str) else (entry["name"], entry.get("params", {}))
             if dedupe_apart and name == DEDUPE_STEP and dedupe is None:
                 dedupe = get_step(name).resolve(params)
@@ -215,8 +216,8 @@ class BatchFlow:
         self.ops = ops if ops is not None else operations()
 
     @staticmethod
-    def transform_context(config: dict) -> TransformContext:
-        return TransformContext(reference_loader=reference_loader_for(config))
+    def transform_context(config: PipelineConfig) -> TransformContext:
+        return TransformContext(reference_loader=reference_loader_for(config.references))
 
     def process(self, batch: pa.RecordBatch) -> pa.Table:
         """One numbered batch through the run; returns what was loaded (or would be, without a load)."""

@@ -14,9 +14,9 @@ import pyarrow as pa
 from analytics.loading import clickhouse_type, table_columns
 from etlsite.identifiers import sanitize_columns
 from pipelines import services
-from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
+from pipelines.config import PipelineConfig
 from pipelines.engine.mapping import column_mapping_apply
-from pipelines.inference import SAMPLE_ROWS, Contract, infer_contract, null_markers_apply, null_values_of
+from pipelines.inference import SAMPLE_ROWS, Contract, infer_contract, null_markers_apply
 from pipelines.transformations.parsing import ARROW_TYPES
 from sources.connectors.base import ConnectorError
 
@@ -24,10 +24,10 @@ from sources.connectors.base import ConnectorError
 TYPE_NAMES = {clickhouse_type(arrow_type): name for name, arrow_type in ARROW_TYPES.items()}
 
 
-def contract_ensure(*, pipeline, connector, target, table: str) -> dict:
-    """The pipeline's configuration with its contract, inferring and saving one on the first load."""
-    config = pipeline.configuration or {}
-    if Contract.from_config(config) is not None or pipeline.data_source.source_type != "file":
+def contract_ensure(*, pipeline, config: PipelineConfig, connector, target, table: str) -> PipelineConfig:
+    """The run's configuration with its contract, inferring and saving one on the first load (then the
+    configuration is read again: the saved one holds the contract)."""
+    if config.contract is not None or pipeline.data_source.source_type != "file":
         return config
     existing = table_columns(target, table)
     if existing:
@@ -40,13 +40,13 @@ def contract_ensure(*, pipeline, connector, target, table: str) -> dict:
             # The file's own error belongs to the run's read (with its part, its retry): no contract yet, the
             # next run that reads the file infers one.
             return config
-        declared = tuple((config.get("validation_rules") or {}).get("data_types") or {})
+        declared = tuple(config.validation_rules.get("data_types") or {})
         contract = infer_contract(sample, skip=declared) if sample is not None else Contract()
     services.pipeline_contract_save(pipeline=pipeline, contract=contract.as_config())
-    return pipeline.configuration
+    return pipeline.config
 
 
-def _first_rows(connector, config: dict) -> pa.RecordBatch | None:
+def _first_rows(connector, config: PipelineConfig) -> pa.RecordBatch | None:
     batches = connector.read_batches(batch_rows=SAMPLE_ROWS)
     try:
         first = next(iter(batches), None)
@@ -56,5 +56,5 @@ def _first_rows(connector, config: dict) -> pa.RecordBatch | None:
             close()
     if first is None:
         return None
-    names = column_mapping_apply(sanitize_columns(first.schema.names), config.get(MAPPING_KEY))
-    return null_markers_apply(first.rename_columns(names), null_values_of(config))
+    names = column_mapping_apply(sanitize_columns(first.schema.names), config.column_mapping)
+    return null_markers_apply(first.rename_columns(names), config.null_values)

@@ -24,8 +24,6 @@ from pipelines.engine.errors import RunError
 from pipelines.models import Pipeline, PipelineRun, RunStatus, SchemaChange, SchemaChangeStatus
 from staging.quarantine import QuarantineEntry
 
-POLICIES = ("evolve", "freeze", "quarantine", "approve")
-
 
 def columns_of(schema: pa.Schema) -> list[list[str]]:
     return [[f.name, str(f.type)] for f in schema if not f.name.startswith("_")]
@@ -67,9 +65,9 @@ def fingerprint(diff: dict) -> str:
     return hashlib.sha256(json.dumps(diff, sort_keys=True).encode()).hexdigest()
 
 
-def policy_apply(*, pipeline: Pipeline, run: PipelineRun, diff: dict) -> str:
-    """Decide what happens with a non-empty diff; returns the policy in force or raises RunError."""
-    policy = (pipeline.configuration or {}).get("schema_policy", "evolve")
+def policy_apply(*, pipeline: Pipeline, run: PipelineRun, diff: dict, policy: str) -> str:
+    """Decide what `policy` (the configuration's schema_policy, pipelines.config.SCHEMA_POLICIES) does with
+    a non-empty diff; returns the policy in force or raises RunError."""
     if policy == "freeze":
         raise RunError(_("The source's columns changed (%(diff)s) and the pipeline's schema policy is "
                          "\"freeze\".") % {"diff": describe(diff)})

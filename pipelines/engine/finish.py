@@ -17,13 +17,13 @@ from django.utils.translation import gettext as _
 from analytics.clickhouse import ClickHouseError
 from analytics.loading import TargetLoad
 from pipelines import services
+from pipelines.config import PipelineConfig
 from pipelines.engine.analyze import run_analyze, run_validation_report
 from pipelines.engine.batches import OPERATION_KINDS, Operation
 from pipelines.engine.errors import RunError
 from pipelines.engine.outcome import outcome_check
 from pipelines.models import PipelineRun
 from pipelines.run_state import RunTotals, Step, progress_write
-from pipelines.validation import ValidationRules
 from pipelines.warnings import analysis_warnings, encoding_warnings
 from sources.connectors.base import ConnectorError
 from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus
@@ -44,7 +44,7 @@ class Ending:
     run: PipelineRun
     load: TargetLoad
     totals: RunTotals  # read and quarantined; `finish` adds removed repeats and the loaded count
-    rules: ValidationRules
+    config: PipelineConfig  # the run's, read once at its start
     staging_table: str
     source_columns: list  # [name, type] pairs
     schema_diff: dict
@@ -79,7 +79,8 @@ def finish(ending: Ending) -> PipelineRun:
         if getattr(ending.connector, "supports_state", False):
             source_state = ending.connector.new_state()
     progress_write(run, step=Step.ANALYZE, totals=totals)
-    results = run_analyze(run=run, target=load.target, table=load.table, staging_table=ending.staging_table,
+    results = run_analyze(run=run, config=ending.config, target=load.target, table=load.table,
+                          staging_table=ending.staging_table,
                           source_columns=[name for name, _type in ending.source_columns],
                           lineage=ending.lineage, schema_diff=ending.schema_diff, rows_read=totals.rows_read,
                           rows_loaded=totals.rows_loaded, warnings=warnings)
@@ -109,11 +110,12 @@ def reconcile(ending: Ending) -> list[dict]:
         totals.removed[MERGE_REPEATS] = repeats
     totals.rows_loaded = load.staged_count()
     try:
-        warnings = outcome_check(run=run, rules=ending.rules, rows_read=totals.rows_read,
+        warnings = outcome_check(run=run, rules=ending.config.rules, rows_read=totals.rows_read,
                                  rows_loaded=totals.rows_loaded, rows_quarantined=totals.rows_quarantined,
                                  rows_removed=sum(totals.removed.values()))
     except RunError:
-        run_validation_report(run=run, target=load.target, table=load.table, rows_read=totals.rows_read,
+        run_validation_report(run=run, rules=ending.config.rules, target=load.target, table=load.table,
+                              rows_read=totals.rows_read,
                               source_columns=[name for name, _type in ending.source_columns])
         raise
     if ending.connector is not None:
@@ -150,13 +152,20 @@ def acknowledge_source(connector, run: PipelineRun) -> None:
                        exc_info=True)
 
 
-def file_for_run(run: PipelineRun) -> FileMetadata | None:
-    """The uploaded file this run reads, linked to the run (file_metadata.pipeline_run_id)."""
+def file_of_run(run: PipelineRun) -> FileMetadata | None:
+    """The uploaded file this run reads (execution_context["file_id"]), None for another source."""
+    file_id = (run.execution_context or {}).get("file_id")
+    return FileMetadata.objects.filter(pk=file_id).first() if file_id else None
+
+
+def file_link_to_run(run: PipelineRun) -> FileMetadata | None:
+    """Writes file_metadata.pipeline_run_id: the uploaded file this run reads, linked to the run when an
+    attempt starts (the file's page shows the run reading it); None for another source."""
     file_id = (run.execution_context or {}).get("file_id")
     if not file_id:
         return None
     FileMetadata.objects.filter(pk=file_id).update(pipeline_run_id=run.pk)
-    return FileMetadata.objects.filter(pk=file_id).first()
+    return file_of_run(run)
 
 
 def is_transient(exc: Exception) -> bool:

@@ -36,7 +36,7 @@ from analytics.loading import TargetLoad
 from analytics.split_loading import key_repeats_remove, keys_table_create, keys_table_name, table_drop
 from etlsite.identifiers import sanitize_columns
 from pipelines import services
-from pipelines.config_schema import write_mode_of
+from pipelines.config import PipelineConfig
 from pipelines.engine.batches import (
     DEDUPE_STEP,
     INSERT_BATCHES,
@@ -52,16 +52,15 @@ from pipelines.engine.finish import (
     RUN_ERRORS,
     Ending,
     file_failed,
-    file_for_run,
+    file_of_run,
     finish,
     is_transient,
     parts_operations,
     write_logs,
 )
-from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply, source_headers
-from pipelines.engine.source import connector_for, drift_check
-from pipelines.inference import null_markers_apply, null_values_of
+from pipelines.engine.source import connector_for, drift_check, drift_progress
+from pipelines.inference import null_markers_apply
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.run_state import (
     RunTotals,
@@ -73,7 +72,7 @@ from pipelines.run_state import (
     split_write,
 )
 from pipelines.type_changes import load_begin
-from pipelines.validation import ValidationRules, missing_required_columns
+from pipelines.validation import missing_required_columns
 from sources.connectors.filesupport.splitting import Part
 from staging.models import OperationType, ProcessingStatus
 from staging.writer import StagingWriter
@@ -86,18 +85,11 @@ SAMPLE_ROWS = 1_000
 REPORT_EVERY_SECONDS = 1.0
 
 
-def configured_parts(config: dict) -> int:
-    value = (config or {}).get("parallelism") or {}
-    parts = value.get("parts", 1) if isinstance(value, dict) else 1
-    return parts if isinstance(parts, int) and not isinstance(parts, bool) and parts > 1 else 1
-
-
-def split_obstacle(config: dict) -> str:
+def split_obstacle(config: PipelineConfig) -> str:
     """Why this configuration cannot be split exactly ("" when it can)."""
-    rules = (config or {}).get("validation_rules") or {}
-    if rules.get("unique"):
+    if config.validation_rules.get("unique"):
         return _("the unique validation rule checks keys across the whole run")
-    names = [entry if isinstance(entry, str) else entry.get("name") for entry in config.get("transformations", [])]
+    names = [entry if isinstance(entry, str) else entry.get("name") for entry in config.transformations]
     if names.count(DEDUPE_STEP) > 1:
         return _("clean_duplicates is configured more than once")
     if DEDUPE_STEP in names:
@@ -108,39 +100,39 @@ def split_obstacle(config: dict) -> str:
 
 
 def split_load(target, *, table: str, run_id: int, attempt: int, batch_rows: int = 65_536,
-               config: dict | None = None) -> TargetLoad:
+               config: PipelineConfig | None = None) -> TargetLoad:
     """The load of one attempt of a split run: its temporary table is `_load_<table>_<run>_a<attempt>`;
-    `config` gives the write mode the commit applies."""
-    write_mode, merge_key = write_mode_of(config)
+    `config` gives the write mode the commit applies (the parts only append: the default)."""
+    config = config or PipelineConfig()
     return TargetLoad(target, table=table, pipeline_run_id=run_id, insert_rows=INSERT_BATCHES * batch_rows,
-                      temp_suffix=f"_a{int(attempt)}", write_mode=write_mode, merge_key=merge_key)
+                      temp_suffix=f"_a{int(attempt)}", write_mode=config.write_mode, merge_key=config.merge_key)
 
 
-def _flow(run: PipelineRun, config: dict, drift: dict, **where) -> BatchFlow:
+def _flow(run: PipelineRun, config: PipelineConfig, drift: dict, **where) -> BatchFlow:
     """The batch flow of a split run: clean_duplicates set apart (its repeats go at the commit). `where`:
     its staging and load (BatchFlow's arguments)."""
-    return BatchFlow(run=run, rules=ValidationRules.from_config(config), drift=drift,
+    return BatchFlow(run=run, rules=config.rules, drift=drift,
                      steps=StepPlan.from_config(config, dedupe_apart=True),
                      transform_ctx=BatchFlow.transform_context(config), **where)
 
 
 # --- 1. the coordinator --------------------------------------------------------------------------------
 
-def split_start(*, run: PipelineRun, connector, plan, load: TargetLoad, staging_table: str,
+def split_start(*, run: PipelineRun, config: PipelineConfig, connector, plan, load: TargetLoad, staging_table: str,
                 connection_config: dict, file_record, dispatcher: Dispatcher) -> PipelineRun:
     """Prepare the run's tables and send its parts; the run stays running (see the module's docstring)."""
-    config = run.pipeline.configuration or {}
     attempt = attempt_of_retries(run)
     load = split_load(load.target, table=load.table, run_id=run.pk, attempt=attempt, config=config)
     schema = connector.schema
-    columns = column_mapping_apply(sanitize_columns(schema.names), config.get(MAPPING_KEY))
+    columns = column_mapping_apply(sanitize_columns(schema.names), config.column_mapping)
     progress_write(run, source_headers=source_headers(schema.names, columns))
-    missing = missing_required_columns(ValidationRules.from_config(config), columns)
+    missing = missing_required_columns(config.rules, columns)
     if missing:
         raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
                        % {"cols": ", ".join(missing), "have": ", ".join(columns)})
-    sample = _sample(connector, plan.parts[0], columns, null_values_of(config))
-    drift = drift_check(run, sample.schema)
+    sample = _sample(connector, plan.parts[0], columns, config.null_values)
+    drift = drift_check(run, sample.schema, policy=config.schema_policy)
+    progress_write(run, step=Step.STAGE, **drift_progress(drift))
     writer = StagingWriter.create(table_name=staging_table, schema=sample.schema, pipeline_run_id=run.pk,
                                   source_type="csv", source_config=connection_config, expires_in=timedelta(days=7))
     kept = {"policy": drift["policy"], "added": drift["diff"]["added"]}
@@ -185,14 +177,15 @@ def part_execute(*, run_id: int, index: int, attempt: int, batch_rows: int, disp
     split = split_state_of(run)
     if split is None or split.attempt != attempt or attempt_of_retries(run) != attempt:
         return f"run {run_id}: part {index} of attempt {attempt} is stale; skipped"
+    config = run.pipeline.config  # read once for this part
     load = split_load(get_target(), table=split.target_table, run_id=run.pk, attempt=attempt,
                       batch_rows=batch_rows)
     flow = None
     try:
         services.run_part_report(run_id=run.pk, index=index, attempt=attempt, start=True, status="running")
-        connector, columns = _part_source(run)
-        flow = _part_flow(run, split, load)
-        totals = _part_read(run, split, index, flow, connector, columns, batch_rows)
+        connector, columns = _part_source(run, config)
+        flow = _part_flow(run, config, split, load)
+        totals = _part_read(run, config, split, index, flow, connector, columns, batch_rows)
         flow.finish()
         ctx = services.run_part_report(run_id=run.pk, index=index, attempt=attempt, status="done",
                                        removed=flow.removed(), ops=_ops_report(flow), lineage=flow.lineage(),
@@ -229,34 +222,35 @@ def part_execute(*, run_id: int, index: int, attempt: int, batch_rows: int, disp
     return f"run {run_id}: part {index} done"
 
 
-def _part_flow(run: PipelineRun, split: SplitState, load: TargetLoad) -> BatchFlow:
+def _part_flow(run: PipelineRun, config: PipelineConfig, split: SplitState, load: TargetLoad) -> BatchFlow:
     """The part's flow into the run's staging table and temporary table (and keys table)."""
     load.resume(pa.schema([pa.field(name, pa.string()) for name, _type in split.output_schema]))
     keys = None
-    flow_steps = StepPlan.from_config(run.pipeline.configuration or {}, dedupe_apart=True)
+    flow_steps = StepPlan.from_config(config, dedupe_apart=True)
     if split.keys_table and flow_steps.dedupe is not None:
         keys = KeyRecorder(load=load, table=split.keys_table, params=flow_steps.dedupe)
     writer = StagingWriter.open(table_name=split.staging_table)
-    return _flow(run, run.pipeline.configuration or {}, split.drift or {}, staging=StagingStream(writer=writer),
+    return _flow(run, config, split.drift or {}, staging=StagingStream(writer=writer),
                  staging_table=writer.table_name, load=load, load_begun=True, keys=keys)
 
 
-def _part_source(run: PipelineRun) -> tuple:
+def _part_source(run: PipelineRun, config: PipelineConfig) -> tuple:
     """The run's file connector and its columns' names as the run loads them."""
     ctx = run.execution_context or {}
     connection_config = dict(run.pipeline.data_source.connection_config or {})
     if ctx.get("file_path"):
         connection_config["file_path"] = ctx["file_path"]
-    connector = connector_for(run.pipeline.data_source, connection_config, run)
-    mapping = (run.pipeline.configuration or {}).get(MAPPING_KEY)
-    return connector, column_mapping_apply(sanitize_columns(connector.schema.names), mapping)
+    connector, start = connector_for(run.pipeline.data_source, connection_config, run)
+    if start:  # a file records nothing; kept so that every source's start is recorded the same way
+        progress_write(run, **start)
+    return connector, column_mapping_apply(sanitize_columns(connector.schema.names), config.column_mapping)
 
 
-def _part_read(run: PipelineRun, split: SplitState, index: int, flow: BatchFlow, connector, columns: list[str],
-               batch_rows: int) -> dict:
+def _part_read(run: PipelineRun, config: PipelineConfig, split: SplitState, index: int, flow: BatchFlow,
+               connector, columns: list[str], batch_rows: int) -> dict:
     """Read the part's byte range through the flow, reporting its counts every second; the last counts."""
     part = Part.from_dict(split.ranges[index])
-    markers = null_values_of(run.pipeline.configuration or {})
+    markers = config.null_values
     read, last_report = 0, time.monotonic()
     for raw in connector.read_part(part, batch_rows=batch_rows):
         raw = null_markers_apply(raw, markers)
@@ -302,7 +296,7 @@ def _fail(run: PipelineRun, load: TargetLoad, split: SplitState, message: str, *
     run.refresh_from_db()
     if run.status != RunStatus.RUNNING or attempt_of_retries(run) != split.attempt:
         return  # already ended, or a later attempt runs now: a straggler of an earlier one must not touch it
-    file_failed(file_for_run(run), message)
+    file_failed(file_of_run(run), message)
     services.run_fail(run=run, error_message=message, context={"transient": transient})
     _write_logs(run, split, status=ProcessingStatus.FAILED, error_message=message, failed_in=failed_in)
 
@@ -324,7 +318,7 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
     if run is None or run.status != RunStatus.RUNNING:
         return run
     split = split_state_of(run)
-    config = run.pipeline.configuration or {}
+    config = run.pipeline.config  # read once for the commit
     load = split_load(get_target(), table=split.target_table, run_id=run.pk, attempt=split.attempt,
                       config=config)
     try:
@@ -342,7 +336,7 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
     return run
 
 
-def _ending(run: PipelineRun, split: SplitState, load: TargetLoad, config: dict) -> Ending:
+def _ending(run: PipelineRun, split: SplitState, load: TargetLoad, config: PipelineConfig) -> Ending:
     """The parts' counts added up, and what the commit does besides a one-part run's."""
     parts = [run.execution_context["parts"][str(i)] for i in range(split.parts)]
     totals = RunTotals(rows_read=sum(p["rows_read"] for p in parts),
@@ -354,9 +348,9 @@ def _ending(run: PipelineRun, split: SplitState, load: TargetLoad, config: dict)
     for part in parts:
         lineage += [edge for edge in part.get("lineage", []) if edge not in lineage]
     return Ending(
-        run=run, load=load, totals=totals, rules=ValidationRules.from_config(config),
+        run=run, load=load, totals=totals, config=config,
         staging_table=split.staging_table, source_columns=split.source_columns, schema_diff=split.schema_diff,
-        lineage=lineage, file_record=file_for_run(run), appended_elsewhere=True,
+        lineage=lineage, file_record=file_of_run(run), appended_elsewhere=True,
         staging_finish=lambda: StagingWriter.open(table_name=split.staging_table).finish(),
         write_logs=lambda status: _write_logs(run, split, status=status),
         key_repeats_remove=(lambda: key_repeats_remove(load.target, keys_table=split.keys_table,

@@ -63,8 +63,8 @@ def reference_file_paths(config) -> dict[str, str]:
     return paths
 
 
-def reference_loader_for(config: dict) -> Callable[[dict | str], pa.Table]:
-    named = config.get("references", {}) or {}
+def reference_loader_for(named: dict) -> Callable[[dict | str], pa.Table]:
+    """Reads a step's reference: inline, or by its name in `named` (the configuration's references)."""
     cache: dict[str, pa.Table] = {}
 
     def load(reference: dict | str) -> pa.Table:

@@ -23,7 +23,7 @@ from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
 from pipelines.transformations import TransformContext, get_step
 from pipelines.type_changes import load_begin
-from pipelines.validation import ValidationRules, Validator
+from pipelines.validation import Validator
 from staging.quarantine import QuarantinedRow, QuarantineStatus, QuarantineStore
 from staging.writer import StagingWriter
 
@@ -81,11 +81,11 @@ def quarantine_replay(*, run: PipelineRun) -> ReplayResult:
     if staged is None:
         raise RunError(_("The run's staging table no longer holds these rows (it may have expired)."))
     staged = _apply_fixes(staged, fixes)
-    config = run.pipeline.configuration or {}
-    outcome = Validator(ValidationRules.from_config(config)).check(staged)
+    config = run.pipeline.config
+    outcome = Validator(config.rules).check(staged)
     table = outcome.valid
-    context = TransformContext(reference_loader=reference_loader_for(config))
-    for entry in config.get("transformations", []) or []:
+    context = TransformContext(reference_loader=reference_loader_for(config.references))
+    for entry in config.transformations:
         name, params = (entry, {}) if isinstance(entry, str) else (entry["name"], entry.get("params", {}))
         table = get_step(name).apply(table, context, params)
     passed = set(outcome.valid.column(ROW_NUMBER_COLUMN).to_pylist())

@@ -22,7 +22,7 @@ from analytics.loading import TargetLoad
 from analytics.split_loading import split_tables_drop
 from etlsite.identifiers import sanitize_columns
 from pipelines import services
-from pipelines.config_schema import write_mode_of
+from pipelines.config import PipelineConfig
 from pipelines.engine.batches import (
     INSERT_BATCHES,
     BatchFlow,
@@ -40,28 +40,28 @@ from pipelines.engine.finish import (
     Ending,
     failure_of,
     file_failed,
-    file_for_run,
+    file_link_to_run,
+    file_of_run,
     finish,
     write_logs,
     write_summary,
 )
-from pipelines.engine.mapping import CONFIG_KEY as MAPPING_KEY
 from pipelines.engine.mapping import column_mapping_apply, source_headers
-from pipelines.engine.parts import configured_parts, split_obstacle, split_start
+from pipelines.engine.parts import split_obstacle, split_start
 from pipelines.engine.repeats import FINGERPRINT_KEY, earlier_load, file_fingerprint
-from pipelines.engine.source import connector_for, drift_check
-from pipelines.inference import null_markers_apply, null_values_of
+from pipelines.engine.source import connector_for, drift_check, drift_progress
+from pipelines.inference import null_markers_apply
 from pipelines.models import PipelineRun
 from pipelines.run_state import RunTotals, Step, attempt_started, progress_write, split_declined_write
-from pipelines.targets import target_table_name
+from pipelines.targets import target_table_name  # noqa: F401  (re-exported: see __all__)
 from pipelines.validation import ValidationRules, missing_required_columns
 from sources.secrets import mask_config
-from staging.models import FileMetadata, FileStatus, OperationType, ProcessingStatus, StagingTable
+from staging.models import FileStatus, OperationType, ProcessingStatus, StagingTable
 from staging.services import file_status_set
 from staging.writer import StagingWriter, staging_table_drop
 
 # Names pages, the API and tests have imported from here.
-__all__ = ["file_for_run", "run_abandoned_cleanup", "run_execute", "target_table_name", "write_summary"]
+__all__ = ["run_abandoned_cleanup", "run_execute", "target_table_name", "write_summary"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,18 +90,18 @@ class WholeRun:
         self.run = run
         self.batch_rows = batch_rows
         self.source = run.pipeline.data_source
-        self.config = run.pipeline.configuration or {}
+        self.config: PipelineConfig = run.pipeline.config  # read once: every setting of the run comes from it
         self.attempt = attempt_started(run)
         self.connection_config = dict(self.source.connection_config or {})
         file_path = file_path or (run.execution_context or {}).get("file_path")
-        self.file_record = file_for_run(run)
+        self.file_record = file_link_to_run(run)
         if file_path:
             self.connection_config["file_path"] = file_path
         self.staging_table = f"stg_run_{run.pk}"
         self.totals = RunTotals()
-        write_mode, merge_key = write_mode_of(self.config)
-        self.load = TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk,
-                               insert_rows=INSERT_BATCHES * batch_rows, write_mode=write_mode, merge_key=merge_key)
+        self.load = TargetLoad(get_target(), table=run.pipeline.target_table, pipeline_run_id=run.pk,
+                               insert_rows=INSERT_BATCHES * batch_rows, write_mode=self.config.write_mode,
+                               merge_key=self.config.merge_key)
         self.ops = operations()
         self.flow: BatchFlow | None = None
         self.started = time.monotonic()
@@ -144,24 +144,26 @@ class WholeRun:
         run, source = self.run, self.source
         progress_write(run, step=Step.EXTRACT, attempt=self.attempt)
         self.load.check_target()  # before anything is read: a table no pipeline may load into is refused at once
-        connector = connector_for(source, self.connection_config, run)
+        connector, start = connector_for(source, self.connection_config, run)
+        if start:
+            progress_write(run, **start)
         if source.source_type == "file":
             earlier = self._fingerprint(connector)
             if earlier is not None:
                 return earlier
         if self.file_record:
             file_status_set(self.file_record, FileStatus.PROCESSING)
-        self.config = contract_ensure(pipeline=run.pipeline, connector=connector, target=self.load.target,
-                                      table=self.load.table)
-        if dispatcher is not None and source.source_type == "file" and configured_parts(self.config) > 1:
+        self.config = contract_ensure(pipeline=run.pipeline, config=self.config, connector=connector,
+                                      target=self.load.target, table=self.load.table)
+        if dispatcher is not None and source.source_type == "file" and self.config.parts > 1:
             obstacle = split_obstacle(self.config)
-            plan = None if obstacle else connector.split_plan(configured_parts(self.config))
+            plan = None if obstacle else connector.split_plan(self.config.parts)
             if plan is not None and plan.split:
-                return split_start(run=run, connector=connector, plan=plan, load=self.load,
+                return split_start(run=run, config=self.config, connector=connector, plan=plan, load=self.load,
                                    staging_table=self.staging_table, connection_config=self.connection_config,
                                    file_record=self.file_record, dispatcher=dispatcher)
             split_declined_write(run, obstacle or plan.reason)
-        rules = ValidationRules.from_config(self.config)
+        rules = self.config.rules
         drift = self._read(connector, rules)
         if self.flow is None or self.flow.staging.writer is None:
             if source.source_type not in EMPTY_READ_IS_NORMAL:
@@ -169,7 +171,7 @@ class WholeRun:
             self._write_logs(ProcessingStatus.COMPLETED)
             return services.run_succeed(run=run, records_processed=0, records_failed=0,
                                         context={**self.totals.as_dict(), "empty": True})
-        return self._finish(connector, rules, drift)
+        return self._finish(connector, drift)
 
     def _fingerprint(self, connector) -> PipelineRun | None:
         """Record the file's SHA-256; a file loaded before ends the run as skipped (returned)."""
@@ -187,7 +189,7 @@ class WholeRun:
 
     def _read(self, connector, rules: ValidationRules) -> dict | None:
         """Every batch of the source through the flow; the schema check's outcome (None: nothing read)."""
-        markers = null_values_of(self.config)
+        markers = self.config.null_values
         raw_names: list[str] | None = None
         columns: list[str] = []
         drift: dict | None = None
@@ -200,7 +202,8 @@ class WholeRun:
             batch = numbered(raw.rename_columns(columns), first=self.totals.rows_read + 1)
             self.totals.rows_read += batch.num_rows
             if drift is None:
-                drift = drift_check(self.run, batch.schema)
+                drift = drift_check(self.run, batch.schema, policy=self.config.schema_policy)
+                progress_write(self.run, step=Step.STAGE, **drift_progress(drift))
                 self.flow = self._flow(rules, drift)
             self.flow.process(batch)
             if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
@@ -212,7 +215,7 @@ class WholeRun:
     def _columns(self, raw_names: list[str], rules: ValidationRules, *, first: bool) -> list[str]:
         """The columns' names as the run loads them (recorded with the source's); the first batch must
         have every required column."""
-        columns = column_mapping_apply(sanitize_columns(raw_names), self.config.get(MAPPING_KEY))
+        columns = column_mapping_apply(sanitize_columns(raw_names), self.config.column_mapping)
         progress_write(self.run, source_headers=source_headers(raw_names, columns))
         if first:
             missing = missing_required_columns(rules, columns)
@@ -238,7 +241,7 @@ class WholeRun:
                          totals=self.totals, ops=self.ops)  # the run's own: reading the source counts as loading
         return flow
 
-    def _finish(self, connector, rules: ValidationRules, drift: dict) -> PipelineRun:
+    def _finish(self, connector, drift: dict) -> PipelineRun:
         self.load.flush()
         with self.ops[OperationType.LOAD].timed() as op:
             # Every batch staged before the commit: a staging error fails the run. The thread's own time
@@ -247,7 +250,7 @@ class WholeRun:
         self.totals.removed = self.flow.removed()
         writer = self.flow.staging.writer
         return finish(Ending(
-            run=self.run, load=self.load, totals=self.totals, rules=rules, staging_table=self.staging_table,
+            run=self.run, load=self.load, totals=self.totals, config=self.config, staging_table=self.staging_table,
             source_columns=drift["source_columns"], schema_diff=drift["diff"], lineage=self.flow.lineage(),
             staging_finish=writer.finish, write_logs=self._write_logs, file_record=self.file_record,
             connector=connector, started=self.started))
@@ -277,7 +280,7 @@ def run_abandoned_cleanup(*, run: PipelineRun) -> None:
     """What a run killed with its worker leaves behind: its temporary ClickHouse table, its file in
     "processing". Nothing of it reached the target (the commit is atomic), so this only tidies up."""
     try:
-        load = TargetLoad(get_target(), table=target_table_name(run.pipeline), pipeline_run_id=run.pk)
+        load = TargetLoad(get_target(), table=run.pipeline.target_table, pipeline_run_id=run.pk)
         load.abort()
         split_tables_drop(load)
     except ClickHouseError:
@@ -287,6 +290,4 @@ def run_abandoned_cleanup(*, run: PipelineRun) -> None:
             staging_table_drop(staging_table=table)  # its staged rows would otherwise wait 7 days to expire
         except DatabaseError:
             logger.warning("run %s: could not drop its staging table %s", run.pk, table.table_name, exc_info=True)
-    file_id = (run.execution_context or {}).get("file_id")
-    record = FileMetadata.objects.filter(pk=file_id).first() if file_id else None
-    file_failed(record, run.error_message)
+    file_failed(file_of_run(run), run.error_message)

@@ -4,8 +4,6 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from pipelines.config import FIELD, SCHEMA_POLICIES, PipelineConfig, configuration_errors
-from pipelines.engine.drift import POLICIES
-from pipelines.engine.parts import configured_parts
 from tests.factories import SPEC_PIPELINE_CONFIGURATION, PipelineFactory
 
 
@@ -41,15 +39,31 @@ def test_a_configuration_of_the_wrong_shape_reads_as_the_defaults(data):
         {}, [], None, "evolve", 1, "append", (), {})
 
 
-@pytest.mark.parametrize("parallelism", [None, {}, {"parts": 1}, {"parts": 3}, {"parts": True}, {"parts": "4"},
-                                         {"parts": -2}, [4]])
-def test_the_parts_are_the_ones_the_engine_reads(parallelism):
+@pytest.mark.parametrize(("parallelism", "parts"), [(None, 1), ({}, 1), ({"parts": 1}, 1), ({"parts": 3}, 3),
+                                                     ({"parts": True}, 1), ({"parts": "4"}, 1), ({"parts": -2}, 1),
+                                                     ([4], 1)])
+def test_the_parts_a_run_reads_are_more_than_one_only_when_a_number_says_so(parallelism, parts):
     data = {} if parallelism is None else {"parallelism": parallelism}
-    assert PipelineConfig.read(data).parts == configured_parts(data)
+    assert PipelineConfig.read(data).parts == parts
 
 
-def test_the_schema_policies_are_the_ones_drift_applies():
-    assert SCHEMA_POLICIES == POLICIES
+def test_the_schema_policy_is_judged_against_the_policies_drift_applies():
+    assert SCHEMA_POLICIES == ("evolve", "freeze", "quarantine", "approve")
+    assert not configuration_errors({"schema_policy": "approve"})
+
+
+def test_what_a_run_reads_besides_the_typed_fields_comes_from_the_same_object():
+    data = {"validation_rules": {"required_columns": ["id"]}, "null_values": ["-"],
+            "references": {"products": {"file_path": "p.csv"}}, "business_metrics": [{"name": "n"}],
+            "inferred": {"data_types": {"id": "integer"}}}
+    config = PipelineConfig.read(data)
+    assert config.rules.required_columns == ("id",) and config.null_values == ("-",)
+    assert config.references == data["references"] and config.business_metrics == data["business_metrics"]
+    assert config.contract.data_types == {"id": "integer"}
+    empty = PipelineConfig.read({})
+    assert (empty.references, empty.business_metrics, empty.contract) == ({}, [], None)
+    with pytest.raises(ValueError):  # rules of the wrong shape fail the run that reads them, not the read
+        _ = PipelineConfig.read({"validation_rules": {"min": "x"}}).rules
 
 
 @pytest.mark.django_db

@@ -1,11 +1,16 @@
 """Celery tasks: stable names, retries with backoff for transient failures, the pipeline lock, beat's entry."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from etlsite.celery import app as celery_app
+from etlsite.tasks import task_named
 from pipelines import services, tasks
 from pipelines.models import PipelineRun, PipelineStatus, RunStatus
 from pipelines.tasks import (
@@ -291,3 +296,20 @@ def test_run_pipeline_sync_takes_the_workers_path_when_the_engine_raises(monkeyp
         call_command("run_pipeline", str(pipeline.pk), "--sync", stdout=io.StringIO())
     run = pipeline.runs.get()
     assert (run.status, run.error_message) == (RunStatus.FAILED, "Internal error: KeyError")
+
+
+def test_the_services_send_the_run_task_by_its_pinned_name():
+    assert services.RUN_TASK == run_pipeline_task.name
+    assert task_named(services.RUN_TASK) is run_pipeline_task._get_current_object()  # shared_task gives a proxy
+
+
+def test_a_process_that_never_imported_the_tasks_finds_them_by_name():
+    # The web process imports the services, not pipelines.tasks: the run task is found all the same.
+    code = ("import sys, django; django.setup(); from pipelines import services; "
+            "assert 'pipelines.tasks' not in sys.modules; from etlsite.tasks import task_named; "
+            "print(task_named(services.RUN_TASK).name, 'pipelines.tasks' in sys.modules)")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "etlsite.settings"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2], check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["pipelines.run_pipeline", "True"]

@@ -7,6 +7,7 @@ import gzip
 
 import pytest
 
+from pipelines.config import PipelineConfig
 from pipelines.config_schema import parallelism_errors
 from pipelines.engine.parts import split_obstacle
 from sources.connectors.file import FileConnector
@@ -97,7 +98,10 @@ def test_the_parallelism_key_is_validated():
 
 
 def test_configurations_a_split_cannot_keep_exact_run_as_one_part():
-    assert split_obstacle({"transformations": ["clean_duplicates", "enrich_product_data"]}) == ""
-    assert "unique" in split_obstacle({"validation_rules": {"unique": ["id"]}})
-    assert "validate_amounts" in split_obstacle({"transformations": ["clean_duplicates", "validate_amounts"]})
-    assert split_obstacle({"transformations": ["validate_amounts", "clean_duplicates"]}) == ""
+    def obstacle(data):
+        return split_obstacle(PipelineConfig.read(data))
+
+    assert obstacle({"transformations": ["clean_duplicates", "enrich_product_data"]}) == ""
+    assert "unique" in obstacle({"validation_rules": {"unique": ["id"]}})
+    assert "validate_amounts" in obstacle({"transformations": ["clean_duplicates", "validate_amounts"]})
+    assert obstacle({"transformations": ["validate_amounts", "clean_duplicates"]}) == ""

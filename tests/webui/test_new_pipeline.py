@@ -9,13 +9,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from pipelines.decisions import column_mapping_save
 from pipelines.from_upload import ColumnChoice, NewPipeline, configuration_build, create_pipeline_from_upload
 from pipelines.models import Pipeline, PipelineRun
 from sources.models import DataSource
 from staging.uploads import file_register
 from tests.factories import DataSourceFactory, PipelineFactory
 from tests.webui.conftest import UPLOADER, user_with
-from webui.mapping import mapping_save
 from webui.preview import file_preview
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"])
@@ -312,7 +312,7 @@ def test_the_next_file_loads_into_the_pipeline_and_renamed_headers_are_mapped(ad
     assert response.status_code == 200
     preview = file_preview(file=renamed, pipeline=Pipeline.objects.get())
     assert preview.missing == [] and preview.rows_failed == 0
-    assert mapping_save(pipeline=pipeline, pairs=[]) == {"mass_in_grams": "body_mass_g", "laid": "date_egg"}
+    assert column_mapping_save(pipeline=pipeline, pairs=[]) == {"mass_in_grams": "body_mass_g", "laid": "date_egg"}
 
 
 # --- the encoding ----------------------------------------------------------------------------------------

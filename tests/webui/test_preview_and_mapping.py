@@ -6,11 +6,11 @@ import csv
 import pytest
 from django.urls import reverse
 
+from pipelines.decisions import MappingError, column_mapping_save
 from pipelines.models import PipelineRun
 from staging.models import FileMetadata, StagingTable
 from staging.quarantine import QuarantinedRow
 from staging.uploads import file_register_path
-from webui.mapping import MappingError, mapping_save
 from webui.preview import file_preview
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"])
@@ -84,14 +84,14 @@ def test_mapping_is_saved_per_pipeline_and_used_by_the_next_preview(admin_client
 def test_a_mapping_that_breaks_the_configuration_is_refused_and_nothing_is_saved(file_pipeline):
     before = dict(file_pipeline.configuration)
     with pytest.raises(MappingError, match="same pipeline column"):
-        mapping_save(pipeline=file_pipeline, pairs=[("a", "date"), ("b", "date")])
+        column_mapping_save(pipeline=file_pipeline, pairs=[("a", "date"), ("b", "date")])
     file_pipeline.refresh_from_db()
     assert file_pipeline.configuration == before
 
 
 def test_an_empty_target_removes_a_columns_mapping(file_pipeline):
-    mapping_save(pipeline=file_pipeline, pairs=[("sale_date", "date"), ("sum", "amount")])
-    assert mapping_save(pipeline=file_pipeline, pairs=[("sum", "")]) == {"sale_date": "date"}
+    column_mapping_save(pipeline=file_pipeline, pairs=[("sale_date", "date"), ("sum", "amount")])
+    assert column_mapping_save(pipeline=file_pipeline, pairs=[("sum", "")]) == {"sale_date": "date"}
     file_pipeline.refresh_from_db()
     assert file_pipeline.configuration["column_mapping"] == {"sale_date": "date"}
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from analytics.masking import hidden_columns, mask_reason, mask_rows, mask_value
+from pipelines.decisions import MappingError, column_mapping_save
 from pipelines.models import Pipeline
 from pipelines.selectors import run_by_id, upload_pipelines
 from pipelines.services import pipeline_may_run, run_trigger
@@ -20,7 +21,6 @@ from staging.ownership import upload_visible_get
 from webui import chunked
 from webui.access import page
 from webui.jsonapi import endpoint, json_body, json_error
-from webui.mapping import MappingError, mapping_save
 from webui.preview import file_preview
 from webui.progress import run_progress_payload
 from webui.views.newpipeline import may_create_from_upload
@@ -167,7 +167,7 @@ def mapping_save_view(request, file_id):
     sources = request.POST.getlist("source")
     targets = request.POST.getlist("target")
     try:
-        mapping_save(pipeline=pipeline, pairs=list(zip(sources, targets, strict=False)))
+        column_mapping_save(pipeline=pipeline, pairs=list(zip(sources, targets, strict=False)))
     except MappingError as exc:
         return _render_preview(request, file, pipeline, mapping_error=str(exc))
     pipeline.refresh_from_db()
