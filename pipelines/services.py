@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from etlsite.messages import Message, english_text, stored_json
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus, RunStatus
 from sources.scrubbing import scrub_for_run
 
@@ -97,6 +98,10 @@ def run_claim(*, run: PipelineRun, worker: str = "") -> bool:
     if claimed:
         run.refresh_from_db()
     return bool(claimed)
+
+
+# execution_context's key for the run's error as a message (msgid and params) beside error_message's text.
+ERROR_KEY = "error"
 
 
 class RunCancelled(Exception):
@@ -186,16 +191,20 @@ def run_succeed(*, run: PipelineRun, records_processed: int, records_failed: int
                    records_failed=records_failed, error_message="")
 
 
-def run_skip(*, run: PipelineRun, message: str, context: dict) -> PipelineRun:
+def run_skip(*, run: PipelineRun, message: Message | str, context: dict) -> PipelineRun:
     """A run with nothing to do (a file this pipeline already loaded): cancelled with the reason, nothing loaded,
     neither a success that loaded nothing nor a failure to retry or alert on."""
-    run.execution_context = {**(run.execution_context or {}), **context, "step": "skipped"}
-    return _finish(run, status=RunStatus.CANCELLED, error_message=message)
+    run.execution_context = {**(run.execution_context or {}), **context, "step": "skipped",
+                             ERROR_KEY: stored_json(message)}
+    return _finish(run, status=RunStatus.CANCELLED, error_message=english_text(message))
 
 
-def run_fail(*, run: PipelineRun, error_message: str, context: dict | None = None) -> PipelineRun:
-    run.execution_context = {**(run.execution_context or {}), **(context or {}), "step": "failed"}
-    return _finish(run, status=RunStatus.FAILED, error_message=error_message[:10_000])
+def run_fail(*, run: PipelineRun, error_message: Message | str, context: dict | None = None) -> PipelineRun:
+    """error_message keeps its English text (the spec's column); a Message is kept beside it as well
+    (execution_context["error"]) so that pages show it in the reader's language (etlsite.messages)."""
+    run.execution_context = {**(run.execution_context or {}), **(context or {}), "step": "failed",
+                             ERROR_KEY: stored_json(error_message)}
+    return _finish(run, status=RunStatus.FAILED, error_message=english_text(error_message)[:10_000])
 
 
 # --- dispatch, retry, cancel, re-run, backfill --------------------------------------------------------
@@ -244,6 +253,7 @@ def run_retry(*, run: PipelineRun, countdown: float | None = None) -> bool:
         "records_processed": run.records_processed,
         "records_failed": run.records_failed,
         "error_message": run.error_message[:2000],
+        ERROR_KEY: ctx.pop(ERROR_KEY, None),
     })
     ctx.pop("transient", None)
     ctx.update(attempts=attempts, step="retry_wait",
