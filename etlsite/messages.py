@@ -71,9 +71,13 @@ class Message:
         return f"Message({self.msgid!r}, {self.params!r})"
 
     def __eq__(self, other: object) -> bool:
+        # A message also equals its text in the active language: code that compared texts keeps working.
+        if isinstance(other, str):
+            return self.render() == other
         return isinstance(other, Message) and (self.msgid, self.params) == (other.msgid, other.params)
 
-    __hash__ = None
+    def __hash__(self) -> int:
+        return hash(self.render())  # equal messages render alike; a message hashes as the text it equals
 
 
 def _msg(msgid: str) -> Message:

@@ -19,6 +19,7 @@ def test_a_message_renders_in_the_active_language_and_keeps_english_for_storage(
         assert message.english() == english_text(message) == 'not a number: "NA"'
     with translation.override("en"):
         assert str(message) == 'not a number: "NA"'
+        assert message == 'not a number: "NA"' and {message} == {'not a number: "NA"'}  # reads as its text
 
 
 def test_a_message_goes_through_json_with_messages_among_its_parameters():
