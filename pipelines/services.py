@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from etlsite.messages import Message, english_text, stored_json
+from etlsite.messages import Message, _msg, english_text, stored_json
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus, RunStatus
 from sources.scrubbing import scrub_for_run
 
@@ -279,12 +279,13 @@ def run_cancel(*, run: PipelineRun, by: str) -> bool:
         current = (PipelineRun.objects.select_for_update()
                    .filter(pk=run.pk, status__in=[RunStatus.PENDING, RunStatus.RUNNING]).first())
         if current is not None:
+            message = _msg("Cancelled by %(who)s.") % {"who": by or "?"}
             ctx = {**(current.execution_context or {}), "step": "cancelled", "cancelled_by": by[:150],
-                   "cancelled_at": now.isoformat()}
+                   "cancelled_at": now.isoformat(), ERROR_KEY: message.as_json()}
             duration = round((now - current.started_at).total_seconds(), 3) if current.started_at else None
             PipelineRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.CANCELLED, finished_at=now, duration_seconds=duration, execution_context=ctx,
-                error_message=_("Cancelled by %(who)s.") % {"who": by or "?"}, updated_at=now)
+                error_message=message.english(), updated_at=now)
     run.refresh_from_db()
     if current is not None:
         from analytics.audit import audit_run_cancel

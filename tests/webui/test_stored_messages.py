@@ -135,3 +135,18 @@ def test_rows_stored_before_messages_show_their_text(admin_client):
                                   column_name="amount", value="x", rule="data_types", reason='not a number: "x"')
     assert "An old error, stored as text." in _page(admin_client, "webui:run-detail", run, "ru")
     assert "not a number: &quot;x&quot;" in _page(admin_client, "webui:quarantine-run", run, "ru")
+
+
+def test_a_cancelled_runs_reason_shows_in_the_readers_language(admin_client, file_pipeline):
+    from pipelines.services import run_cancel
+
+    run = run_create(pipeline=file_pipeline, triggered_by="test")
+    with translation.override("ru"):
+        assert run_cancel(run=run, by="bob")
+    run.refresh_from_db()
+    assert run.error_message == "Cancelled by bob."
+    assert "Cancelled by bob." in _page(admin_client, "webui:run-detail", run, "en")
+    russian = _page(admin_client, "webui:run-detail", run, "ru")
+    assert "Cancelled by bob." not in russian
+    with translation.override("ru"):
+        assert run.error_text in russian and "bob" in run.error_text
