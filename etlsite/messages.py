@@ -14,6 +14,8 @@ text keeps working.
 
 from __future__ import annotations
 
+import numbers
+from decimal import Decimal
 from typing import Any
 
 from django.utils import translation
@@ -96,6 +98,10 @@ def _plain(value: Any) -> Any:
     message, anything else as its text."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, numbers.Integral):  # numpy's and pyarrow's integers: %(n)d must still format them
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, Decimal):
+        return float(value)
     message = message_of(value)
     return message.as_json() if message is not None else str(value)
 

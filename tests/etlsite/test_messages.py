@@ -61,3 +61,12 @@ def test_makemessages_collects_the_msg_marker(tmp_path):
     out = subprocess.run(["xgettext", "-L", "Python", "-o", "-", *Command.xgettext_options, str(source)],
                          capture_output=True, text=True, check=True).stdout
     assert 'msgid "A sample text"' in out
+
+
+def test_numbers_of_any_kind_keep_formatting_after_storage():
+    import numpy as np
+
+    message = _msg("Reference data has more than %(max)d rows.") % {"max": np.int64(5)}
+    stored = json.loads(json.dumps(stored_json(message)))
+    with translation.override("en"):
+        assert shown("stored", stored) == "Reference data has more than 5 rows."
