@@ -20,11 +20,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
 from analytics.clickhouse.client import ClickHouseTarget, quote_identifier
 from analytics.loading import LOADED_AT_COLUMN, ROW_NUMBER_COLUMN, RUN_ID_COLUMN
 from analytics.pii import DEFAULT_SAMPLE_LIMIT, DEFAULT_THRESHOLD, pii_detect
+from etlsite.messages import _msg
 
 TABLE = "data_catalog"
 STATES = ("none", "suggested", "confirmed", "rejected")
@@ -168,22 +168,22 @@ def catalog_edit(*, target: ClickHouseTarget, schema_name: str, table_name: str,
     'confidential' unless the edit gives a level. Returns the new version of the entry."""
     unknown = sorted(set(fields) - set(EDITABLE))
     if unknown:
-        raise CatalogError(_("These catalog fields cannot be edited: %(fields)s") % {"fields": ", ".join(unknown)})
+        raise CatalogError(_msg("These catalog fields cannot be edited: %(fields)s") % {"fields": ", ".join(unknown)})
     state = fields.get("sensitivity_state")
     if state is not None and state not in DECIDED:
-        raise CatalogError(_("A sensitivity decision must be confirmed or rejected, not %(state)s.") %
+        raise CatalogError(_msg("A sensitivity decision must be confirmed or rejected, not %(state)s.") %
                            {"state": state})
     if "tags" in fields:
         tags = fields["tags"]
         if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
-            raise CatalogError(_("Tags must be a list of strings."))
+            raise CatalogError(_msg("Tags must be a list of strings."))
         fields["tags"] = list(tags)
     for key in ("description", "business_meaning", "owner", "sensitivity_level"):
         if key in fields and not isinstance(fields[key], str):
-            raise CatalogError(_("The catalog field %(field)s must be text.") % {"field": key})
+            raise CatalogError(_msg("The catalog field %(field)s must be text.") % {"field": key})
     previous = _existing(target, schema_name, table_name).get(column_name)
     if previous is None:
-        raise CatalogError(_("No catalog entry for %(column)s in %(table)s.") %
+        raise CatalogError(_msg("No catalog entry for %(column)s in %(table)s.") %
                            {"column": column_name, "table": f"{schema_name}.{table_name}" if schema_name
                             else table_name})
     entry = {**previous, **fields}

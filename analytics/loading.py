@@ -14,11 +14,11 @@ import re
 from datetime import datetime, timezone
 
 import pyarrow as pa
-from django.utils.translation import gettext as _
 
 from analytics import write_modes
 from analytics.clickhouse import cluster
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
+from etlsite.messages import _msg, messages_join
 
 RUN_ID_COLUMN = "_pipeline_run_id"
 LOADED_AT_COLUMN = "_loaded_at"
@@ -52,7 +52,7 @@ def clickhouse_type(arrow_type: pa.DataType) -> str:
     elif pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         inner = "String"
     else:
-        raise ClickHouseError(_("Arrow type %(type)s cannot be loaded into ClickHouse; cast it first.")
+        raise ClickHouseError(_msg("Arrow type %(type)s cannot be loaded into ClickHouse; cast it first.")
                               % {"type": arrow_type})
     return f"Nullable({inner})"
 
@@ -85,10 +85,10 @@ class TargetTypeConflict(ClickHouseError):
     def __init__(self, table: str, conflicts: list[tuple[str, str, str]]):
         self.table = table
         self.conflicts = list(conflicts)
-        super().__init__(" ".join(
-            _("Column %(column)s of target table %(table)s is %(have)s, the data is now %(want)s; "
-              "change the pipeline's data types or migrate the table.")
-            % {"column": column, "table": table, "have": have, "want": want} for column, have, want in conflicts))
+        super().__init__(messages_join([
+            _msg("Column %(column)s of target table %(table)s is %(have)s, the data is now %(want)s; "
+                 "change the pipeline's data types or migrate the table.")
+            % {"column": column, "table": table, "have": have, "want": want} for column, have, want in conflicts]))
 
 
 class TargetLoad:
@@ -101,7 +101,7 @@ class TargetLoad:
         """`replace_rows`: commit replaces only these source rows of the run (a quarantine replay), not
         the whole run (whatever the write mode). `write_mode`, `merge_key`: analytics.write_modes."""
         if not _TABLE_NAME.match(table):
-            raise ClickHouseError(_("Invalid target table name: %(name)s") % {"name": table})
+            raise ClickHouseError(_msg("Invalid target table name: %(name)s") % {"name": table})
         self.target = target
         self.table = table
         self.run_id = int(pipeline_run_id)
@@ -235,7 +235,7 @@ class TargetLoad:
         with self.target.connection() as client:
             expected = int(client.command(f"SELECT count() FROM {temp}"))
             if expected != self.rows_appended:
-                raise ClickHouseError(_("ClickHouse holds %(have)d rows of this run, %(sent)d were sent.")
+                raise ClickHouseError(_msg("ClickHouse holds %(have)d rows of this run, %(sent)d were sent.")
                                       % {"have": expected, "sent": self.rows_appended})
             if self.write_mode == write_modes.REPLACE:
                 # Afterwards the temporary table holds the old content, dropped below.
@@ -251,8 +251,8 @@ class TargetLoad:
             loaded = self.committed_count()
             client.command(f"DROP TABLE IF EXISTS {temp}")
         if loaded != expected:
-            raise ClickHouseError(_("The target holds %(have)d rows of run %(run)d after the load, expected "
-                                    "%(want)d.") % {"have": loaded, "run": self.run_id, "want": expected})
+            raise ClickHouseError(_msg("The target holds %(have)d rows of run %(run)d after the load, expected "
+                                       "%(want)d.") % {"have": loaded, "run": self.run_id, "want": expected})
         return loaded
 
     def _attach(self, client) -> None:
@@ -266,7 +266,7 @@ class TargetLoad:
         for (partition_id,) in partitions:
             # Partition ids come from system.parts (digits for toYYYYMM); checked, since DDL takes no binds.
             if not _PARTITION_ID.match(partition_id):
-                raise ClickHouseError(_("Unexpected partition id %(id)s") % {"id": partition_id})
+                raise ClickHouseError(_msg("Unexpected partition id %(id)s") % {"id": partition_id})
             client.command(f"ALTER TABLE {table} ATTACH PARTITION ID '{partition_id}' FROM {temp}")
 
     def _scope(self) -> tuple[str, dict]:

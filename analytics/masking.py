@@ -208,10 +208,11 @@ class QuarantineMasker:
         return self._tables[run_id]
 
     def reason(self, row) -> str:
-        """The reason with the value it quotes masked, when the value is."""
+        """The reason in the viewer's language (`reason_text`), with the value it quotes masked when the value is."""
+        reason = row.reason_text
         if row.value and self.value(row) is not row.value:
-            return row.reason.replace(row.value, self.value(row))
-        return row.reason
+            return reason.replace(row.value, self.value(row))
+        return reason
 
     def value(self, row, field: str = "value") -> Any:
         value = getattr(row, field)
@@ -224,6 +225,6 @@ class QuarantineMasker:
         """Serialized quarantined rows (`data`, in the order of the model instances `rows`) with the value,
         corrected value and the reason quoting the value masked where the column is sensitive."""
         if self.allowed:
-            return data
+            return data  # the serializer gives the reason in the viewer's language already
         return [{**item, "value": self.value(row), "corrected_value": self.value(row, "corrected_value"),
                  "reason": self.reason(row)} for row, item in zip(rows, data, strict=True)]

@@ -22,12 +22,12 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from analytics.clickhouse import cluster
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
 from analytics.loading import LOADER_COLUMNS, table_columns
+from etlsite.messages import _msg
 
 MODIFY, REBUILD = "modify", "rebuild"
 EXAMPLES = 5
@@ -92,7 +92,7 @@ def inner_type(clickhouse_type: str) -> str:
     """`Nullable(Int64)` -> `Int64`, refusing any type the loader would not create (it goes into SQL)."""
     match = _LOADER_TYPE.match(clickhouse_type or "")
     if not match:
-        raise TypeMigrationError(_("%(type)s is not a column type a pipeline's table can be migrated to.")
+        raise TypeMigrationError(_msg("%(type)s is not a column type a pipeline's table can be migrated to.")
                                  % {"type": clickhouse_type})
     return match["inner"]
 
@@ -102,23 +102,23 @@ def _checked(target: ClickHouseTarget, table: str, changes: list[ColumnChange]) 
     from analytics.target_tables import foreign_table_error, reserved_table_error
 
     if not changes:
-        raise TypeMigrationError(_("No column to migrate."))
+        raise TypeMigrationError(_msg("No column to migrate."))
     problem = reserved_table_error(table)
     existing = {} if problem else table_columns(target, table)
     if not problem and not existing:
-        problem = _("The target table %(table)s does not exist.") % {"table": table}
+        problem = _msg("The target table %(table)s does not exist.") % {"table": table}
     problem = problem or foreign_table_error(table, existing, LOADER_COLUMNS)
     if problem:
         raise TypeMigrationError(problem)
     for change in changes:
         inner_type(change.wanted)
         if change.column.startswith("_") or change.column not in existing:
-            raise TypeMigrationError(_("The target table %(table)s has no column %(column)s.")
+            raise TypeMigrationError(_msg("The target table %(table)s has no column %(column)s.")
                                      % {"table": table, "column": change.column})
         if existing[change.column] != change.stored:
             raise TypeMigrationError(
-                _("Column %(column)s of %(table)s is %(have)s now, not %(stored)s as when the change was recorded; "
-                  "run the pipeline again to record the current difference.")
+                _msg("Column %(column)s of %(table)s is %(have)s now, not %(stored)s as when the change was recorded; "
+                     "run the pipeline again to record the current difference.")
                 % {"column": change.column, "table": table, "have": existing[change.column],
                    "stored": change.stored})
 
@@ -200,13 +200,13 @@ def _modify(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview)
                 # Wait for the rewrite on every replica: the next run must find the new types in every part.
                 client.command(statement, settings={"mutations_sync": 2})
     except ClickHouseError as exc:
-        raise TypeMigrationError(_("ClickHouse could not change the column types of %(table)s: %(error)s")
+        raise TypeMigrationError(_msg("ClickHouse could not change the column types of %(table)s: %(error)s")
                                  % {"table": table, "error": exc}, code=exc.code) from exc
     after = _non_null_counts(target, table, names)
     if after != before:  # the preview should make this impossible; say so loudly if it ever happens
         raise TypeMigrationError(
-            _("Values of %(table)s became NULL during the migration (non-NULL values before %(before)s, after "
-              "%(after)s).") % {"table": table, "before": before, "after": after})
+            _msg("Values of %(table)s became NULL during the migration (non-NULL values before %(before)s, after "
+                 "%(after)s).") % {"table": table, "before": before, "after": after})
     columns = [{"column": c.column, "from": c.stored, "to": c.wanted} for c in preview.columns]
     return TypeMigrationResult(method=MODIFY, rows=preview.rows, nulled=0, columns=columns)
 
@@ -217,8 +217,8 @@ def rebuild_table_name(table: str) -> str:
 
 def _rebuild(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview) -> TypeMigrationResult:
     if target.cluster:
-        raise TypeMigrationError(_("Rebuilding a table is not available on a ClickHouse cluster; convert or remove "
-                                   "the values that do not convert, then migrate again."))
+        raise TypeMigrationError(_msg("Rebuilding a table is not available on a ClickHouse cluster; convert or remove "
+                                      "the values that do not convert, then migrate again."))
     wanted = {c.column: c for c in preview.columns}
     order = list(table_columns(target, table))
     old, new = quote_identifier(table), quote_identifier(rebuild_table_name(table))
@@ -245,7 +245,7 @@ def _rebuild(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview
             stored = int(client.command(f"SELECT count() FROM {old}"))
             if copied != stored:
                 raise TypeMigrationError(
-                    _("The rebuilt table holds %(copied)d rows, %(table)s %(stored)d; the table was left as it was.")
+                    _msg("The rebuilt table holds %(copied)d rows, %(table)s %(stored)d; the table was left as it was.")
                     % {"copied": copied, "table": table, "stored": stored})
             client.command(f"EXCHANGE TABLES {old} AND {new}")
             swapped = True
@@ -253,18 +253,18 @@ def _rebuild(target: ClickHouseTarget, table: str, preview: TypeMigrationPreview
             if int(client.command(f"SELECT count() FROM {new}")) != copied:
                 client.command(f"EXCHANGE TABLES {old} AND {new}")
                 swapped = False
-                raise TypeMigrationError(_("Rows arrived in %(table)s during the rebuild; the table was left as it "
-                                           "was. Approve the migration again.") % {"table": table})
+                raise TypeMigrationError(_msg("Rows arrived in %(table)s during the rebuild; the table was left as it "
+                                              "was. Approve the migration again.") % {"table": table})
     except ClickHouseError as exc:
         if swapped:  # the swap back failed: the old rows are kept where they are, never dropped
             raise TypeMigrationError(
-                _("ClickHouse could not finish rebuilding %(table)s (%(error)s); its previous rows are kept in "
-                  "%(kept)s.") % {"table": table, "error": exc, "kept": rebuild_table_name(table)},
+                _msg("ClickHouse could not finish rebuilding %(table)s (%(error)s); its previous rows are kept in "
+                     "%(kept)s.") % {"table": table, "error": exc, "kept": rebuild_table_name(table)},
                 code=exc.code) from exc
         target.command(f"DROP TABLE IF EXISTS {new}")
         if isinstance(exc, TypeMigrationError):
             raise
-        raise TypeMigrationError(_("ClickHouse could not rebuild %(table)s: %(error)s")
+        raise TypeMigrationError(_msg("ClickHouse could not rebuild %(table)s: %(error)s")
                                  % {"table": table, "error": exc}, code=exc.code) from exc
     target.command(f"DROP TABLE IF EXISTS {new}")  # now the old rows
     return TypeMigrationResult(method=REBUILD, rows=copied, nulled=preview.unconvertible,

@@ -156,6 +156,8 @@ def run_progress(run: PipelineRun) -> dict:
 
 class PipelineRunSerializer(serializers.ModelSerializer):
     pipeline_name = serializers.CharField(source="pipeline.name", read_only=True)
+    # In the reader's language (etlsite.messages); the stored English text for runs without a message.
+    error_message = serializers.CharField(source="error_text", read_only=True)
     progress = serializers.SerializerMethodField()
     execution_context = serializers.SerializerMethodField()
 

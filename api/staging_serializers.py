@@ -59,6 +59,9 @@ class ProcessingLogSerializer(serializers.ModelSerializer):
 
 
 class QuarantinedRowSerializer(serializers.ModelSerializer):
+    # In the reader's language (etlsite.messages); the stored English text for rows without a message.
+    reason = serializers.CharField(source="reason_text", read_only=True)
+
     class Meta:
         model = QuarantinedRow
         fields = ("id", "pipeline_run_id", "staging_table", "row_number", "column_name", "value", "reason", "rule",

@@ -97,5 +97,6 @@ def _whole_durations(filters: Filters, rows: list[dict]) -> dict:
 
 def failures(filters: Filters) -> list[PipelineRun]:
     return list(_runs(filters).filter(status=RunStatus.FAILED).select_related("pipeline")
-                .only("pk", "pipeline__name", "created_at", "error_message", "records_failed", "retry_count")
+                .only("pk", "pipeline__name", "created_at", "error_message", "execution_context", "records_failed",
+                      "retry_count")
                 .order_by("-created_at")[:MAX_FAILURES])

@@ -151,14 +151,18 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
     show_full_result_count = False
     actions = ["cancel_runs", "rerun_failed"]
     readonly_fields = ("results_link", "staging_links", "page_links", "progress", "masked_execution_context",
-                       "created_at", "updated_at")
+                       "created_at", "updated_at", "error_shown")
     fieldsets = (
         (None, {"fields": ("pipeline", "status", "triggered_by", "retry_count")}),
         (_("Timing"), {"fields": ("started_at", "finished_at", "duration_seconds")}),
-        (_("Records"), {"fields": ("records_processed", "records_failed", "error_message")}),
+        (_("Records"), {"fields": ("records_processed", "records_failed", "error_shown")}),
         (_("Details"), {"fields": ("progress", "page_links", "results_link", "staging_links",
                                    "masked_execution_context", "created_at", "updated_at")}),
     )
+
+    @admin.display(description=_("error message"))
+    def error_shown(self, obj):
+        return obj.error_text  # in the reader's language (the stored text is English)
 
     def get_queryset(self, request):
         from webui.timeline import run_duration_expression

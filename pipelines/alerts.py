@@ -91,7 +91,7 @@ def _failed_details(run: PipelineRun) -> dict:
     else:
         what = _("The run failed.")
         rule = _("run status must be \"success\"")
-    return {"what": what, "error_message": run.error_message or "", "rule": rule, "timeout": timeout,
+    return {"what": what, "error_message": run.error_text, "rule": rule, "timeout": timeout,
             "threshold": run.pipeline.timeout_seconds if timeout else None}
 
 

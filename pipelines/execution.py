@@ -10,8 +10,8 @@ import random
 from collections.abc import Callable
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from pipelines import services
 from pipelines.alerts import alerts_evaluate
 from pipelines.engine.dispatch import Dispatcher
@@ -54,7 +54,7 @@ def run_attempt(*, run: PipelineRun, execute: Callable[[PipelineRun], PipelineRu
         logger.exception("pipeline run %s: the engine raised", run.pk)
         run.refresh_from_db()
         if run.status == RunStatus.RUNNING:
-            services.run_fail(run=run, error_message=_("Internal error: %(error)s") % {
+            services.run_fail(run=run, error_message=_msg("Internal error: %(error)s") % {
                 "error": exc.__class__.__name__})
         raise
 

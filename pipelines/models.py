@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from etlsite.messages import shown
 from etlsite.models import SoftDeleteModel, TimestampedModel
 from pipelines.config import PipelineConfig
 from pipelines.targets import target_table_name
@@ -127,6 +128,14 @@ class PipelineRun(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.pipeline_id}#{self.pk} {self.get_status_display()}"
+
+    @property
+    def error_text(self) -> str:
+        """error_message in the reader's language: rendered from the message stored beside it
+        (execution_context["error"], etlsite.messages); the stored text for older rows."""
+        if not self.error_message:
+            return ""
+        return shown(self.error_message, (self.execution_context or {}).get("error"))
 
 
 class AnalysisResult(TimestampedModel):

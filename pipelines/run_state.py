@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from etlsite.messages import shown
 from pipelines import services
 from pipelines.models import PipelineRun
 
@@ -141,3 +142,8 @@ def attempt_of_retries(run: PipelineRun) -> int:
     update, so there is no gap). A split run keys its tables and its part tasks on it, as
     services.run_part_report checks it; it equals attempt_started unless a start was recorded twice."""
     return run.retry_count + 1
+
+
+def attempt_error(attempt: dict) -> str:
+    """An earlier attempt's error (an item of execution_context["attempts"]) in the reader's language."""
+    return shown(attempt.get("error_message", "") or "", attempt.get("error"))

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.audit import audit_run_cancel
+from etlsite.messages import Message, _msg, english_text, stored_json
 from etlsite.tasks import task_named
 from pipelines.engine.references import reference_file_paths
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus, RunStatus
@@ -99,6 +100,10 @@ def run_claim(*, run: PipelineRun, worker: str = "") -> bool:
     if claimed:
         run.refresh_from_db()
     return bool(claimed)
+
+
+# execution_context's key for the run's error as a message (msgid and params) beside error_message's text.
+ERROR_KEY = "error"
 
 
 class RunCancelled(Exception):
@@ -188,16 +193,20 @@ def run_succeed(*, run: PipelineRun, records_processed: int, records_failed: int
                    records_failed=records_failed, error_message="")
 
 
-def run_skip(*, run: PipelineRun, message: str, context: dict) -> PipelineRun:
+def run_skip(*, run: PipelineRun, message: Message | str, context: dict) -> PipelineRun:
     """A run with nothing to do (a file this pipeline already loaded): cancelled with the reason, nothing loaded,
     neither a success that loaded nothing nor a failure to retry or alert on."""
-    run.execution_context = {**(run.execution_context or {}), **context, "step": "skipped"}
-    return _finish(run, status=RunStatus.CANCELLED, error_message=message)
+    run.execution_context = {**(run.execution_context or {}), **context, "step": "skipped",
+                             ERROR_KEY: stored_json(message)}
+    return _finish(run, status=RunStatus.CANCELLED, error_message=english_text(message))
 
 
-def run_fail(*, run: PipelineRun, error_message: str, context: dict | None = None) -> PipelineRun:
-    run.execution_context = {**(run.execution_context or {}), **(context or {}), "step": "failed"}
-    return _finish(run, status=RunStatus.FAILED, error_message=error_message[:10_000])
+def run_fail(*, run: PipelineRun, error_message: Message | str, context: dict | None = None) -> PipelineRun:
+    """error_message keeps its English text (the spec's column); a Message is kept beside it as well
+    (execution_context["error"]) so that pages show it in the reader's language (etlsite.messages)."""
+    run.execution_context = {**(run.execution_context or {}), **(context or {}), "step": "failed",
+                             ERROR_KEY: stored_json(error_message)}
+    return _finish(run, status=RunStatus.FAILED, error_message=english_text(error_message)[:10_000])
 
 
 # --- dispatch, retry, cancel, re-run, backfill --------------------------------------------------------
@@ -246,6 +255,7 @@ def run_retry(*, run: PipelineRun, countdown: float | None = None) -> bool:
         "records_processed": run.records_processed,
         "records_failed": run.records_failed,
         "error_message": run.error_message[:2000],
+        ERROR_KEY: ctx.pop(ERROR_KEY, None),
     })
     ctx.pop("transient", None)
     ctx.update(attempts=attempts, step="retry_wait",
@@ -271,12 +281,13 @@ def run_cancel(*, run: PipelineRun, by: str) -> bool:
         current = (PipelineRun.objects.select_for_update()
                    .filter(pk=run.pk, status__in=[RunStatus.PENDING, RunStatus.RUNNING]).first())
         if current is not None:
+            message = _msg("Cancelled by %(who)s.") % {"who": by or "?"}
             ctx = {**(current.execution_context or {}), "step": "cancelled", "cancelled_by": by[:150],
-                   "cancelled_at": now.isoformat()}
+                   "cancelled_at": now.isoformat(), ERROR_KEY: message.as_json()}
             duration = round((now - current.started_at).total_seconds(), 3) if current.started_at else None
             PipelineRun.objects.filter(pk=run.pk).update(
                 status=RunStatus.CANCELLED, finished_at=now, duration_seconds=duration, execution_context=ctx,
-                error_message=_("Cancelled by %(who)s.") % {"who": by or "?"}, updated_at=now)
+                error_message=message.english(), updated_at=now)
     run.refresh_from_db()
     if current is not None:
         audit_run_cancel(run=run, by=by)

@@ -32,6 +32,7 @@ from analytics.type_migration import (
     type_migration_apply,
     type_migration_preview,
 )
+from etlsite.messages import Message, _msg, message_of, messages_join
 from pipelines.engine.errors import RunError
 from pipelines.models import Pipeline, PipelineRun, RunStatus, SchemaChange, SchemaChangeKind, SchemaChangeStatus
 
@@ -49,12 +50,12 @@ def load_begin(load, schema, *, run: PipelineRun) -> list[str]:
         return load.begin(schema)
     except TargetTypeConflict as conflict:
         change = type_conflict_record(run=run, conflict=conflict)
-        raise RunError(f"{conflict} {approval_hint(change)}") from conflict
+        raise RunError(messages_join([message_of(conflict) or str(conflict), approval_hint(change)])) from conflict
 
 
-def approval_hint(change: SchemaChange) -> str:
-    return (_("A migration of the table waits for approval on the Schema changes page (%(url)s) or with "
-              "\"python manage.py %(command)s %(pipeline)d --apply\".")
+def approval_hint(change: SchemaChange) -> Message:
+    return (_msg("A migration of the table waits for approval on the Schema changes page (%(url)s) or with "
+                 "\"python manage.py %(command)s %(pipeline)d --apply\".")
             % {"url": reverse("webui:schema-changes"), "command": COMMAND, "pipeline": change.pipeline_id})
 
 
@@ -119,17 +120,17 @@ def type_change_apply(*, change: SchemaChange, by: str, null_unconvertible: bool
     with the reason in last_error) when ClickHouse could not do it or values would not convert.
     """
     if change.kind != SchemaChangeKind.TYPES:
-        raise TypeChangeRefused(_("This schema change is not a change of column types."))
+        raise TypeChangeRefused(_msg("This schema change is not a change of column types."))
     table = change.diff["table"]
     busy = _busy_runs(table)
     if busy:
-        raise TypeChangeRefused(_("Run %(run)d is loading into %(table)s; migrate the table when it has finished.")
+        raise TypeChangeRefused(_msg("Run %(run)d is loading into %(table)s; migrate the table when it has finished.")
                                 % {"run": busy[0].pk, "table": table})
     # Claimed as "approved" while the migration runs: a second approval meanwhile finds it decided.
     claimed = SchemaChange.objects.filter(pk=change.pk, status=SchemaChangeStatus.PENDING).update(
         status=SchemaChangeStatus.APPROVED, decided_by=by[:150], decided_at=timezone.now(), updated_at=timezone.now())
     if not claimed:
-        raise TypeChangeRefused(_("This change was already decided."))
+        raise TypeChangeRefused(_msg("This change was already decided."))
     details = {"action": "migrate_types", "schema_change_id": change.pk, "pipeline_id": change.pipeline_id,
                "pipeline": str(change.pipeline), "by": by, "null_unconvertible": null_unconvertible}
     try:

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from pipelines.config_schema import (
     DEFAULT_DATE_FORMATS,
     DEFAULT_FALSE_VALUES,
@@ -143,7 +144,7 @@ class _Failure:
     rule: str
     mask: np.ndarray  # bool per row
     values: pa.Array  # the values shown in entries (as text where possible)
-    reason: object  # callable(value) -> str
+    reason: object  # callable(value) -> Message (etlsite.messages: stored untranslated)
 
 
 class Validator:
@@ -158,7 +159,7 @@ class Validator:
         table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
         missing = missing_required_columns(self.rules, table.column_names)
         if missing:
-            raise ValueError(_("The data lacks columns the validation rules need: %(columns)s.")
+            raise ValueError(_msg("The data lacks columns the validation rules need: %(columns)s.")
                              % {"columns": ", ".join(missing)})
         rows = table.num_rows
         first = self.rows_seen + 1
@@ -206,7 +207,7 @@ class Validator:
             if mask.any():
                 rule = "required_columns" if column in required else "not_null"
                 failures.append(_Failure(column, rule, mask, table.column(column),
-                                         lambda value: _("a value is required")))
+                                         lambda value: _msg("a value is required")))
 
     def _numbers(self, table, column, failures) -> pa.ChunkedArray | pa.Array:
         values = table.column(column)
@@ -221,8 +222,8 @@ class Validator:
 
     def _bound_checks(self, table, raw, failures):
         for rule, bounds, compare, message in (
-                ("min", self.rules.min, pc.less, _("less than the minimum %(bound)s: %(value)s")),
-                ("max", self.rules.max, pc.greater, _("greater than the maximum %(bound)s: %(value)s"))):
+                ("min", self.rules.min, pc.less, _msg("less than the minimum %(bound)s: %(value)s")),
+                ("max", self.rules.max, pc.greater, _msg("greater than the maximum %(bound)s: %(value)s"))):
             for column, bound in bounds.items():
                 if isinstance(bound, str):  # a date column's bound (config_schema.date_bound): typed already
                     values = table.column(column)
@@ -244,8 +245,8 @@ class Validator:
             if mask.any():
                 shown = ", ".join(_as_text(v) for v in allowed[:10]) + (", ..." if len(allowed) > 10 else "")
                 failures.append(_Failure(column, "allowed_values", mask, raw[column],
-                                         lambda value, s=shown: _("not one of the allowed values (%(allowed)s): "
-                                                                  "%(value)s") % {"allowed": s, "value": value}))
+                                         lambda value, s=shown: _msg("not one of the allowed values (%(allowed)s): "
+                                                                     "%(value)s") % {"allowed": s, "value": value}))
 
     def _value_set(self, column, arrow_type, allowed) -> pa.Array | None:
         key = (column, arrow_type)
@@ -267,8 +268,8 @@ class Validator:
             mask = _numpy(pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(matches, True))))
             if mask.any():
                 failures.append(_Failure(column, "regex", mask, text,
-                                         lambda value, p=pattern: _("does not match the pattern %(pattern)s: "
-                                                                    "%(value)s") % {"pattern": p, "value": value}))
+                                         lambda value, p=pattern: _msg("does not match the pattern %(pattern)s: "
+                                                                       "%(value)s") % {"pattern": p, "value": value}))
 
     def _unique_checks(self, table, raw, candidates: np.ndarray) -> list[_Failure]:
         failures = []
@@ -289,7 +290,7 @@ class Validator:
             hashes_per_key.append((hashes, checked))
             shown = _key_text(raw, key)
             failures.append(_Failure(", ".join(key), "unique", duplicate, shown,
-                                     lambda value: _("repeats a value of an earlier row: %(value)s")
+                                     lambda value: _msg("repeats a value of an earlier row: %(value)s")
                                      % {"value": value}))
         for (hashes, checked), seen in zip(hashes_per_key, self._seen_keys, strict=True):
             seen.add(hashes[checked & keep])

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from pipelines.models import PipelineRun, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -57,11 +57,12 @@ def runs_mark_dead(*, stale_after: timedelta | None = None) -> int:
         if last_seen and last_seen >= cutoff:
             continue
         shown = timezone.localtime(last_seen).strftime("%Y-%m-%d %H:%M:%S %Z") if last_seen else "?"
-        message = _("The worker running this run stopped responding (last heartbeat at %(when)s).") % {"when": shown}
-        ctx = {**(run.execution_context or {}), "step": "failed", "dead_worker": True}
+        message = _msg("The worker running this run stopped responding (last heartbeat at %(when)s).") % {
+            "when": shown}
+        ctx = {**(run.execution_context or {}), "step": "failed", "dead_worker": True, "error": message.as_json()}
         duration = round((now - run.started_at).total_seconds(), 3) if run.started_at else None
         updated = PipelineRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, updated_at=run.updated_at).update(
-            status=RunStatus.FAILED, error_message=message, finished_at=now, duration_seconds=duration,
+            status=RunStatus.FAILED, error_message=message.english(), finished_at=now, duration_seconds=duration,
             execution_context=ctx, updated_at=now)
         if updated:
             marked += 1

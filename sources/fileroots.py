@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from sources.connectors.base import ConnectorError
 
 # Configuration, credentials, devices and the kernel's view of every process: nothing a source should load.
@@ -109,28 +109,28 @@ def _forbidden(path: Path, uploads: Path) -> bool:
 def resolve_allowed_path(path: str | os.PathLike, *, key: str = "file_path") -> Path:
     """The real path of `path` when a source may read it; PathNotAllowed naming `key` otherwise."""
     if not isinstance(path, (str, os.PathLike)) or "\x00" in os.fspath(path):
-        raise PathNotAllowed(_("%(key)s must be a path.") % {"key": key})
+        raise PathNotAllowed(_msg("%(key)s must be a path.") % {"key": key})
     try:
         resolved = real_path(path)
     except (OSError, RuntimeError):  # a loop of symbolic links, a name too long
-        raise PathNotAllowed(_("%(key)s %(path)s cannot be resolved to a file (a loop of symbolic links?).")
+        raise PathNotAllowed(_msg("%(key)s %(path)s cannot be resolved to a file (a loop of symbolic links?).")
                              % {"key": key, "path": path}) from None
     uploads = upload_folder()
     if _forbidden(resolved, uploads):
         raise PathNotAllowed(
-            _("%(key)s %(path)s is in a place no source may read (the application's data folder, its keys, "
-              "hidden files in a home folder or a system folder).") % {"key": key, "path": path})
+            _msg("%(key)s %(path)s is in a place no source may read (the application's data folder, its keys, "
+                 "hidden files in a home folder or a system folder).") % {"key": key, "path": path})
     if resolved.is_relative_to(uploads):
         if any(part.startswith(".") for part in resolved.relative_to(uploads).parts):
             # .sessions (chunked uploads in progress), .incoming-* (copies being written): not files yet.
-            raise PathNotAllowed(_("%(key)s %(path)s is an upload in progress, not a file a source may read.")
+            raise PathNotAllowed(_msg("%(key)s %(path)s is an upload in progress, not a file a source may read.")
                                  % {"key": key, "path": path})
         return resolved
     if any(resolved.is_relative_to(root) for root in configured_roots()):
         return resolved
     raise PathNotAllowed(
-        _("%(key)s %(path)s is outside the folders sources may read: the upload folder and the folders an "
-          "administrator lists in ETL_FILE_ROOTS. Upload the file instead.") % {"key": key, "path": path})
+        _msg("%(key)s %(path)s is outside the folders sources may read: the upload folder and the folders an "
+             "administrator lists in ETL_FILE_ROOTS. Upload the file instead.") % {"key": key, "path": path})
 
 
 def fixed_part(pattern: str) -> str:

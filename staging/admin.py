@@ -102,14 +102,14 @@ class ProcessingLogAdmin(StagingAdmin):
 class QuarantinedRowAdmin(admin.ModelAdmin):
     """People correct values in place (list_editable) and replay the corrected rows into the target."""
 
-    list_display = ("id", "run_link", "row_number", "column_name", "short_value", "rule", "reason", "status",
+    list_display = ("id", "run_link", "row_number", "column_name", "short_value", "rule", "reason_shown", "status",
                     "corrected_value")
     list_editable = ("status", "corrected_value")
     list_filter = ("status", "rule", "created_at")
     search_fields = ("column_name", "value", "reason")
     show_full_result_count = False
     readonly_fields = ("pipeline_run_id", "staging_table", "row_number", "column_name", "value", "reason", "rule",
-                       "created_at", "updated_at")
+                       "created_at", "updated_at", "reason_shown")
     actions = ["replay", "dismiss"]
 
     def has_add_permission(self, request):
@@ -126,8 +126,12 @@ class QuarantinedRowAdmin(admin.ModelAdmin):
         return MASK
 
     @admin.display(description=_("reason"))
+    def reason_shown(self, obj):
+        return obj.reason_text  # in the reader's language (the stored text is English)
+
+    @admin.display(description=_("reason"))
     def masked_reason(self, obj):
-        return obj.reason.replace(obj.value, MASK) if obj.value else obj.reason
+        return obj.reason_text.replace(obj.value, MASK) if obj.value else obj.reason_text
 
     # Values of sensitive columns are hidden from users without analytics.view_sensitive_data: the list asks
     # the catalog once per run, through a masker made for this request.
@@ -144,7 +148,7 @@ class QuarantinedRowAdmin(admin.ModelAdmin):
         def shown_reason(obj):
             return masker.reason(obj)
 
-        swap = {"short_value": shown_value, "reason": shown_reason}
+        swap = {"short_value": shown_value, "reason_shown": shown_reason}
         return [swap.get(name, name) for name in self.list_display]
 
     def get_search_fields(self, request):
@@ -157,9 +161,11 @@ class QuarantinedRowAdmin(admin.ModelAdmin):
         return obj is not None and QuarantineMasker(request.user).value(obj) is MASK
 
     def get_fields(self, request, obj=None):
-        fields = super().get_fields(request, obj)
-        swap = {"value": "masked_value", "reason": "masked_reason"}
-        return [swap.get(name, name) for name in fields] if self._hides_value(request, obj) else fields
+        # The reason is shown in the reader's language; the message it is rendered from is not for editing.
+        fields = [name for name in super().get_fields(request, obj) if name not in ("reason_shown", "reason_message")]
+        swap = ({"value": "masked_value", "reason": "masked_reason"} if self._hides_value(request, obj)
+                else {"reason": "reason_shown"})
+        return [swap.get(name, name) for name in fields]
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)

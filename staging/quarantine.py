@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models, transaction
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from etlsite.messages import SOURCE_LANGUAGE, Message, english_text, shown, stored_json
 from etlsite.models import TimestampedModel
 
 STAGING_ALIAS = "staging"
@@ -36,7 +38,10 @@ class QuarantinedRow(TimestampedModel):
     column_name = models.CharField(_("column"), max_length=255, blank=True, default="")
     # NULL and '' are different values of a source row, so both are kept as they were.
     value = models.TextField(_("value"), null=True, blank=True)  # noqa: DJ001
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"))  # in English (etlsite.messages); `shown_reason` in the reader's
+    # The reason as a message (msgid and params), rendered in the reader's language; NULL for rows stored
+    # before messages were kept, or reasons that are plain text.
+    reason_message = models.JSONField(_("reason as a message"), null=True, blank=True)
     rule = models.CharField(_("rule"), max_length=100)
     status = models.CharField(_("status"), max_length=20, choices=QuarantineStatus.choices,
                               default=QuarantineStatus.OPEN)
@@ -52,6 +57,11 @@ class QuarantinedRow(TimestampedModel):
     def __str__(self) -> str:
         return f"#{self.pipeline_run_id} row {self.row_number} {self.column_name}"
 
+    @property
+    def reason_text(self) -> str:
+        """The reason in the active language (the stored text for an older row)."""
+        return shown(self.reason, self.reason_message)
+
 
 @dataclass(frozen=True)
 class QuarantineEntry:
@@ -60,7 +70,7 @@ class QuarantineEntry:
     row_number: int
     column_name: str
     value: Any
-    reason: str
+    reason: Message | str
     rule: str
 
 
@@ -77,19 +87,20 @@ class QuarantineStore:
 
     def add(self, *, pipeline_run_id: int, staging_table: str, rows: Iterable[QuarantineEntry]) -> int:
         """Store the entries in one transaction; returns how many were stored."""
-        objects = [
-            QuarantinedRow(
-                pipeline_run_id=pipeline_run_id, staging_table=staging_table, row_number=entry.row_number,
-                column_name=entry.column_name or "", value=_as_text(entry.value), reason=str(entry.reason),
-                rule=str(entry.rule)[:100],
-            )
-            for entry in rows
-        ]
+        with translation.override(SOURCE_LANGUAGE):  # the reasons' English text: one switch for all rows
+            objects = [self._row(pipeline_run_id, staging_table, entry) for entry in rows]
         if not objects:
             return 0
         with transaction.atomic(using=STAGING_ALIAS):
             QuarantinedRow.objects.using(STAGING_ALIAS).bulk_create(objects, batch_size=BULK_BATCH_SIZE)
         return len(objects)
+
+    @staticmethod
+    def _row(pipeline_run_id: int, staging_table: str, entry: QuarantineEntry) -> QuarantinedRow:
+        return QuarantinedRow(
+            pipeline_run_id=pipeline_run_id, staging_table=staging_table, row_number=entry.row_number,
+            column_name=entry.column_name or "", value=_as_text(entry.value), reason=english_text(entry.reason),
+            reason_message=stored_json(entry.reason), rule=str(entry.rule)[:100])
 
     def count(self, pipeline_run_id: int) -> int:
         return QuarantinedRow.objects.using(STAGING_ALIAS).filter(pipeline_run_id=pipeline_run_id).count()

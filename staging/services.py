@@ -10,6 +10,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from etlsite.messages import Message, english_text, stored_json
 from sources.scrubbing import scrub_for_run
 from staging.models import FileMetadata, FileStatus, ProcessingLog, ProcessingStatus, StagingTable
 from staging.writer import STAGING_ALIAS, staging_table_drop
@@ -69,7 +70,7 @@ def processing_log_start(*, table_name: str, operation_type: str, pipeline_run_i
 
 
 def processing_log_finish(log: ProcessingLog, *, status: str, records_processed: int, records_success: int,
-                          records_failed: int, error_message: str = "",
+                          records_failed: int, error_message: Message | str = "",
                           processing_time_seconds: float | None = None) -> ProcessingLog:
     """Close a log; the processing time is finished_at - started_at unless the caller measured it
     (an operation spread over many batches is timed by its own clock)."""
@@ -83,11 +84,15 @@ def processing_log_finish(log: ProcessingLog, *, status: str, records_processed:
     log.records_processed = records_processed
     log.records_success = records_success
     log.records_failed = records_failed
-    log.error_message = scrub_for_run(error_message or "", run_id=log.pipeline_run_id)
+    log.error_message = scrub_for_run(english_text(error_message or ""), run_id=log.pipeline_run_id)
+    stored = stored_json(error_message)
+    if stored is not None:  # beside the English text, for pages in the reader's language (etlsite.messages)
+        log.execution_context = {**(log.execution_context or {}),
+                                 "error": scrub_for_run(stored, run_id=log.pipeline_run_id)}
     log.processing_time_seconds = processing_time_seconds
     log.save(using=STAGING_ALIAS, update_fields=[
         "status", "records_processed", "records_success", "records_failed", "error_message",
-        "processing_time_seconds", "started_at", "finished_at", "updated_at"])
+        "processing_time_seconds", "started_at", "finished_at", "updated_at", "execution_context"])
     return log
 
 

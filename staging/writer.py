@@ -26,9 +26,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from etlsite.identifiers import quote_identifier_pg as _quote
+from etlsite.messages import _msg
 from sources.secrets import mask_config
 from staging.models import StagingSourceType, StagingTable
 
@@ -138,7 +138,7 @@ def _to_storage(array: pa.Array, storage: pa.DataType, name: str) -> pa.Array:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         if storage == pa.string():  # lists, structs, maps: kept as JSON text
             return pa.array([_text(value) for value in array.to_pylist()], pa.string())
-        raise StagingError(_("The column %(column)s cannot be stored as %(type)s: %(error)s")
+        raise StagingError(_msg("The column %(column)s cannot be stored as %(type)s: %(error)s")
                            % {"column": name, "type": storage, "error": exc}) from exc
 
 
@@ -167,7 +167,7 @@ class StagingWriter:
         """Create the table (replacing one of the same name: a retried run stages from scratch) and register it."""
         _check_table_name(table_name)
         if source_type not in StagingSourceType.values:
-            raise StagingError(_("Unknown staging source type %(type)r; expected one of: %(types)s.")
+            raise StagingError(_msg("Unknown staging source type %(type)r; expected one of: %(types)s.")
                                % {"type": source_type, "types": ", ".join(StagingSourceType.values)})
         columns = _columns_of(schema)
         connection = connections[STAGING_ALIAS]
@@ -200,12 +200,12 @@ class StagingWriter:
         record = (StagingTable.objects.using(STAGING_ALIAS)
                   .filter(table_name=table_name, is_active=True).order_by("-created_at").first())
         if record is None:
-            raise StagingError(_("There is no active staging table %(table)s.") % {"table": table_name})
+            raise StagingError(_msg("There is no active staging table %(table)s.") % {"table": table_name})
         connection = connections[STAGING_ALIAS]
         with connection.cursor() as cursor:
             described = _describe(cursor, record.schema_name, record.table_name)
         if not described:
-            raise StagingError(_("The staging table %(table)s no longer exists.") % {"table": table_name})
+            raise StagingError(_msg("The staging table %(table)s no longer exists.") % {"table": table_name})
         columns = [StagedColumn(name, _type_from_sql(declared)) for name, declared in described
                    if name != ROW_NUMBER_COLUMN]
         writer = cls(record=record, columns=columns, expires_in=None)
@@ -266,7 +266,7 @@ class StagingWriter:
                 self._copy(connection, cursor, arrays)
         except DatabaseError as exc:
             error = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-            raise StagingError(_("A batch of %(rows)d rows could not be staged in %(table)s: %(error)s")
+            raise StagingError(_msg("A batch of %(rows)d rows could not be staged in %(table)s: %(error)s")
                                % {"rows": batch.num_rows, "table": self.table_name, "error": error}) from exc
         self.rows_written += batch.num_rows
         return batch.num_rows
@@ -277,8 +277,8 @@ class StagingWriter:
         given = [name for name in names if name != ROW_NUMBER_COLUMN]
         if sorted(given) != sorted(expected) or len(set(names)) != len(names):
             raise StagingError(
-                _("The batch's columns (%(given)s) do not match those of the staging table %(table)s "
-                  "(%(expected)s).")
+                _msg("The batch's columns (%(given)s) do not match those of the staging table %(table)s "
+                     "(%(expected)s).")
                 % {"given": ", ".join(given), "expected": ", ".join(expected), "table": self.table_name})
         if ROW_NUMBER_COLUMN in names:
             numbers = _to_storage(batch.column(ROW_NUMBER_COLUMN), pa.int64(), ROW_NUMBER_COLUMN)
@@ -394,21 +394,21 @@ def staging_table_drop(*, staging_table: StagingTable) -> bool:
 def _check_table_name(table_name: str) -> None:
     problem = _identifier_problem(table_name)
     if problem == "invalid":
-        raise StagingError(_("The table name %(name)r is not valid.") % {"name": table_name})
+        raise StagingError(_msg("The table name %(name)r is not valid.") % {"name": table_name})
     if problem == "long":
-        raise StagingError(_("The table name %(name)s is longer than %(max)d bytes.")
+        raise StagingError(_msg("The table name %(name)s is longer than %(max)d bytes.")
                            % {"name": table_name, "max": MAX_IDENTIFIER_BYTES})
     if not table_name.startswith(TABLE_PREFIX):
-        raise StagingError(_("A staging table's name must start with %(prefix)s (got %(name)s).")
+        raise StagingError(_msg("A staging table's name must start with %(prefix)s (got %(name)s).")
                            % {"prefix": TABLE_PREFIX, "name": table_name})
 
 
 def _check_column_name(name: str) -> str:
     problem = _identifier_problem(name)
     if problem == "invalid":
-        raise StagingError(_("The column name %(name)r is not valid.") % {"name": name})
+        raise StagingError(_msg("The column name %(name)r is not valid.") % {"name": name})
     if problem == "long":
-        raise StagingError(_("The column name %(name)s is longer than %(max)d bytes.")
+        raise StagingError(_msg("The column name %(name)s is longer than %(max)d bytes.")
                            % {"name": name, "max": MAX_IDENTIFIER_BYTES})
     return name
 
@@ -419,11 +419,11 @@ def _columns_of(schema: pa.Schema) -> list[StagedColumn]:
         name = _check_column_name(field.name)
         # Names equal but for case are refused: target and catalog compare them without regard to case.
         if name.lower() in seen:
-            raise StagingError(_("The column %(name)s appears twice.") % {"name": name})
+            raise StagingError(_msg("The column %(name)s appears twice.") % {"name": name})
         seen.add(name.lower())
         if name == ROW_NUMBER_COLUMN:
             if not pa.types.is_integer(field.type):
-                raise StagingError(_("The column %(name)s is reserved for row numbers.") % {"name": name})
+                raise StagingError(_msg("The column %(name)s is reserved for row numbers.") % {"name": name})
             continue
         columns.append(StagedColumn(name, _storage_type(field.type)))
     return columns

@@ -115,7 +115,7 @@ def file_preview(*, file: FileMetadata, pipeline: Pipeline, mapping: dict | None
         numbered = sample.append_column(ROW_NUMBER, pa.array(range(1, sample.num_rows + 1), pa.int64()))
         outcome = Validator(rules).check(numbered)
         preview.rows_checked, preview.rows_failed = sample.num_rows, outcome.failed_rows
-        preview.errors = [{"row": e.row_number, "column": e.column_name, "value": e.value, "reason": e.reason}
+        preview.errors = [{"row": e.row_number, "column": e.column_name, "value": e.value, "reason": str(e.reason)}
                           for e in outcome.quarantined[:MAX_ERRORS]]
     return preview
 

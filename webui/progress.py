@@ -10,7 +10,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from pipelines.models import PipelineRun, RunStatus
-from pipelines.run_state import Step, run_progress_of
+from pipelines.run_state import Step, attempt_error, run_progress_of
 
 STEPS = {
     Step.PENDING: (0, _("Waiting for a worker")),
@@ -52,14 +52,14 @@ def run_progress_payload(run: PipelineRun) -> dict:
         "rows_loaded": progress.rows_loaded,
         "rows_quarantined": progress.rows_quarantined,
         "ended": ended,
-        "error": run.error_message if run.status == RunStatus.FAILED else "",
+        "error": run.error_text if run.status == RunStatus.FAILED else "",
     }
 
 
 def retry_wait_label(run: PipelineRun) -> str:
     """"Waiting to retry (2 of 3): <why the last attempt failed>" — why the bar stands still."""
     attempts = (run.execution_context or {}).get("attempts") or []
-    reason = attempts[-1].get("error_message", "") if attempts else ""
+    reason = attempt_error(attempts[-1]) if attempts else ""
     label = _("Waiting to retry (%(retry)d of %(retries)d)") % {"retry": run.retry_count,
                                                                 "retries": run.pipeline.max_retries}
     return f"{label}: {reason}" if reason else str(label)

@@ -53,11 +53,11 @@ def logs_as_text(run: PipelineRun, attempt: int | None = None) -> str:
                 log.started_at.isoformat() if log.started_at else NONE, log.get_operation_type_display(),
                 log.table_name, log.get_status_display(), log.records_processed, log.records_success,
                 log.records_failed, f"{log.processing_time_seconds:.3f}s" if log.processing_time_seconds else NONE,
-                log.error_message or ""]))
+                log.error_text]))
             if log.execution_context:
                 lines.append(text_row(["", mask_config(log.execution_context)]))
     if run.error_message:
-        lines += ["", text_row([_("Error: %(message)s") % {"message": run.error_message}])]
+        lines += ["", text_row([_("Error: %(message)s") % {"message": run.error_text}])]
     return "\n".join(lines) + "\n"
 
 

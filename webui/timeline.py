@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from etlsite.formatting import format_duration
 from pipelines.models import PipelineRun, RunStatus
+from pipelines.run_state import attempt_error
 from staging.models import ProcessingLog
 
 # The picture's width in SVG user units (the bars scale with the page).
@@ -58,11 +59,11 @@ def _attempt_windows(run: PipelineRun) -> list[dict]:
         if start is None:
             continue
         windows.append({"number": int(item.get("attempt") or len(windows) + 1), "start": start,
-                        "end": end or start, "status": RunStatus.FAILED, "error": item.get("error_message", "")})
+                        "end": end or start, "status": RunStatus.FAILED, "error": attempt_error(item)})
     if run.started_at and run.status != RunStatus.PENDING:
         end = run.finished_at or timezone.now()
         windows.append({"number": run.retry_count + 1, "start": run.started_at, "end": end, "status": run.status,
-                        "error": run.error_message})
+                        "error": run.error_text})
     return windows
 
 
@@ -118,7 +119,7 @@ def run_timeline(run: PipelineRun, logs_by_attempt: list[tuple[int, list[Process
         for log in steps:
             own = float(log.processing_time_seconds or 0)
             spans.append(Span(log.get_operation_type_display(), log.status, log.get_status_display(), offset, own,
-                              level=1, error=log.error_message))
+                              level=1, error=log.error_text))
             offset += own
         following = windows[index + 1]["start"] if index + 1 < len(windows) else None
         if following is None and run.status == RunStatus.PENDING and run.retry_count:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from django.utils.translation import gettext as _
 
 from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
 from analytics.split_loading import KEY_COLUMN, keys_insert
+from etlsite.messages import _msg
 from pipelines.config import PipelineConfig
 from pipelines.engine.drift import quarantine_new_columns
 from pipelines.engine.errors import RunError
@@ -170,7 +170,7 @@ class KeyRecorder:
         columns = self.columns or [c for c in table.column_names if c != ROW_NUMBER_COLUMN]
         missing = [c for c in columns if c not in table.column_names]
         if missing:
-            raise RunError(_("%(step)s: no column %(missing)s in the data.")
+            raise RunError(_msg("%(step)s: no column %(missing)s in the data.")
                            % {"step": DEDUPE_STEP, "missing": ", ".join(missing)})
         keys = pa.table({ROW_NUMBER_COLUMN: table.column(ROW_NUMBER_COLUMN),
                          KEY_COLUMN: pa.array(row_hashes(table, columns), pa.uint64())})

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from pipelines.engine.errors import RunError
 from pipelines.models import Pipeline, PipelineRun, RunStatus, SchemaChange, SchemaChangeStatus
 from staging.quarantine import QuarantineEntry
@@ -69,20 +70,20 @@ def policy_apply(*, pipeline: Pipeline, run: PipelineRun, diff: dict, policy: st
     """Decide what `policy` (the configuration's schema_policy, pipelines.config.SCHEMA_POLICIES) does with
     a non-empty diff; returns the policy in force or raises RunError."""
     if policy == "freeze":
-        raise RunError(_("The source's columns changed (%(diff)s) and the pipeline's schema policy is "
-                         "\"freeze\".") % {"diff": describe(diff)})
+        raise RunError(_msg("The source's columns changed (%(diff)s) and the pipeline's schema policy is "
+                            "\"freeze\".") % {"diff": describe(diff)})
     if policy == "quarantine" and diff["retyped"]:
-        raise RunError(_("Columns changed type (%(diff)s); the \"quarantine\" policy only handles new columns.")
+        raise RunError(_msg("Columns changed type (%(diff)s); the \"quarantine\" policy only handles new columns.")
                        % {"diff": describe(diff)})
     if policy == "approve":
         change = _change_record(pipeline=pipeline, run=run, diff=diff)
         if change.status == SchemaChangeStatus.APPROVED:
             return "evolve"
         if change.status == SchemaChangeStatus.REJECTED:
-            raise RunError(_("The source's columns changed (%(diff)s); this change was rejected.")
+            raise RunError(_msg("The source's columns changed (%(diff)s); this change was rejected.")
                            % {"diff": describe(diff)})
-        raise RunError(_("The source's columns changed (%(diff)s); the change waits for approval under "
-                         "Schema changes.") % {"diff": describe(diff)})
+        raise RunError(_msg("The source's columns changed (%(diff)s); the change waits for approval under "
+                            "Schema changes.") % {"diff": describe(diff)})
     return policy
 
 
@@ -116,7 +117,7 @@ def quarantine_new_columns(batch: pa.RecordBatch, added: list[str]) -> tuple[pa.
         for number, value in zip(numbers, flagged.column(name).to_pylist(), strict=True):
             if value is not None:
                 entries.append(QuarantineEntry(row_number=number, column_name=name, value=str(value),
-                                               reason=_("value in a column the source did not have before"),
+                                               reason=_msg("value in a column the source did not have before"),
                                                rule="schema_drift"))
     kept = batch.filter(pc.invert(has_value)).drop_columns(present)
     return kept, entries, flagged.num_rows

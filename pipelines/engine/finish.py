@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
-from django.utils.translation import gettext as _
 
 from analytics.clickhouse import ClickHouseError
 from analytics.loading import TargetLoad
+from etlsite.messages import Message, _msg, english_text, message_of
 from pipelines import services
 from pipelines.config import PipelineConfig
 from pipelines.engine.analyze import run_analyze, run_validation_report
@@ -69,7 +69,7 @@ def finish(ending: Ending) -> PipelineRun:
         load.rows_appended = totals.rows_loaded
     committed = load.commit()
     if committed != totals.rows_loaded:
-        raise RunError(_("ClickHouse holds %(have)d rows of this run, expected %(want)d.")
+        raise RunError(_msg("ClickHouse holds %(have)d rows of this run, expected %(want)d.")
                        % {"have": committed, "want": totals.rows_loaded})
     if ending.after_commit is not None:
         ending.after_commit()
@@ -122,8 +122,8 @@ def reconcile(ending: Ending) -> list[dict]:
         warnings += encoding_warnings(ending.connector)
     if not totals.reconciles():
         raise RunError(
-            _("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "
-              "%(removed)d.") % {"read": totals.rows_read, "loaded": totals.rows_loaded,
+            _msg("Counts do not reconcile: read %(read)d != loaded %(loaded)d + quarantined %(q)d + removed "
+                 "%(removed)d.") % {"read": totals.rows_read, "loaded": totals.rows_loaded,
                                   "q": totals.rows_quarantined, "removed": sum(totals.removed.values())})
     return warnings
 
@@ -177,14 +177,15 @@ def is_transient(exc: Exception) -> bool:
     return isinstance(exc, (OperationalError, InterfaceError))
 
 
-def failure_of(exc: Exception) -> tuple[str, bool]:
-    """A run error's message and whether it is transient; a lost database connection is reopened first."""
-    message = str(exc)
+def failure_of(exc: Exception) -> tuple[Message | str, bool]:
+    """A run error's message (kept untranslated when the error carries one: it is shown in the reader's
+    language) and whether it is transient; a lost database connection is reopened first."""
+    message = message_of(exc) or str(exc)
     if isinstance(exc, (OperationalError, InterfaceError)):
         # A database server restarted or the link broke: reconnect before recording the failure.
         drop_broken_connections()
-        message = _("A database connection was lost (the server restarted or the network failed): "
-                    "%(error)s") % {"error": (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]}
+        message = _msg("A database connection was lost (the server restarted or the network failed): "
+                       "%(error)s") % {"error": (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]}
     return message, is_transient(exc)
 
 
@@ -197,9 +198,9 @@ def drop_broken_connections() -> None:
             conn.close()
 
 
-def file_failed(record: FileMetadata | None, message: str) -> None:
+def file_failed(record: FileMetadata | None, message: Message | str) -> None:
     if record and record.status == FileStatus.PROCESSING:
-        file_status_set(record, FileStatus.FAILED, error_message=message)
+        file_status_set(record, FileStatus.FAILED, error_message=english_text(message))
 
 
 def parts_operations(parts: dict, failed_in: str | None) -> dict[str, Operation]:
@@ -214,7 +215,7 @@ def parts_operations(parts: dict, failed_in: str | None) -> dict[str, Operation]
 
 
 def write_logs(run: PipelineRun, ops: dict[str, Operation], *, table_name: str, status: str,
-               error_message: str = "", context: dict | None = None) -> None:
+               error_message: Message | str = "", context: dict | None = None) -> None:
     """One processing_logs row per operation that ran. On a failure only the operation the error happened
     in is failed and carries the message (issue 16: every step repeated the run's error); one that finished
     its own work is completed. An error outside every operation belongs to loading when nothing was read

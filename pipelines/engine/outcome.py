@@ -13,8 +13,7 @@ reader's language when shown (pipelines.warnings).
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
-
+from etlsite.messages import _msg
 from pipelines.engine.errors import RunError
 from pipelines.models import PipelineRun, RunStatus
 
@@ -43,14 +42,14 @@ def outcome_check(*, run: PipelineRun, rules, rows_read: int, rows_loaded: int, 
                   rows_removed: int) -> list[dict]:
     """Raise RunError when the run must fail; otherwise the warnings it earned (codes and parameters)."""
     if rows_read and not rows_loaded:
-        raise RunError(_("%(read)d rows were read and none was loaded (%(quarantined)d quarantined, %(removed)d "
-                         "removed by transformations); nothing was committed. See the quarantined rows for why.")
+        raise RunError(_msg("%(read)d rows were read and none was loaded (%(quarantined)d quarantined, %(removed)d "
+                            "removed by transformations); nothing was committed. See the quarantined rows for why.")
                        % {"read": rows_read, "quarantined": rows_quarantined, "removed": rows_removed})
     share = rows_quarantined / rows_read if rows_read else 0.0
     limit = quarantine_limit(rules)
     if share > limit:
-        raise RunError(_("%(pct).1f%% of the rows failed validation, more than the allowed %(max).1f%% "
-                         "(validation_rules.max_failed_ratio); nothing was committed.")
+        raise RunError(_msg("%(pct).1f%% of the rows failed validation, more than the allowed %(max).1f%% "
+                            "(validation_rules.max_failed_ratio); nothing was committed.")
                        % {"pct": share * 100, "max": limit * 100})
     usual = usual_share(run)
     if usual is not None and share > max(USUAL_FLOOR, usual * USUAL_FACTOR):

@@ -35,6 +35,7 @@ from analytics.clickhouse import ClickHouseError, get_target
 from analytics.loading import TargetLoad
 from analytics.split_loading import key_repeats_remove, keys_table_create, keys_table_name, table_drop
 from etlsite.identifiers import sanitize_columns
+from etlsite.messages import Message, _msg, message_of
 from pipelines import services
 from pipelines.config import PipelineConfig
 from pipelines.engine.batches import (
@@ -128,7 +129,7 @@ def split_start(*, run: PipelineRun, config: PipelineConfig, connector, plan, lo
     progress_write(run, source_headers=source_headers(schema.names, columns))
     missing = missing_required_columns(config.rules, columns)
     if missing:
-        raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
+        raise RunError(_msg("The source lacks required columns: %(cols)s (it has: %(have)s).")
                        % {"cols": ", ".join(missing), "have": ", ".join(columns)})
     sample = _sample(connector, plan.parts[0], columns, config.null_values)
     drift = drift_check(run, sample.schema, policy=config.schema_policy)
@@ -162,7 +163,7 @@ def _sample(connector, part: Part, columns: list[str], markers: tuple[str, ...])
     finally:
         batches.close()
     if first is None:
-        raise RunError(_("The source delivered no rows (an empty file, or a header without rows)."))
+        raise RunError(_msg("The source delivered no rows (an empty file, or a header without rows)."))
     first = null_markers_apply(first, markers)
     return numbered(first.rename_columns(columns), first=1)
 
@@ -197,22 +198,23 @@ def part_execute(*, run_id: int, index: int, attempt: int, batch_rows: int, disp
     except services.PartStartedTwice:
         # Its rows may be in the temporary table already: loading them again could duplicate them, so the
         # attempt fails (transient: a retry starts the whole run afresh).
-        _fail(run, load, split, _("Part %(part)d of %(parts)d was started twice (its worker was lost); the "
-                                  "attempt is abandoned so that no row is loaded twice.")
+        _fail(run, load, split, _msg("Part %(part)d of %(parts)d was started twice (its worker was lost); the "
+                                     "attempt is abandoned so that no row is loaded twice.")
               % {"part": index + 1, "parts": split.parts}, transient=True)
         return f"run {run_id}: part {index} failed"
     except RUN_ERRORS as exc:
         _part_abort(flow, load)
         # Outside an operation a part is between batches: reading the next one counts as loading.
         failed_in = (flow.failed_in() or OperationType.LOAD) if flow is not None else None
-        _fail(run, load, split, _("Part %(part)d of %(parts)d: %(error)s")
-              % {"part": index + 1, "parts": split.parts, "error": exc}, transient=is_transient(exc),
+        _fail(run, load, split, _msg("Part %(part)d of %(parts)d: %(error)s")
+              % {"part": index + 1, "parts": split.parts, "error": message_of(exc) or str(exc)},
+              transient=is_transient(exc),
               failed_in=failed_in)
         return f"run {run_id}: part {index} failed"
     except Exception as exc:
         logger.exception("run %s part %s failed unexpectedly", run_id, index)
         _part_abort(flow, load)
-        _fail(run, load, split, _("Internal error: %(error)s") % {"error": exc.__class__.__name__},
+        _fail(run, load, split, _msg("Internal error: %(error)s") % {"error": exc.__class__.__name__},
               transient=False)
         return f"run {run_id}: part {index} failed"
     parts = ctx.get("parts") or {}
@@ -290,7 +292,7 @@ def _drop_tables(load: TargetLoad, split: SplitState) -> None:
         logger.warning("run %s: could not drop its temporary tables", load.run_id, exc_info=True)
 
 
-def _fail(run: PipelineRun, load: TargetLoad, split: SplitState, message: str, *, transient: bool,
+def _fail(run: PipelineRun, load: TargetLoad, split: SplitState, message: Message | str, *, transient: bool,
           failed_in: str | None = None) -> None:
     _drop_tables(load, split)
     run.refresh_from_db()
@@ -301,7 +303,7 @@ def _fail(run: PipelineRun, load: TargetLoad, split: SplitState, message: str, *
     _write_logs(run, split, status=ProcessingStatus.FAILED, error_message=message, failed_in=failed_in)
 
 
-def _write_logs(run: PipelineRun, split: SplitState, *, status: str, error_message: str = "",
+def _write_logs(run: PipelineRun, split: SplitState, *, status: str, error_message: Message | str = "",
                 failed_in: str | None = None) -> None:
     """One processing_logs row per operation for the whole run (the parts' counts and times added up)."""
     run.refresh_from_db(fields=["execution_context"])
@@ -328,10 +330,11 @@ def split_commit(*, run_id: int) -> PipelineRun | None:
         run.refresh_from_db()
         return run
     except (RunError, ClickHouseError, ValueError, DatabaseError) as exc:
-        _fail(run, load, split, str(exc), transient=is_transient(exc))
+        _fail(run, load, split, message_of(exc) or str(exc), transient=is_transient(exc))
     except Exception as exc:
         logger.exception("run %s: the commit of its parts failed unexpectedly", run_id)
-        _fail(run, load, split, _("Internal error: %(error)s") % {"error": exc.__class__.__name__}, transient=False)
+        _fail(run, load, split, _msg("Internal error: %(error)s") % {"error": exc.__class__.__name__},
+              transient=False)
     run.refresh_from_db()
     return run
 

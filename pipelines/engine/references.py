@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyarrow as pa
-from django.utils.translation import gettext as _
 
 from etlsite.identifiers import sanitize_columns
+from etlsite.messages import _msg
 from pipelines.engine.errors import RunError
 from sources.connectors import get_connector
 from sources.models import DataSource
@@ -25,21 +25,21 @@ def reference_read(spec: dict) -> pa.Table:
     if "source" in spec:
         source = DataSource.objects.filter(name=spec["source"]).first()
         if source is None:
-            raise RunError(_("Reference data source \"%(name)s\" does not exist.") % {"name": spec["source"]})
+            raise RunError(_msg("Reference data source \"%(name)s\" does not exist.") % {"name": spec["source"]})
         connector = get_connector(source.source_type, source.connection_config)
     elif "file_path" in spec:
         connector = get_connector("file", spec)
     else:
-        raise RunError(_("A reference needs \"file_path\" or \"source\"."))
+        raise RunError(_msg("A reference needs \"file_path\" or \"source\"."))
     batches = []
     rows = 0
     for batch in connector.read_batches():
         rows += batch.num_rows
         if rows > MAX_REFERENCE_ROWS:
-            raise RunError(_("Reference data has more than %(max)d rows.") % {"max": MAX_REFERENCE_ROWS})
+            raise RunError(_msg("Reference data has more than %(max)d rows.") % {"max": MAX_REFERENCE_ROWS})
         batches.append(batch)
     if not batches:
-        raise RunError(_("Reference data is empty."))
+        raise RunError(_msg("Reference data is empty."))
     table = pa.Table.from_batches(batches)
     return table.rename_columns(sanitize_columns(table.schema.names))
 
@@ -70,8 +70,8 @@ def reference_loader_for(named: dict) -> Callable[[dict | str], pa.Table]:
     def load(reference: dict | str) -> pa.Table:
         if isinstance(reference, str):
             if reference not in named:
-                raise RunError(_("Unknown reference \"%(name)s\"; define it under \"references\" in the "
-                                 "configuration.") % {"name": reference})
+                raise RunError(_msg("Unknown reference \"%(name)s\"; define it under \"references\" in the "
+                                    "configuration.") % {"name": reference})
             reference = named[reference]
         key = repr(sorted(reference.items()))
         if key not in cache:

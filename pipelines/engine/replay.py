@@ -14,10 +14,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import transaction
 from django.db.models import F
-from django.utils.translation import gettext as _
 
 from analytics.clickhouse import get_target
 from analytics.loading import ROW_NUMBER_COLUMN, TargetLoad
+from etlsite.messages import _msg
 from pipelines.engine.errors import RunError
 from pipelines.engine.references import reference_loader_for
 from pipelines.models import PipelineRun, RunStatus
@@ -71,7 +71,7 @@ def _apply_fixes(table: pa.Table, fixes: dict[int, dict[str, str | None]]) -> pa
 
 def quarantine_replay(*, run: PipelineRun) -> ReplayResult:
     if run.status != RunStatus.SUCCESS:
-        raise RunError(_("Only rows of a successful run can be replayed; fix the run first."))
+        raise RunError(_msg("Only rows of a successful run can be replayed; fix the run first."))
     ctx = run.execution_context or {}
     _write_mode_check(run)
     fixes = _replayable(run.pk)
@@ -79,7 +79,7 @@ def quarantine_replay(*, run: PipelineRun) -> ReplayResult:
         return ReplayResult(0, 0, 0)
     staged = _staged_rows(ctx["staging_table"], sorted(fixes))
     if staged is None:
-        raise RunError(_("The run's staging table no longer holds these rows (it may have expired)."))
+        raise RunError(_msg("The run's staging table no longer holds these rows (it may have expired)."))
     staged = _apply_fixes(staged, fixes)
     config = run.pipeline.config
     outcome = Validator(config.rules).check(staged)
@@ -114,14 +114,14 @@ def _write_mode_check(run: PipelineRun) -> None:
     or repeat one of the run's keys, so corrections go through a new load of the source instead."""
     mode = ((run.execution_context or {}).get("write") or {}).get("mode", "append")
     if mode == "merge":
-        raise RunError(_("Rows of a run that merged on a key cannot be replayed (a replayed row could bring back "
-                         "an old version of its key); correct the source and load it again."))
+        raise RunError(_msg("Rows of a run that merged on a key cannot be replayed (a replayed row could bring back "
+                            "an old version of its key); correct the source and load it again."))
     if mode == "replace":
         later = (PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.SUCCESS, pk__gt=run.pk)
                  .order_by("pk").values_list("pk", flat=True).first())
         if later is not None:
-            raise RunError(_("Run %(later)d replaced the table's content after this run; replaying this run's rows "
-                             "would mix the two. Correct the source and load it again.") % {"later": later})
+            raise RunError(_msg("Run %(later)d replaced the table's content after this run; replaying this run's rows "
+                                "would mix the two. Correct the source and load it again.") % {"later": later})
 
 
 def _counts_move(run: PipelineRun, *, replayed: int, loaded: int, removed: int) -> None:

@@ -21,6 +21,7 @@ from analytics.clickhouse import ClickHouseError, get_target
 from analytics.loading import TargetLoad
 from analytics.split_loading import split_tables_drop
 from etlsite.identifiers import sanitize_columns
+from etlsite.messages import Message, _msg
 from pipelines import services
 from pipelines.config import PipelineConfig
 from pipelines.engine.batches import (
@@ -127,12 +128,12 @@ class WholeRun:
             services.run_cancel(run=run, by=_("an interruption (Ctrl+C or SIGTERM)"))
             raise
         except SoftTimeLimitExceeded:
-            message = (_("The run exceeded its timeout of %(seconds)d seconds.")
+            message = (_msg("The run exceeded its timeout of %(seconds)d seconds.")
                        % {"seconds": run.pipeline.timeout_seconds})
             transient = False
         except Exception as exc:  # an unexpected bug still ends the run as failed with a message, logged in full
             logger.exception("pipeline run %s failed unexpectedly", run.pk)
-            message = _("Internal error: %(error)s") % {"error": exc.__class__.__name__}
+            message = _msg("Internal error: %(error)s") % {"error": exc.__class__.__name__}
             transient = False
         self._cleanup()
         file_failed(self.file_record, message)
@@ -167,7 +168,7 @@ class WholeRun:
         drift = self._read(connector, rules)
         if self.flow is None or self.flow.staging.writer is None:
             if source.source_type not in EMPTY_READ_IS_NORMAL:
-                raise RunError(_("The source delivered no rows (an empty file, or a header without rows)."))
+                raise RunError(_msg("The source delivered no rows (an empty file, or a header without rows)."))
             self._write_logs(ProcessingStatus.COMPLETED)
             return services.run_succeed(run=run, records_processed=0, records_failed=0,
                                         context={**self.totals.as_dict(), "empty": True})
@@ -181,8 +182,8 @@ class WholeRun:
         earlier = earlier_load(self.run, fingerprint)
         if earlier is not None:
             return services.run_skip(run=self.run, context={FINGERPRINT_KEY: fingerprint, "same_as_run": earlier.pk},
-                                     message=_("This file was already loaded by run %(run)d (the same SHA-256); "
-                                               "nothing was loaded. Load it again to load a second copy.")
+                                     message=_msg("This file was already loaded by run %(run)d (the same SHA-256); "
+                                                  "nothing was loaded. Load it again to load a second copy.")
                                      % {"run": earlier.pk})
         progress_write(self.run, **{FINGERPRINT_KEY: fingerprint})
         return None
@@ -220,7 +221,7 @@ class WholeRun:
         if first:
             missing = missing_required_columns(rules, columns)
             if missing:
-                raise RunError(_("The source lacks required columns: %(cols)s (it has: %(have)s).")
+                raise RunError(_msg("The source lacks required columns: %(cols)s (it has: %(have)s).")
                                % {"cols": ", ".join(missing), "have": ", ".join(columns)})
         return columns
 
@@ -255,7 +256,7 @@ class WholeRun:
             staging_finish=writer.finish, write_logs=self._write_logs, file_record=self.file_record,
             connector=connector, started=self.started))
 
-    def _write_logs(self, status: str, error_message: str = "") -> None:
+    def _write_logs(self, status: str, error_message: Message | str = "") -> None:
         write_logs(self.run, self.ops, table_name=self.staging_table, status=status, error_message=error_message)
 
     def _cleanup(self) -> None:

@@ -23,6 +23,7 @@ import pyarrow as pa
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.config_schema import column_name_error, is_number
 from pipelines.engine.errors import RunError
 
@@ -64,7 +65,7 @@ class TransformContext:
 
     def load_reference(self, reference: dict | str) -> pa.Table:
         if self.reference_loader is None:
-            raise StepError(_("No reference data can be loaded in this context."))
+            raise StepError(_msg("No reference data can be loaded in this context."))
         return self.reference_loader(reference)
 
 
@@ -188,7 +189,7 @@ def get_step(name: str) -> Step:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise StepError(_("Unknown transformation step \"%(name)s\"; available: %(names)s.")
+        raise StepError(_msg("Unknown transformation step \"%(name)s\"; available: %(names)s.")
                         % {"name": name, "names": ", ".join(sorted(REGISTRY))}) from None
 
 

@@ -6,6 +6,7 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.config_schema import DATA_TYPES, column_name_error
 from pipelines.transformations.base import (
     ROW_NUMBER,
@@ -53,9 +54,9 @@ class Cast(Step):
                 at = pc.index(parsed.failed, True).as_py()
                 where = ""
                 if ROW_NUMBER in table.column_names:
-                    where = _(" (source row %(row)d)") % {"row": table.column(ROW_NUMBER)[at].as_py()}
-                raise StepError(_("cast: column \"%(column)s\": %(reason)s%(where)s; %(count)d value(s) do not "
-                                  "convert.") % {"column": column, "where": where, "count": bad,
+                    where = _msg(" (source row %(row)d)") % {"row": table.column(ROW_NUMBER)[at].as_py()}
+                raise StepError(_msg("cast: column \"%(column)s\": %(reason)s%(where)s; %(count)d value(s) do not "
+                                     "convert.") % {"column": column, "where": where, "count": bad,
                                                  "reason": failure_reason(type_name, values[at].as_py())})
             table = table.set_column(table.column_names.index(column), column, parsed.values)
             ctx.add_lineage(LineageEdge((column,), column, "cast", f"cast to {type_name}"))

@@ -6,6 +6,7 @@ import pyarrow as pa
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.transformations.base import ROW_NUMBER, LineageEdge, Param, Step, StepError, register
 from pipelines.transformations.expressions import ExpressionError, columns_of, evaluate, parse
 
@@ -39,7 +40,7 @@ class Derive(Step):
         try:
             values = evaluate(tree, table)
         except ExpressionError as exc:
-            raise StepError(_("derive %(column)s = %(expression)s: %(error)s")
+            raise StepError(_msg("derive %(column)s = %(expression)s: %(error)s")
                             % {"column": target, "expression": params["expression"], "error": exc}) from exc
         if isinstance(values, pa.Scalar):
             values = pa.repeat(values, table.num_rows)

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.config_schema import DATA_TYPES, column_name_error
 from pipelines.transformations.base import LineageEdge, Param, Step, StepError, missing_columns_error, register
 from pipelines.transformations.parsing import is_text, parse_values, type_name_for
@@ -66,8 +67,8 @@ class EnrichProductData(Step):
         reference, added = state["reference"]
         clashes = [name for name in added if name in table.column_names]
         if clashes:
-            raise StepError(_("%(step)s: the data already has column(s) %(columns)s; set \"prefix\" or "
-                              "\"columns\".") % {"step": self.name, "columns": ", ".join(clashes)})
+            raise StepError(_msg("%(step)s: the data already has column(s) %(columns)s; set \"prefix\" or "
+                                 "\"columns\".") % {"step": self.name, "columns": ", ".join(clashes)})
         right = reference.set_column(0, key, _matching_keys(reference.column(0), table.column(key).type))
         left = table.append_column(_POSITION, pa.array(np.arange(table.num_rows, dtype=np.int64)))
         joined = left.join(right, keys=key, join_type="left outer", use_threads=False)
@@ -82,14 +83,14 @@ class EnrichProductData(Step):
         columns = params["columns"] or [c for c in reference.column_names if c != ref_key]
         missing = [c for c in [ref_key, *columns] if c not in reference.column_names]
         if missing:
-            raise StepError(_("%(step)s: the reference has no column(s) %(missing)s (it has: %(have)s).") % {
+            raise StepError(_msg("%(step)s: the reference has no column(s) %(missing)s (it has: %(have)s).") % {
                 "step": self.name, "missing": ", ".join(missing), "have": ", ".join(reference.column_names)})
         keys = reference.column(ref_key)
         counts = pc.value_counts(keys.drop_null())
         repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
         if len(repeated):
-            raise StepError(_("%(step)s: the reference has more than one row for %(key)s = %(value)s; a lookup "
-                              "needs one row per key.") % {"step": self.name, "key": ref_key,
+            raise StepError(_msg("%(step)s: the reference has more than one row for %(key)s = %(value)s; a lookup "
+                                 "needs one row per key.") % {"step": self.name, "key": ref_key,
                                                           "value": repeated[0].as_py()})
         prefix = params["prefix"]
         types = params["data_types"] or {}
@@ -115,6 +116,6 @@ def _matching_keys(keys: pa.ChunkedArray, wanted: pa.DataType) -> pa.ChunkedArra
         return pc.cast(keys, wanted)
     type_name = type_name_for(wanted)
     if type_name is None:
-        raise StepError(_("enrich_product_data: a key of type %(type)s cannot be looked up.") % {"type": wanted})
+        raise StepError(_msg("enrich_product_data: a key of type %(type)s cannot be looked up.") % {"type": wanted})
     values = parse_values(keys, type_name).values
     return values if values.type == wanted else pc.cast(values, wanted)

@@ -6,6 +6,7 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.config_schema import column_name_error
 from pipelines.transformations.base import LineageEdge, Param, Step, StepError, missing_columns_error, register
 from pipelines.transformations.parsing import to_scalar
@@ -36,7 +37,7 @@ class FillNulls(Step):
             try:
                 scalar = to_scalar(value, values.type)
             except ValueError as exc:
-                raise StepError(_("fill_nulls: column \"%(column)s\" (%(type)s): %(error)s.")
+                raise StepError(_msg("fill_nulls: column \"%(column)s\" (%(type)s): %(error)s.")
                                 % {"column": column, "type": values.type, "error": exc}) from exc
             table = table.set_column(table.column_names.index(column), column, pc.fill_null(values, scalar))
             ctx.add_lineage(LineageEdge((column,), column, "fill_nulls", f"empty -> {value!r}"))

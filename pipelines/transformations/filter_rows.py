@@ -7,6 +7,7 @@ import pyarrow.compute as pc
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.transformations.base import Param, Step, StepError, missing_columns_error, register
 from pipelines.transformations.parsing import is_text, parse_values, to_scalar
 
@@ -65,8 +66,8 @@ class Filter(Step):
             try:
                 scalars = [to_scalar(v, values.type) for v in candidates]
             except ValueError as exc:
-                raise StepError(_("filter: %(value)r cannot be compared with column \"%(column)s\" (%(type)s): "
-                                  "%(error)s.") % {"value": value, "column": column, "type": values.type,
+                raise StepError(_msg("filter: %(value)r cannot be compared with column \"%(column)s\" (%(type)s): "
+                                     "%(error)s.") % {"value": value, "column": column, "type": values.type,
                                                     "error": exc}) from exc
             if op in COMPARISONS:
                 keep = COMPARISONS[op](values, scalars[0])

@@ -19,8 +19,8 @@ from decimal import Decimal
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.utils.translation import gettext as _
 
+from etlsite.messages import Message, _msg
 from pipelines.config_schema import DEFAULT_DATE_FORMATS, DEFAULT_FALSE_VALUES, DEFAULT_TRUE_VALUES
 
 ARROW_TYPES = {
@@ -77,16 +77,16 @@ def as_array(values) -> pa.Array:
     return values
 
 
-def failure_reason(type_name: str, value) -> str:
+def failure_reason(type_name: str, value) -> Message:
     """The quarantine reason for a value that is not of `type_name`, e.g. 'not a date: "2024-13-01"'."""
     templates = {
-        "integer": _("not an integer: \"%(value)s\""),
-        "float": _("not a number: \"%(value)s\""),
-        "decimal": _("not a decimal number (at most 29 digits before the point and 9 after): \"%(value)s\""),
-        "date": _("not a date: \"%(value)s\""),
-        "datetime": _("not a date and time: \"%(value)s\""),
-        "boolean": _("not a yes/no value: \"%(value)s\""),
-        "string": _("not text: \"%(value)s\""),
+        "integer": _msg("not an integer: \"%(value)s\""),
+        "float": _msg("not a number: \"%(value)s\""),
+        "decimal": _msg("not a decimal number (at most 29 digits before the point and 9 after): \"%(value)s\""),
+        "date": _msg("not a date: \"%(value)s\""),
+        "datetime": _msg("not a date and time: \"%(value)s\""),
+        "boolean": _msg("not a yes/no value: \"%(value)s\""),
+        "string": _msg("not text: \"%(value)s\""),
     }
     return templates[type_name] % {"value": value}
 
@@ -133,7 +133,7 @@ def to_scalar(value, arrow_type: pa.DataType, options: ParseOptions = DEFAULT_OP
             arrow_type) else pa.scalar(value)
         return source.cast(arrow_type, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-        raise ValueError(_("%(value)r cannot be used as a %(type)s value") % {"value": value, "type": arrow_type}
+        raise ValueError(_msg("%(value)r cannot be used as a %(type)s value") % {"value": value, "type": arrow_type}
                          ) from exc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.config_schema import column_name_error
 from pipelines.transformations.base import (
     ROW_NUMBER,
@@ -48,7 +49,7 @@ class Rename(Step):
         names = [mapping.get(c, c) for c in table.column_names]
         clashes = sorted({n for n in names if names.count(n) > 1})
         if clashes:
-            raise StepError(_("rename: the data would have two columns named %(names)s.")
+            raise StepError(_msg("rename: the data would have two columns named %(names)s.")
                             % {"names": ", ".join(clashes)})
         for old, new in mapping.items():
             ctx.add_lineage(LineageEdge((old,), new, "rename", f"{old} -> {new}"))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pyarrow.compute as pc
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from etlsite.messages import _msg
 from pipelines.transformations.base import LineageEdge, Param, Step, StepError, missing_columns_error, register
 from pipelines.transformations.parsing import is_text
 
@@ -27,7 +27,7 @@ class Trim(Step):
         for column in columns:
             values = table.column(column)
             if not is_text(values.type):
-                raise StepError(_("trim: column \"%(column)s\" is %(type)s, not text.")
+                raise StepError(_msg("trim: column \"%(column)s\" is %(type)s, not text.")
                                 % {"column": column, "type": values.type})
             table = table.set_column(table.column_names.index(column), column, pc.utf8_trim_whitespace(values))
             ctx.add_lineage(LineageEdge((column,), column, "trim", "trim whitespace"))

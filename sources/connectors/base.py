@@ -21,9 +21,9 @@ class ConnectorError(Exception):
     wastes the retries), a file that is not there yet or a network failure is not.
     """
 
-    def __init__(self, message: str, permanent: bool):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message, permanent: bool):
+        super().__init__(message)  # a str, or an etlsite.messages.Message: the run stores it untranslated
+        self.message = str(message)
         self.permanent = permanent
 
 

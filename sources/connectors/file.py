@@ -32,6 +32,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from etlsite.messages import _msg
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
 from sources.connectors.filesupport import FileReader, ReadSettings, make_reader
 from sources.connectors.filesupport.batching import Rebatcher, to_text
@@ -139,8 +140,8 @@ class FileConnector(Connector):
         """The files to read now (a glob is matched anew on every call)."""
         path = self.config.get("file_path")
         if not isinstance(path, str) or not path.strip():
-            raise ConnectorError(_("This source reads uploaded files only: start its run on an uploaded file "
-                                   "(the upload page, the API's file or file_id, run_pipeline --file)."),
+            raise ConnectorError(_msg("This source reads uploaded files only: start its run on an uploaded file "
+                                      "(the upload page, the API's file or file_id, run_pipeline --file)."),
                                  permanent=True)
         return resolve_members(path, self.format, confined=self.confined)
 
@@ -189,8 +190,8 @@ class FileConnector(Connector):
             return batch
         if sorted(batch.schema.names) != sorted(target.names) or len(set(target.names)) != len(target.names):
             raise ConnectorError(
-                _("%(name)s has the columns %(found)s, but %(first)s has %(expected)s; files read together must "
-                  "have the same columns.") % {"name": reader.member.name, "found": ", ".join(batch.schema.names),
+                _msg("%(name)s has the columns %(found)s, but %(first)s has %(expected)s; files read together must "
+                     "have the same columns.") % {"name": reader.member.name, "found": ", ".join(batch.schema.names),
                                                "first": first.member.name, "expected": ", ".join(target.names)},
                 permanent=True)
         batch = batch.select(target.names)
@@ -198,7 +199,7 @@ class FileConnector(Connector):
             return batch.cast(target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
             raise ConnectorError(
-                _("%(name)s has column types that differ from %(first)s's: %(reason)s")
+                _msg("%(name)s has column types that differ from %(first)s's: %(reason)s")
                 % {"name": reader.member.name, "first": first.member.name, "reason": error}, permanent=True) from None
 
     # -- one large file in parts (pipelines' "parallelism") -------------------------------------------------
@@ -280,8 +281,9 @@ def _width_checked(reader: FileReader) -> pa.Schema:
     """The reader's columns, refused when there are more than a staging table can hold."""
     schema, limit = reader.schema, settings.ETL_FILE_MAX_COLUMNS
     if len(schema) > limit:
-        raise ConnectorError(_("%(name)s has %(count)d columns; at most %(limit)d are loaded (ETL_FILE_MAX_COLUMNS). "
-                               "Split the file, or check its delimiter.")
+        raise ConnectorError(_msg("%(name)s has %(count)d columns; at most %(limit)d are loaded "
+                                  "(ETL_FILE_MAX_COLUMNS). "
+                                  "Split the file, or check its delimiter.")
                              % {"name": reader.member.name, "count": len(schema), "limit": limit}, permanent=True)
     return schema
 

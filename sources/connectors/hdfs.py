@@ -32,6 +32,7 @@ import requests
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from etlsite.messages import _msg
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
 from sources.connectors.s3 import (
     PARSE_KEYS,
@@ -160,7 +161,7 @@ class HdfsConnector(Connector):
         try:
             response = self._session.get(address, params=self._params(op), timeout=self.timeout, **options)
         except requests.exceptions.SSLError as error:
-            raise ConnectorError(_("TLS to the namenode %(url)s failed: %(reason)s (see verify_tls).")
+            raise ConnectorError(_msg("TLS to the namenode %(url)s failed: %(reason)s (see verify_tls).")
                                  % {"url": url, "reason": error}, permanent=True) from None
         except requests.RequestException as error:
             raise _Standby(ConnectorError(_("The namenode %(url)s cannot be reached: %(reason)s")
@@ -171,9 +172,9 @@ class HdfsConnector(Connector):
             where = f"{location.scheme}://{location.hostname}"
             with contextlib.suppress(ValueError):
                 where += f":{location.port}" if location.port else ""
-            raise ConnectorError(_("The namenode %(url)s redirects its %(op)s request to %(location)s; requests "
-                                   "with the credentials are not followed elsewhere: put the right address in "
-                                   "namenode_url.") % {"url": url, "op": op,
+            raise ConnectorError(_msg("The namenode %(url)s redirects its %(op)s request to %(location)s; requests "
+                                      "with the credentials are not followed elsewhere: put the right address in "
+                                      "namenode_url.") % {"url": url, "op": op,
                                                        "location": where},
                                  permanent=True)
         if response.status_code < 400:
@@ -212,8 +213,8 @@ class HdfsConnector(Connector):
         try:
             return response.json()[key]
         except (ValueError, KeyError, TypeError):
-            raise ConnectorError(_("%(url)s does not answer like a WebHDFS server for %(where)s (check "
-                                   "namenode_url).") % {"url": self.urls[self._active], "where": self.uri(path)},
+            raise ConnectorError(_msg("%(url)s does not answer like a WebHDFS server for %(where)s (check "
+                                      "namenode_url).") % {"url": self.urls[self._active], "where": self.uri(path)},
                                  permanent=True) from None
 
     def list_files(self) -> list[RemoteFile]:
@@ -265,9 +266,10 @@ class HdfsConnector(Connector):
                 response = self._session.get(location, timeout=self.timeout, stream=True, allow_redirects=False)
             except requests.RequestException as error:
                 raise ConnectorError(
-                    _("The namenode sent the read of %(where)s to the datanode %(datanode)s, which cannot be reached "
-                      "from here: %(reason)s (datanode host names must resolve and be reachable from the ETL "
-                      "workers).") % {"where": remote.uri, "datanode": datanode, "reason": _reason(error)},
+                    _msg("The namenode sent the read of %(where)s to the datanode %(datanode)s, which cannot be "
+                         "reached "
+                         "from here: %(reason)s (datanode host names must resolve and be reachable from the ETL "
+                         "workers).") % {"where": remote.uri, "datanode": datanode, "reason": _reason(error)},
                     permanent=False) from None
             if response.status_code >= 400:
                 exception, message = _remote_exception(response)
@@ -279,13 +281,13 @@ class HdfsConnector(Connector):
                     target.write(chunk)
                     written += len(chunk)
         except requests.RequestException as error:
-            raise ConnectorError(_("Reading %(where)s was interrupted: %(reason)s")
+            raise ConnectorError(_msg("Reading %(where)s was interrupted: %(reason)s")
                                  % {"where": remote.uri, "reason": _reason(error)}, permanent=False) from None
         finally:
             response.close()
         if written != remote.size:
-            raise ConnectorError(_("%(where)s arrived with %(got)d bytes, but HDFS lists %(size)d; it may be "
-                                   "still being written.") % {"where": remote.uri, "got": written,
+            raise ConnectorError(_msg("%(where)s arrived with %(got)d bytes, but HDFS lists %(size)d; it may be "
+                                      "still being written.") % {"where": remote.uri, "got": written,
                                                               "size": remote.size}, permanent=False)
 
     # -- the contract ----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import pyarrow as pa
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from etlsite.messages import _msg
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
 from sources.connectors.file import FileConnector
 from sources.connectors.filesupport.batching import Rebatcher
@@ -134,15 +135,15 @@ class FetchedFiles:
             return batch
         if sorted(batch.schema.names) != sorted(target.names) or len(set(target.names)) != len(target.names):
             raise ConnectorError(
-                _("%(name)s has the columns %(found)s, but %(first)s has %(expected)s; files read together must "
-                  "have the same columns.") % {"name": remote.uri, "found": ", ".join(batch.schema.names),
+                _msg("%(name)s has the columns %(found)s, but %(first)s has %(expected)s; files read together must "
+                     "have the same columns.") % {"name": remote.uri, "found": ", ".join(batch.schema.names),
                                                "first": first.uri, "expected": ", ".join(target.names)},
                 permanent=True)
         batch = batch.select(target.names)
         try:
             return batch.cast(target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise ConnectorError(_("%(name)s has column types that differ from %(first)s's: %(reason)s")
+            raise ConnectorError(_msg("%(name)s has column types that differ from %(first)s's: %(reason)s")
                                  % {"name": remote.uri, "first": first.uri, "reason": error}, permanent=True) from None
 
     def describe(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def _tables(alias: str) -> set[str]:
 
 def test_current_and_history_name_only_the_databases_own_apps():
     current = _run("migrate_db", "staging", "current")
-    assert "staging: 0003_file_metadata_access_all_uploads" in current
+    assert "staging: 0004_quarantined_rows_reason_message" in current
     assert "pipelines" not in current
     history = _run("migrate_db", "metadata", "history")
     assert "pipelines.0001_initial" in history and "sources.0001_initial" in history
@@ -51,6 +51,7 @@ def test_downgrade_one_step_then_upgrade_restores_the_schema(database, alias):
 def test_downgrade_staging_drops_only_staging_tables():
     metadata_before = _tables("default")
     try:
+        _run("migrate_db", "staging", "downgrade", "--noinput")  # 0004: a column only, no table
         _run("migrate_db", "staging", "downgrade", "--noinput")  # 0003: a permission only, no table
         assert "quarantined_rows" in _tables("staging")
         _run("migrate_db", "staging", "downgrade", "--noinput")

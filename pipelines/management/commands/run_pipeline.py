@@ -94,10 +94,10 @@ class Command(BaseCommand):
         if error is not None:  # the run's outcome stands; say why no alert went out
             self.stderr.write(_("Alerts could not be evaluated: %(error)s") % {"error": error})
         if (run.execution_context or {}).get("step") == "skipped":
-            self.stdout.write(self.style.WARNING(run.error_message))  # nothing to do is not an error
+            self.stdout.write(self.style.WARNING(run.error_text))  # nothing to do is not an error
             return
         if run.status != RunStatus.SUCCESS:
-            raise CommandError(_("Run %(id)d failed: %(error)s") % {"id": run.pk, "error": run.error_message})
+            raise CommandError(_("Run %(id)d failed: %(error)s") % {"id": run.pk, "error": run.error_text})
 
     def _watch(self, run_id: int, done: threading.Event) -> None:
         """Redraw one status line from the run's execution_context, as the web page does."""

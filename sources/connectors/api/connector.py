@@ -16,6 +16,7 @@ import requests
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from etlsite.messages import _msg, messages_join
 from sources.connectors.api.config import (
     BACKOFF_SECONDS,
     DEFAULT_MAX_PAGES,
@@ -117,7 +118,7 @@ class ApiConnector(Connector):
     def _check_host(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConnectorError(_("The API led to %(url)s, which is not an http(s) address.")
+            raise ConnectorError(_msg("The API led to %(url)s, which is not an http(s) address.")
                                  % {"url": self._scrub(url)}, permanent=True)
         if parts.hostname not in self._checked_hosts:
             try:
@@ -149,14 +150,14 @@ class ApiConnector(Connector):
             location = urljoin(response.url, response.headers["location"])
             response.close()
             if not self._same_origin(location):
-                raise ConnectorError(_("The API redirects to another host, port or scheme (%(url)s); the "
-                                       "credentials are sent to %(origin)s only: configure that address instead.")
+                raise ConnectorError(_msg("The API redirects to another host, port or scheme (%(url)s); the "
+                                          "credentials are sent to %(origin)s only: configure that address instead.")
                                      % {"url": self._scrub(location), "origin": shown_origin(self.url)},
                                      permanent=True)
             if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                 method, body = "GET", None
             url, params = location, None
-        raise ConnectorError(_("The API redirected more than %(count)d times.") % {"count": MAX_REDIRECTS},
+        raise ConnectorError(_msg("The API redirected more than %(count)d times.") % {"count": MAX_REDIRECTS},
                              permanent=True)
 
     def _body(self, response: requests.Response) -> bytes:
@@ -165,7 +166,7 @@ class ApiConnector(Connector):
             size += len(chunk)
             if size > MAX_PAGE_BYTES:
                 response.close()
-                raise ConnectorError(_("A page of the API is larger than %(mib)d MiB; ask for smaller pages.")
+                raise ConnectorError(_msg("A page of the API is larger than %(mib)d MiB; ask for smaller pages.")
                                      % {"mib": MAX_PAGE_BYTES // 1024**2}, permanent=True)
             chunks.append(chunk)
         return b"".join(chunks)
@@ -179,38 +180,40 @@ class ApiConnector(Connector):
             try:
                 response, content = self._send(session, url, params)
             except PeerRefused as error:
-                raise ConnectorError(_("Connections to %(host)s (%(addresses)s) are not allowed: it is a loopback, "
-                                       "private or link-local address. An administrator can allow it with the "
-                                       "ETL_ALLOWED_NETWORKS setting.")
+                raise ConnectorError(_msg("Connections to %(host)s (%(addresses)s) are not allowed: it is a loopback, "
+                                          "private or link-local address. An administrator can allow it with the "
+                                          "ETL_ALLOWED_NETWORKS setting.")
                                      % {"host": error.host, "addresses": error.address}, permanent=True) from None
             except requests.Timeout:
-                problem = _("The API at %(host)s did not answer within %(seconds)s seconds.") % {
+                problem = _msg("The API at %(host)s did not answer within %(seconds)s seconds.") % {
                     "host": self.host, "seconds": self.timeout}
             except requests.ConnectionError as error:
                 text = str(error).lower()
                 if "timed out" in text:
-                    problem = _("The API at %(host)s did not answer within %(seconds)s seconds.") % {
+                    problem = _msg("The API at %(host)s did not answer within %(seconds)s seconds.") % {
                         "host": self.host, "seconds": self.timeout}
                 elif "refused" in text:
-                    problem = _("Nothing accepts connections at %(host)s (connection refused).") % {"host": self.host}
+                    problem = (_msg("Nothing accepts connections at %(host)s (connection refused).")
+                               % {"host": self.host})
                 else:
-                    problem = _("The connection to the API at %(host)s failed.") % {"host": self.host}
+                    problem = _msg("The connection to the API at %(host)s failed.") % {"host": self.host}
             except requests.RequestException as error:
-                raise ConnectorError(_("The request to the API failed: %(reason)s")
+                raise ConnectorError(_msg("The request to the API failed: %(reason)s")
                                      % {"reason": self._scrub(str(error))}, permanent=True) from None
             else:
                 status = response.status_code
                 if status != 429 and not (500 <= status <= 599 and status not in NOT_RETRIED_5XX):
                     return response, self._parse(response, content)
-                problem = _("The API answered HTTP %(status)s (%(reason)s).") % {
+                problem = _msg("The API answered HTTP %(status)s (%(reason)s).") % {
                     "status": status, "reason": self._scrub(response.reason or "-")}
                 wait = retry_after_seconds(response)
                 if wait is not None and wait > MAX_RETRY_AFTER_SECONDS:
-                    raise ConnectorError(problem + " " + _("It asks to wait %(seconds)d seconds before retrying.")
-                                         % {"seconds": wait}, permanent=False)
+                    raise ConnectorError(messages_join([
+                        problem, _msg("It asks to wait %(seconds)d seconds before retrying.") % {"seconds": wait}]),
+                        permanent=False)
             if attempt >= self.retries:
                 if attempt:
-                    problem += " " + _("Tried %(count)d times.") % {"count": attempt + 1}
+                    problem = messages_join([problem, _msg("Tried %(count)d times.") % {"count": attempt + 1}])
                 raise ConnectorError(problem, permanent=False)
             delay = wait if wait is not None else min(MAX_BACKOFF_SECONDS, BACKOFF_SECONDS * 2**attempt)
             logger.info("API %s: %s; retrying in %.1f s", self.host, problem, delay)
@@ -222,19 +225,19 @@ class ApiConnector(Connector):
         # Scrubbed before it is cut: a secret cut in two would not be recognised.
         snippet = self._scrub(content[:SNIPPET_CHARS * 4].decode("utf-8", "replace"))[:SNIPPET_CHARS].strip()
         if status in (401, 403):
-            raise ConnectorError(_("The API refused the request (HTTP %(status)s): check auth. %(body)s")
+            raise ConnectorError(_msg("The API refused the request (HTTP %(status)s): check auth. %(body)s")
                                  % {"status": status, "body": snippet}, permanent=True)
         if status == 404:
-            raise ConnectorError(_("The API has nothing at %(url)s (HTTP 404).")
+            raise ConnectorError(_msg("The API has nothing at %(url)s (HTTP 404).")
                                  % {"url": self._scrub(response.url)}, permanent=True)
         if not 200 <= status <= 299:
-            raise ConnectorError(_("The API rejected the request (HTTP %(status)s): %(body)s")
+            raise ConnectorError(_msg("The API rejected the request (HTTP %(status)s): %(body)s")
                                  % {"status": status, "body": snippet}, permanent=True)
         try:
             return json.loads(content, parse_float=JsonNumber, parse_int=JsonNumber)
         except (ValueError, UnicodeDecodeError):
-            raise ConnectorError(_("The API answered with something that is not JSON (Content-Type %(type)s): "
-                                   "%(body)s") % {"type": response.headers.get("Content-Type", "-"),
+            raise ConnectorError(_msg("The API answered with something that is not JSON (Content-Type %(type)s): "
+                                      "%(body)s") % {"type": response.headers.get("Content-Type", "-"),
                                                   "body": snippet}, permanent=True) from None
 
     # -- pages and records ---------------------------------------------------------------------------------
@@ -247,20 +250,20 @@ class ApiConnector(Connector):
                 if not first:
                     return []  # some APIs leave the list out of the page after the last
                 keys = ", ".join(map(str, document)) if isinstance(document, dict) else type(document).__name__
-                raise ConnectorError(_("record_path %(path)s is not in the response (it has: %(keys)s).")
+                raise ConnectorError(_msg("record_path %(path)s is not in the response (it has: %(keys)s).")
                                      % {"path": shown_path, "keys": keys}, permanent=True)
         else:
             value = document
             if isinstance(value, dict):
-                raise ConnectorError(_("The response is a JSON object, not a list of records; set record_path to "
-                                       "the key that holds them (the response has: %(keys)s).")
+                raise ConnectorError(_msg("The response is a JSON object, not a list of records; set record_path to "
+                                          "the key that holds them (the response has: %(keys)s).")
                                      % {"keys": ", ".join(map(str, value)) or "-"}, permanent=True)
         if value is None:
             return []
         if isinstance(value, dict):
             return [value]
         if not isinstance(value, list):
-            raise ConnectorError(_("record_path %(path)s holds a %(type)s, not a list of records.")
+            raise ConnectorError(_msg("record_path %(path)s holds a %(type)s, not a list of records.")
                                  % {"path": shown_path or "(root)", "type": type(value).__name__}, permanent=True)
         return [record if isinstance(record, dict) else {"value": record} for record in value]
 
@@ -304,8 +307,8 @@ class ApiConnector(Connector):
                         return
                     url, params = urljoin(response.url, link), {}
                     if not self._same_origin(url):
-                        raise ConnectorError(_("The next page's link leads to another host, port or scheme "
-                                               "(%(url)s); the API connector follows links on %(origin)s only.")
+                        raise ConnectorError(_msg("The next page's link leads to another host, port or scheme "
+                                                  "(%(url)s); the API connector follows links on %(origin)s only.")
                                              % {"url": self._scrub(url), "origin": shown_origin(self.url)},
                                              permanent=True)
             self._stopped_at_max_pages = True

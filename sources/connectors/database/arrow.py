@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from sources.connectors.api.values import json_text
 from sources.connectors.base import ConnectorError
 
@@ -141,7 +141,7 @@ def to_batch(columns: list[Column], rows: list[tuple]) -> pa.RecordBatch:
             arrays.append(pa.array(values, type=column.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as error:
             raise ConnectorError(
-                _("Column %(column)s has a value that cannot be read as %(type)s (%(reason)s); in a query, CAST the "
-                  "column to one type.") % {"column": column.name, "type": column.type, "reason": error},
+                _msg("Column %(column)s has a value that cannot be read as %(type)s (%(reason)s); in a query, CAST the "
+                     "column to one type.") % {"column": column.name, "type": column.type, "reason": error},
                 permanent=True) from None
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([pa.field(c.name, c.type) for c in columns]))

@@ -13,6 +13,7 @@ import pyarrow as pa
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from etlsite.messages import _msg
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
 from sources.connectors.database.arrow import Column, to_batch
 from sources.connectors.database.config import ENGINE_NAMES, KEYS, positive_int, resolve_settings, source_errors
@@ -82,7 +83,7 @@ class DatabaseConnector(Connector):
                 raise ValueError(state.get("cursor_type"))
             return decode_cursor(state["cursor_type"], state["cursor_value"])
         except (KeyError, ValueError, TypeError, decimal.InvalidOperation):
-            raise ConnectorError(_("The remembered incremental state is not valid: %(state)s") % {"state": state},
+            raise ConnectorError(_msg("The remembered incremental state is not valid: %(state)s") % {"state": state},
                                  permanent=True) from None
 
     @property
@@ -265,7 +266,7 @@ class DatabaseConnector(Connector):
         lowered = [name.lower() for name in names]  # unquoted names fold case in the database
         if self.cursor_column.lower() in lowered:
             return lowered.index(self.cursor_column.lower())
-        raise ConnectorError(_("cursor_column %(column)s is not a column of %(source)s.")
+        raise ConnectorError(_msg("cursor_column %(column)s is not a column of %(source)s.")
                              % {"column": self.cursor_column, "source": self.source_name()}, permanent=True)
 
     def _remember_cursor(self, rows: list[tuple], index: int) -> None:
@@ -276,8 +277,8 @@ class DatabaseConnector(Connector):
                 continue
             if encode_cursor(value) is None:
                 raise ConnectorError(
-                    _("cursor_column %(column)s holds values of type %(type)s, which cannot be remembered; use a "
-                      "number, date, timestamp or text column.")
+                    _msg("cursor_column %(column)s holds values of type %(type)s, which cannot be remembered; use a "
+                         "number, date, timestamp or text column.")
                     % {"column": self.cursor_column, "type": type(value).__name__}, permanent=True)
             self._last_cursor = value
             return

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from sources.connectors.base import ConnectorError
 from sources.connectors.database.arrow import Column, mysql_columns, pg_columns, sqlite_type
 from sources.connectors.database.config import DEFAULT_CONNECT_TIMEOUT
@@ -180,7 +181,7 @@ class SQLiteDialect(Dialect):
         path = self.settings["path"]
         real = resolve_allowed_path(path, key="path")  # judged here too: the row may have changed since saved
         if not real.is_file():
-            raise ConnectorError(_("The SQLite file %(path)s does not exist.") % {"path": path}, permanent=True)
+            raise ConnectorError(_msg("The SQLite file %(path)s does not exist.") % {"path": path}, permanent=True)
         uri = "file:" + _uri_path(str(real)) + "?mode=ro"
         connection = sqlite3.connect(uri, uri=True, timeout=self.settings.get("connect_timeout",
                                                                                  DEFAULT_CONNECT_TIMEOUT))

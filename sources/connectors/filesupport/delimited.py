@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from etlsite.messages import _msg
 from sources.connectors.base import ConnectorError
 from sources.connectors.filesupport import FileReader
 from sources.connectors.filesupport.detection import (
@@ -106,8 +107,8 @@ class DelimitedReader(FileReader):
         if nul >= 0 and (encoding is None or ascii_compatible(encoding)):
             raise binary_data(self.member.name, nul)
         if encoding is None:
-            raise ConnectorError(_("%(name)s: its encoding could not be detected; set encoding in the connection "
-                                   "configuration (e.g. \"utf-8\" or \"cp1251\").") % {"name": self.member.name},
+            raise ConnectorError(_msg("%(name)s: its encoding could not be detected; set encoding in the connection "
+                                      "configuration (e.g. \"utf-8\" or \"cp1251\").") % {"name": self.member.name},
                                  permanent=True)
         with _CsvErrors(self.member.name, encoding):
             text = decode_sample(sample, encoding, complete=complete)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from etlsite.messages import _msg
 from sources.connectors.base import ConnectorError
 from sources.connectors.filesupport import FileReader
 from sources.connectors.filesupport.batching import rows_to_batch, string_schema, to_text
@@ -56,7 +57,7 @@ class ExcelReader(FileReader):
         elif wanted in workbook.sheetnames:
             sheet = workbook[wanted]
         else:
-            raise ConnectorError(_("%(name)s has no sheet %(sheet)s (sheets: %(sheets)s).")
+            raise ConnectorError(_msg("%(name)s has no sheet %(sheet)s (sheets: %(sheets)s).")
                                  % {"name": self.member.name, "sheet": wanted,
                                     "sheets": ", ".join(workbook.sheetnames)}, permanent=True)
         sheet.reset_dimensions()  # the declared size is often wrong; read every row there is
@@ -106,8 +107,8 @@ class ExcelReader(FileReader):
             for number, values in rows_iter:
                 if len(values) > width:
                     raise ConnectorError(
-                        _("%(name)s, row %(row)d: a value in column %(column)s, beyond the header's %(width)d "
-                          "columns.") % {"name": self.member.name, "row": number,
+                        _msg("%(name)s, row %(row)d: a value in column %(column)s, beyond the header's %(width)d "
+                             "columns.") % {"name": self.member.name, "row": number,
                                          "column": get_column_letter(width + 1), "width": width}, permanent=True)
                 row: list[Any] = [to_text(value) for value in values]
                 row.extend([None] * (width - len(row)))

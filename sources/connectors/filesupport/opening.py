@@ -23,6 +23,7 @@ from typing import BinaryIO
 
 from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from sources.connectors.base import ConnectorError
 
 FORMATS = ("csv", "tsv", "json", "jsonl", "parquet", "xlsx")
@@ -151,7 +152,7 @@ class Member:
                     raw = archive.open(self.inner)  # type: ignore[arg-type]
                     compressed = archive.getinfo(self.inner).compress_size
         except FileNotFoundError:
-            raise ConnectorError(_("%(name)s has disappeared.") % {"name": self.name}, permanent=False) from None
+            raise ConnectorError(_msg("%(name)s has disappeared.") % {"name": self.name}, permanent=False) from None
         except OSError as error:
             raise os_error(self.name, error) from None
         if budget is None:
@@ -190,8 +191,8 @@ def refuse_broken_utf8(name: str, guess) -> None:
     (that would change every correct accented letter of the file) nor silently replaced."""
     if guess.invalid_utf8_at is not None:
         raise ConnectorError(
-            _("%(name)s is UTF-8 text, but byte %(offset)d is not valid UTF-8; correct the file, or set encoding "
-              "in the connection configuration if the file is in another encoding.")
+            _msg("%(name)s is UTF-8 text, but byte %(offset)d is not valid UTF-8; correct the file, or set encoding "
+                 "in the connection configuration if the file is in another encoding.")
             % {"name": name, "offset": guess.invalid_utf8_at}, permanent=True)
 
 
@@ -260,7 +261,7 @@ def resolve_paths(pattern: str, *, confined: bool = True) -> list[str]:
         _judge(fixed_part(expanded))  # before anything about the disk is told: no probing outside the roots
     if os.path.isdir(expanded):
         raise ConnectorError(
-            _("file_path %(path)s is a folder; name a file, or its files with a pattern such as %(example)s.")
+            _msg("file_path %(path)s is a folder; name a file, or its files with a pattern such as %(example)s.")
             % {"path": pattern, "example": os.path.join(pattern, "*.csv")}, permanent=True)
     if os.path.isfile(expanded):
         return [judged(expanded)]
@@ -269,8 +270,8 @@ def resolve_paths(pattern: str, *, confined: bool = True) -> list[str]:
         if matches:
             return [judged(match) for match in matches]
         # Not permanent: scheduled runs often start before an upstream system has delivered the file.
-        raise ConnectorError(_("No file matches %(pattern)s.") % {"pattern": pattern}, permanent=False)
-    raise ConnectorError(_("The file %(path)s does not exist.") % {"path": pattern}, permanent=False)
+        raise ConnectorError(_msg("No file matches %(pattern)s.") % {"pattern": pattern}, permanent=False)
+    raise ConnectorError(_msg("The file %(path)s does not exist.") % {"path": pattern}, permanent=False)
 
 
 def _judge(path: str) -> str:
@@ -295,14 +296,14 @@ def zip_members(path: str, fmt: str | None) -> list[Member]:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile:
-        raise ConnectorError(_("%(name)s is not a valid ZIP archive.") % {"name": path}, permanent=True) from None
+        raise ConnectorError(_msg("%(name)s is not a valid ZIP archive.") % {"name": path}, permanent=True) from None
     except OSError as error:
         raise os_error(path, error) from None
     members = []
     for info in infos:
         if unsafe_member_name(info.filename):
             raise ConnectorError(
-                _("%(name)s was refused: its member %(member)s has an unsafe path (absolute or with \"..\").")
+                _msg("%(name)s was refused: its member %(member)s has an unsafe path (absolute or with \"..\").")
                 % {"name": path, "member": info.filename}, permanent=True)
         if info.is_dir() or _junk(info.filename):
             continue
@@ -310,11 +311,11 @@ def zip_members(path: str, fmt: str | None) -> list[Member]:
         if fmt is None and (member_format is None or compression is not None):
             continue  # not a file we can read (a README, an image, a nested archive)
         if info.flag_bits & 0x1:
-            raise ConnectorError(_("%(name)s: the member %(member)s is encrypted; encrypted archives are not "
-                                   "supported.") % {"name": path, "member": info.filename}, permanent=True)
+            raise ConnectorError(_msg("%(name)s: the member %(member)s is encrypted; encrypted archives are not "
+                                      "supported.") % {"name": path, "member": info.filename}, permanent=True)
         members.append(Member(path, fmt or member_format, "zip", info.filename, info.file_size))
     if not members:
-        raise ConnectorError(_("%(name)s contains no CSV, TSV, JSON, JSON Lines, Parquet or Excel file.")
+        raise ConnectorError(_msg("%(name)s contains no CSV, TSV, JSON, JSON Lines, Parquet or Excel file.")
                              % {"name": path}, permanent=True)
     return sorted(members, key=lambda member: member.inner or "")
 
@@ -327,7 +328,7 @@ def _gzip_declared_size(path: str) -> int:
     try:
         with open(path, "rb") as stream:
             if stream.read(2) != _GZIP_MAGIC:
-                raise ConnectorError(_("%(name)s is not a gzip file (its name ends in .gz).") % {"name": path},
+                raise ConnectorError(_msg("%(name)s is not a gzip file (its name ends in .gz).") % {"name": path},
                                      permanent=True)
             stream.seek(0, os.SEEK_END)
             size = stream.tell()
@@ -353,7 +354,7 @@ def resolve_members(pattern: str, fmt: str | None, *, confined: bool = True) -> 
         member_format = fmt or detected
         if member_format is None:
             raise ConnectorError(
-                _("The format of %(name)s cannot be told from its name; set format to one of: %(formats)s.")
+                _msg("The format of %(name)s cannot be told from its name; set format to one of: %(formats)s.")
                 % {"name": path, "formats": ", ".join(FORMATS)}, permanent=True)
         declared = _gzip_declared_size(path) if compression == "gzip" else 0
         members.append(Member(path, member_format, compression, None, declared))

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import pyarrow as pa
 from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from sources.connectors.base import ConnectorError
 from sources.connectors.filesupport import FileReader
 from sources.connectors.filesupport.batching import rows_to_batch, string_schema, to_text
@@ -102,7 +103,7 @@ class _RecordsReader(FileReader):
                 row: list[Any] = [None] * width
                 for key, value in record.items():
                     if key not in position:
-                        raise ConnectorError(_("%(name)s changed while it was being read.")
+                        raise ConnectorError(_msg("%(name)s changed while it was being read.")
                                              % {"name": self.member.name}, permanent=False)
                     row[position[key]] = to_text(value)
                 rows.append(row)
@@ -169,12 +170,13 @@ class JsonReader(_RecordsReader):
             if not isinstance(node, dict) or key not in node:
                 keys = ", ".join(map(str, node)) if isinstance(node, dict) else _("none: it is not an object")
                 raise ConnectorError(
-                    _("%(name)s: record_path %(path)s: there is no key %(key)s at %(where)s (keys there: %(keys)s).")
+                    _msg("%(name)s: record_path %(path)s: there is no key %(key)s at %(where)s (keys there: %(keys)s).")
                     % {"name": self.member.name, "path": ".".join(path), "key": key,
                        "where": ".".join(path[:depth]) or _("the top level"), "keys": keys}, permanent=True)
             node = node[key]
         if not isinstance(node, list):
-            raise ConnectorError(_("%(name)s: record_path %(path)s points to a %(kind)s, not to an array of records.")
+            raise ConnectorError(_msg("%(name)s: record_path %(path)s points to a %(kind)s, not to an array of "
+                                      "records.")
                                  % {"name": self.member.name, "path": ".".join(path),
                                     "kind": type(node).__name__}, permanent=True)
         return node

@@ -12,6 +12,7 @@ import pyarrow as pa
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from etlsite.messages import _msg
 from sources.connectors.base import DEFAULT_BATCH_ROWS, ConnectionCheck, Connector, ConnectorError
 from sources.connectors.filesupport.batching import rows_to_batch, string_schema
 from sources.connectors.kafka.config import (
@@ -116,7 +117,7 @@ class KafkaConnector(Connector):
         try:
             return Consumer(self._client_config())
         except (KafkaException, ValueError, TypeError) as error:
-            raise ConnectorError(_("The Kafka client refused its configuration: %(reason)s") % {"reason": error},
+            raise ConnectorError(_msg("The Kafka client refused its configuration: %(reason)s") % {"reason": error},
                                  permanent=True) from None
 
     def _kafka_error(self, error: Exception, doing: str) -> ConnectorError:
@@ -150,7 +151,7 @@ class KafkaConnector(Connector):
             raise self._kafka_error(error, _("reading the topic's metadata")) from None
         topic = metadata.topics.get(self.topic)
         if topic is None or (topic.error is not None and topic.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
-            raise ConnectorError(_("The topic %(topic)s does not exist.") % {"topic": self.topic}, permanent=True)
+            raise ConnectorError(_msg("The topic %(topic)s does not exist.") % {"topic": self.topic}, permanent=True)
         if topic.error is not None:
             raise self._kafka_error(KafkaException(topic.error), _("reading the topic's metadata"))
         return sorted(topic.partitions)

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 from django.utils.translation import gettext as _
 
+from etlsite.messages import _msg
 from sources.connectors.base import ConnectorError
 from sources.connectors.filesupport.batching import to_text
 from sources.connectors.kafka.config import METADATA_COLUMNS
@@ -48,18 +49,18 @@ class MessageFormat:
         try:
             return record.value.decode(self.encoding)
         except UnicodeDecodeError:
-            raise ConnectorError(_("The message at %(where)s cannot be decoded as %(encoding)s; set encoding.")
+            raise ConnectorError(_msg("The message at %(where)s cannot be decoded as %(encoding)s; set encoding.")
                                  % {"where": record.where, "encoding": self.encoding}, permanent=True) from None
 
     def value_json(self, record: Message) -> dict:
         try:
             value = json.loads(self.value_text(record), parse_float=decimal.Decimal)
         except json.JSONDecodeError as error:
-            raise ConnectorError(_("The message at %(where)s is not valid JSON (%(reason)s).")
+            raise ConnectorError(_msg("The message at %(where)s is not valid JSON (%(reason)s).")
                                  % {"where": record.where, "reason": error.msg}, permanent=True) from None
         if not isinstance(value, dict):
-            raise ConnectorError(_("The message at %(where)s is not a JSON object ({...}); with value_format json "
-                                   "each message must be one.") % {"where": record.where}, permanent=True)
+            raise ConnectorError(_msg("The message at %(where)s is not a JSON object ({...}); with value_format json "
+                                      "each message must be one.") % {"where": record.where}, permanent=True)
         return value
 
     def value_csv(self, record: Message) -> list[list[str]]:
@@ -67,11 +68,11 @@ class MessageFormat:
         try:
             rows = [row for row in csv.reader(io.StringIO(self.value_text(record)), delimiter=delimiter) if row]
         except csv.Error as error:
-            raise ConnectorError(_("The message at %(where)s is not valid CSV (%(reason)s).")
+            raise ConnectorError(_msg("The message at %(where)s is not valid CSV (%(reason)s).")
                                  % {"where": record.where, "reason": error}, permanent=True) from None
         columns = self.config.get("columns")
         if columns and any(len(row) > len(columns) for row in rows):
-            raise ConnectorError(_("The message at %(where)s has more fields than columns lists (%(count)d).")
+            raise ConnectorError(_msg("The message at %(where)s has more fields than columns lists (%(count)d).")
                                  % {"where": record.where, "count": len(columns)}, permanent=True)
         return rows
 
