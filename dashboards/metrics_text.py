@@ -22,6 +22,19 @@ METRIC_LABELS = {
     "quarantined_share": gettext_lazy("Quarantined share"),
     "usual_share": gettext_lazy("Usual quarantined share"),
 }
+# A validation outcome is stored as "validation_<rule>" (analytics.quality.VALIDATION_PREFIX): the share of
+# checked rows that passed the rule. Its label names the rule as the configuration's rules mean it.
+VALIDATION_RULE_LABELS = {
+    "data_types": gettext_lazy("Check: data types"),
+    "required_columns": gettext_lazy("Check: required columns"),
+    "not_null": gettext_lazy("Check: no empty values"),
+    "unique": gettext_lazy("Check: unique values"),
+    "min": gettext_lazy("Check: minimum"),
+    "max": gettext_lazy("Check: maximum"),
+    "allowed_values": gettext_lazy("Check: allowed values"),
+    "regex": gettext_lazy("Check: pattern"),
+}
+VALIDATION_PREFIX = "validation_"
 RATE_METRICS = {"null_rate", "invalid_rate", "quarantined_share", "usual_share", "pass_rate"}
 COUNT_METRICS = {"row_count", "distinct_count", "checks_run", "checks_passed", "metrics_written", "anomalies",
                  "added", "removed", "retyped"}
@@ -29,6 +42,8 @@ COUNT_METRICS = {"row_count", "distinct_count", "checks_run", "checks_passed", "
 
 def metric_label(metric: str) -> str:
     label = METRIC_LABELS.get(metric)
+    if label is None and metric.startswith(VALIDATION_PREFIX):
+        label = VALIDATION_RULE_LABELS.get(metric.removeprefix(VALIDATION_PREFIX))
     return str(label) if label is not None else humanize_identifier(metric)
 
 
@@ -38,7 +53,7 @@ def metric_value(metric: str, value) -> str:
         return "\u2014"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
-    if metric in RATE_METRICS:
+    if metric in RATE_METRICS or metric.startswith(VALIDATION_PREFIX):
         return format_percent(value)
     if metric == "freshness_seconds":
         return format_duration(value)
