@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -71,14 +72,60 @@ def null_markers_apply(batch: pa.RecordBatch, markers: tuple[str, ...]) -> pa.Re
     if not markers:
         return batch
     value_set = pa.array(list(markers), pa.string())
+    shapes = _MarkerShapes(markers)
     columns = []
     for column in batch.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            marked = pc.is_in(pc.utf8_trim_whitespace(column), value_set=value_set.cast(column.type))
-            if pc.any(marked).as_py():
-                column = pc.if_else(marked, pa.scalar(None, column.type), column)
+            looked_up = shapes.lookup_of(column)
+            if looked_up is not None:
+                marked = pc.is_in(looked_up, value_set=value_set.cast(column.type))
+                if pc.any(marked).as_py():
+                    column = pc.if_else(marked, pa.scalar(None, column.type), column)
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+# Bytes that may be whitespace at a value's edge: ASCII controls and space, and every byte of a non-ASCII
+# character (Unicode spaces such as U+00A0 start and end with one).
+_MAYBE_SPACE = np.ones(256, dtype=bool)
+_MAYBE_SPACE[0x21:0x80] = False
+
+
+class _MarkerShapes:
+    """What a value must look like to be a marker: its first byte and length, once it needs no trimming.
+
+    Looking every value up (and trimming it first) costs a pass over the whole column per batch; most columns
+    (numbers, codes) hold no value of a marker's shape, so a look at the values' edges and lengths (numpy
+    over the Arrow buffers) skips them."""
+
+    def __init__(self, markers: tuple[str, ...]):
+        encoded = [m.encode("utf-8") for m in markers]
+        self.first_bytes = np.zeros(256, dtype=bool)
+        self.first_bytes[[m[0] for m in encoded]] = True
+        self.shortest, self.longest = min(map(len, encoded)), max(map(len, encoded))
+
+    def lookup_of(self, column) -> pa.Array | None:
+        """The values to look the markers up in: the column trimmed, the column as it is when no value
+        starts or ends with whitespace, or None when no value can be a marker."""
+        if not isinstance(column, pa.Array):
+            return pc.utf8_trim_whitespace(column)
+        _validity, offsets_buffer, data_buffer = column.buffers()
+        if data_buffer is None or not len(column):
+            return None
+        width = 8 if pa.types.is_large_string(column.type) else 4
+        offsets = np.frombuffer(offsets_buffer, dtype=np.int64 if width == 8 else np.int32,
+                                count=len(column) + 1, offset=column.offset * width)
+        if offsets[-1] == offsets[0]:
+            return None  # every value is NULL or empty
+        data = np.frombuffer(data_buffer, dtype=np.uint8)
+        lengths = np.diff(offsets)
+        # An empty value's "edges" are bytes of its neighbours (or of a NULL's slot): at worst a needless trim.
+        firsts = np.take(data, np.minimum(offsets[:-1], offsets[-1] - 1))
+        lasts = np.take(data, np.maximum(offsets[1:] - 1, offsets[0]))
+        if _MAYBE_SPACE[firsts].any() or _MAYBE_SPACE[lasts].any():
+            return pc.utf8_trim_whitespace(column)
+        shaped = self.first_bytes[firsts] & (lengths >= self.shortest) & (lengths <= self.longest)
+        return column if shaped.any() else None
 
 
 @dataclass(frozen=True)

@@ -184,15 +184,16 @@ class Validator:
         return ValidationOutcome(valid, _entries(failures, numbers), int(failed.sum()))
 
     def _type_columns(self, table, failures):
-        unparsed: dict[str, np.ndarray] = {}
+        unparsed: dict[str, np.ndarray | None] = {}  # None: every value parsed
         present = set(table.column_names)
         types = {**{c: t for c, t in self.rules.inferred_types.items() if c in present}, **self.rules.data_types}
         for column, type_name in types.items():
             values = table.column(column)
             parsed = parse_values(values, type_name, self.options)
-            mask = _numpy(parsed.failed)
-            unparsed[column] = mask
-            if mask.any():
+            if not parsed.failed.true_count:  # the usual column: no mask to unpack
+                unparsed[column] = None
+            else:
+                mask = unparsed[column] = _numpy(parsed.failed)
                 failures.append(_Failure(column, "data_types", mask, values,
                                          lambda value, t=type_name: failure_reason(t, value)))
             table = table.set_column(table.column_names.index(column), column, parsed.values)
@@ -201,8 +202,10 @@ class Validator:
     def _null_checks(self, table, unparsed, failures):
         required = list(self.rules.required_columns)
         for column in required + [c for c in self.rules.not_null if c not in required]:
+            if not table.column(column).null_count:
+                continue
             mask = _numpy(pc.is_null(table.column(column)))
-            if column in unparsed:
+            if unparsed.get(column) is not None:
                 mask &= ~unparsed[column]
             if mask.any():
                 rule = "required_columns" if column in required else "not_null"

@@ -137,7 +137,10 @@ class HashSet:
 
     def add(self, hashes: np.ndarray) -> None:
         new = np.unique(hashes)
-        new = new[~self.contains(new)]
+        self._add_sorted(new[~self.contains(new)])
+
+    def _add_sorted(self, new: np.ndarray) -> None:
+        """Add hashes that are sorted, distinct and not in the set yet."""
         if not len(new):
             return
         self._levels.append(new)
@@ -149,6 +152,13 @@ class HashSet:
 
     def keep_new(self, hashes: np.ndarray) -> np.ndarray:
         """Mask of rows seen for the first time in the run (first in this array and not seen before); adds them."""
-        keep = first_occurrences(hashes) & ~self.contains(hashes)
-        self.add(hashes[keep])
+        keep = np.zeros(len(hashes), dtype=bool)
+        if not len(hashes):
+            return keep
+        # Each distinct hash looked up once, in sorted order (a batch of repeats asks far fewer, and sorted
+        # needles keep the binary searches in cache); the new ones are added as they are (sorted, unique).
+        distinct, first_at = np.unique(hashes, return_index=True)
+        new = ~self.contains(distinct)
+        keep[first_at[new]] = True
+        self._add_sorted(distinct[new])
         return keep
