@@ -33,3 +33,22 @@ def uploads_visible(*, user, queryset: QuerySet[FileMetadata] | None = None) -> 
 def upload_visible_get(*, user, file_id: int) -> FileMetadata | None:
     """The file `file_id` if `user` may see and use it, else None (whether it exists or not)."""
     return uploads_visible(user=user).filter(pk=file_id).first()
+
+
+def upload_path_visible(*, user, path: str) -> bool:
+    """Whether the server path `path` names a file that `user` may see: a recorded, not deleted upload of
+    theirs (any upload with the access-all permission). A path in the upload folder is how a file source
+    names an upload, so it gets the files API's rule: no wildcard (it would also match uploads still to
+    come from other people) and no file the folder holds that is not a visible upload."""
+    import glob
+    import os
+
+    from sources.fileroots import real_path
+    from staging.models import FileStatus
+
+    if not isinstance(path, str) or glob.has_magic(os.path.expanduser(path)):
+        return False
+    wanted = real_path(path)
+    candidates = uploads_visible(user=user).exclude(status=FileStatus.DELETED).filter(
+        file_path__endswith=wanted.name).values_list("file_path", flat=True)
+    return any(real_path(candidate) == wanted for candidate in candidates)
