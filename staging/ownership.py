@@ -52,3 +52,37 @@ def upload_path_visible(*, user, path: str) -> bool:
     candidates = uploads_visible(user=user).exclude(status=FileStatus.DELETED).filter(
         file_path__endswith=wanted.name).values_list("file_path", flat=True)
     return any(real_path(candidate) == wanted for candidate in candidates)
+
+
+def upload_paths_hidden(*, user, data):
+    """`data` (a run's execution_context, a staging table's source_config...) as `user` may read it: a string
+    that is the server path of an upload `user` may not see becomes that upload's original file name, or is
+    left out when no upload is recorded at that path, so a path (and the file it names) is never handed out
+    where the file itself is not."""
+    from sources.fileroots import real_path, upload_folder
+
+    if uploads_all_visible(user):
+        return data
+    uploads = upload_folder()
+
+    def hidden(value):
+        if isinstance(value, dict):
+            return {key: kept for key, kept in ((key, hidden(item)) for key, item in value.items())
+                    if kept is not _OMIT}
+        if isinstance(value, list):
+            return [kept for kept in (hidden(item) for item in value) if kept is not _OMIT]
+        if not isinstance(value, str) or not value.startswith(("/", "~", ".")):
+            return value
+        try:
+            inside = real_path(value).is_relative_to(uploads)
+        except (OSError, RuntimeError, ValueError):
+            return value
+        if not inside or upload_path_visible(user=user, path=value):
+            return value
+        record = FileMetadata.objects.filter(file_path=value).first()
+        return record.original_filename if record is not None else _OMIT
+
+    return hidden(data)
+
+
+_OMIT = object()

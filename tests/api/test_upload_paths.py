@@ -2,14 +2,17 @@
 for an upload its user may see, when it is saved and when a person starts a run on it; and a run's or staging
 table's details do not show the server path of an upload the reader may not see."""
 
+import json
+
 import pytest
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pipelines.engine.runner import run_execute
-from pipelines.models import RunStatus
+from pipelines.models import PipelineRun, RunStatus
 from pipelines.services import run_claim, run_create
 from sources.models import DataSource
-from staging.models import FileMetadata
+from staging.models import FileMetadata, ProcessingLog
 from tests.api.conftest import client_for, error_of, make_user
 from tests.factories import DataSourceFactory, PipelineFactory
 
@@ -85,3 +88,40 @@ def test_a_run_started_by_a_person_reads_only_uploads_that_person_sees(two_uploa
     assert run_claim(run=run)
     run = run_execute(run=run)  # the same file again: skipped as already loaded, not refused
     assert run.status == RunStatus.CANCELLED and "already loaded" in run.error_message
+
+
+def test_the_server_path_of_an_upload_is_shown_only_to_those_who_see_the_upload(
+        two_uploads, clickhouse, django_capture_on_commit_callbacks):
+    admin, admins, eve, _evess = two_uploads
+    pipeline = PipelineFactory(data_source=DataSourceFactory(source_type="file", connection_config={}),
+                               configuration=RULES)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin.post("/api/v1/runs/", {"pipeline": pipeline.pk, "file_id": admins.pk}, format="json")
+    assert response.status_code == 201, response.json()
+    run = PipelineRun.objects.get(pk=response.json()["id"])
+    assert run_claim(run=run)
+    assert run_execute(run=run).status == RunStatus.SUCCESS
+
+    def seen(client):
+        bodies = [client.get(f"/api/v1/runs/{run.pk}/").json(), client.get("/api/v1/runs/").json(),
+                  client.get("/api/v1/staging-tables/").json(), client.get("/api/v1/processing-logs/").json()]
+        return json.dumps(bodies)
+
+    assert admins.file_path in seen(admin)
+    as_eve = seen(eve)
+    assert admins.file_path not in as_eve and admins.filename not in as_eve
+    assert eve.get(f"/api/v1/runs/{run.pk}/").json()["execution_context"]["file_path"] == "zakazy_2024.csv"
+    assert "zakazy_2024.csv" in json.dumps(eve.get("/api/v1/staging-tables/").json())
+
+
+def test_the_logs_download_hides_the_path_too(two_uploads):
+    from webui.rundetail import logs_as_text
+
+    _admin, admins, _eve, _evess = two_uploads
+    run = run_create(pipeline=PipelineFactory(), triggered_by="admin",
+                     execution_context={"file_path": admins.file_path})
+    ProcessingLog.objects.create(table_name="stg", operation_type="load", status="completed",
+                                 execution_context={"file_path": admins.file_path}, pipeline_run_id=run.pk)
+    assert admins.file_path in logs_as_text(run, reader=User.objects.get(username="admin"))
+    text = logs_as_text(run, reader=User.objects.get(username="eve"))
+    assert admins.file_path not in text and "zakazy_2024.csv" in text
