@@ -135,3 +135,14 @@ def run_uploads_check(*, triggered_by: str, source: DataSource, config: dict) ->
         raise PathNotAllowed(
             _msg("The source reads an upload that %(user)s, who started the run, may not see: a file source may "
                  "name only an upload its user can see.") % {"user": triggered_by})
+
+
+def source_reads_uploads_only(source: DataSource) -> bool:
+    """A file source without file_path: each run reads the file it is started on, and cannot run without one."""
+    return source.source_type == "file" and not _server_paths(source.source_type, source.connection_config or {})
+
+
+def uploads_only_refusal() -> str:
+    """What a start without a file of an upload-only source is told (the connector says the same at run time)."""
+    return _("This source reads uploaded files only: start its run on an uploaded file (the upload page, the "
+             "API's file or file_id, run_pipeline --file).")
