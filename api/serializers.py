@@ -23,6 +23,7 @@ from pipelines.services import pipeline_server_files_errors
 from sources.models import DataSource
 from sources.secrets import mask_config
 from sources.services import source_config_merge, source_server_files_errors
+from staging.ownership import upload_paths_hidden
 
 SOFT_DELETE_FIELDS = ("is_deleted", "deleted_at", "created_at", "updated_at")
 
@@ -174,7 +175,8 @@ class PipelineRunSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_execution_context(self, run) -> dict:
-        return mask_config(run.execution_context or {})
+        reader = getattr(self.context.get("request"), "user", None)
+        return upload_paths_hidden(user=reader, data=mask_config(run.execution_context or {}))
 
 
 class RunTriggerSerializer(serializers.Serializer):

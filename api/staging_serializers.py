@@ -10,6 +10,12 @@ from rest_framework import serializers
 from pipelines.models import Pipeline
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, StagingTable
+from staging.ownership import upload_paths_hidden
+
+
+def _reader(serializer):
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
 
 
 class FileMetadataSerializer(serializers.ModelSerializer):
@@ -40,7 +46,7 @@ class StagingTableSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_source_config(self, obj) -> dict:
-        return mask_config(obj.source_config or {})
+        return upload_paths_hidden(user=_reader(self), data=mask_config(obj.source_config or {}))
 
 
 class ProcessingLogSerializer(serializers.ModelSerializer):
@@ -55,7 +61,7 @@ class ProcessingLogSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_execution_context(self, obj) -> dict:
-        return mask_config(obj.execution_context or {})
+        return upload_paths_hidden(user=_reader(self), data=mask_config(obj.execution_context or {}))
 
 
 class QuarantinedRowSerializer(serializers.ModelSerializer):

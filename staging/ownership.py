@@ -33,3 +33,56 @@ def uploads_visible(*, user, queryset: QuerySet[FileMetadata] | None = None) -> 
 def upload_visible_get(*, user, file_id: int) -> FileMetadata | None:
     """The file `file_id` if `user` may see and use it, else None (whether it exists or not)."""
     return uploads_visible(user=user).filter(pk=file_id).first()
+
+
+def upload_path_visible(*, user, path: str) -> bool:
+    """Whether the server path `path` names a file that `user` may see: a recorded, not deleted upload of
+    theirs (any upload with the access-all permission). A path in the upload folder is how a file source
+    names an upload, so it gets the files API's rule: no wildcard (it would also match uploads still to
+    come from other people) and no file the folder holds that is not a visible upload."""
+    import glob
+    import os
+
+    from sources.fileroots import real_path
+    from staging.models import FileStatus
+
+    if not isinstance(path, str) or glob.has_magic(os.path.expanduser(path)):
+        return False
+    wanted = real_path(path)
+    candidates = uploads_visible(user=user).exclude(status=FileStatus.DELETED).filter(
+        file_path__endswith=wanted.name).values_list("file_path", flat=True)
+    return any(real_path(candidate) == wanted for candidate in candidates)
+
+
+def upload_paths_hidden(*, user, data):
+    """`data` (a run's execution_context, a staging table's source_config...) as `user` may read it: a string
+    that is the server path of an upload `user` may not see becomes that upload's original file name, or is
+    left out when no upload is recorded at that path, so a path (and the file it names) is never handed out
+    where the file itself is not."""
+    from sources.fileroots import real_path, upload_folder
+
+    if uploads_all_visible(user):
+        return data
+    uploads = upload_folder()
+
+    def hidden(value):
+        if isinstance(value, dict):
+            return {key: kept for key, kept in ((key, hidden(item)) for key, item in value.items())
+                    if kept is not _OMIT}
+        if isinstance(value, list):
+            return [kept for kept in (hidden(item) for item in value) if kept is not _OMIT]
+        if not isinstance(value, str) or not value.startswith(("/", "~", ".")):
+            return value
+        try:
+            inside = real_path(value).is_relative_to(uploads)
+        except (OSError, RuntimeError, ValueError):
+            return value
+        if not inside or upload_path_visible(user=user, path=value):
+            return value
+        record = FileMetadata.objects.filter(file_path=value).first()
+        return record.original_filename if record is not None else _OMIT
+
+    return hidden(data)
+
+
+_OMIT = object()

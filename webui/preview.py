@@ -120,4 +120,13 @@ def file_preview(*, file: FileMetadata, pipeline: Pipeline, mapping: dict | None
     return preview
 
 
-__all__ = ["ConnectorError", "Preview", "file_preview"]
+def columns_missing(*, file: FileMetadata, pipeline: Pipeline) -> list[str]:
+    """The columns the pipeline expects that `file` lacks with the saved mapping (the preview's "missing"):
+    a run on it could only fail. [] when the file cannot be read: the run then says why."""
+    try:
+        return file_preview(file=file, pipeline=pipeline).missing
+    except (ConnectorError, OSError, ValueError):
+        return []
+
+
+__all__ = ["ConnectorError", "Preview", "columns_missing", "file_preview"]

@@ -18,6 +18,7 @@ from pipelines.models import PipelineRun
 from pipelines.targets import target_table_name
 from sources.secrets import mask_config
 from staging.models import ProcessingLog
+from staging.ownership import upload_paths_hidden
 from staging.writer import StagingError, StagingWriter
 
 logger = logging.getLogger(__name__)
@@ -36,11 +37,12 @@ def logs_by_attempt(run: PipelineRun) -> list[tuple[int, list[ProcessingLog]]]:
     return [(attempt, list(group)) for attempt, group in groupby(logs, key=_attempt)]
 
 
-def logs_as_text(run: PipelineRun, attempt: int | None = None) -> str:
+def logs_as_text(run: PipelineRun, attempt: int | None = None, *, reader=None) -> str:
     """The processing logs of a run (or one attempt) as tab-separated text, for download; secrets masked.
 
     A spreadsheet may open it: every line goes through `text_row`, so names, paths and messages (which can
-    quote data) neither start a formula nor split a cell or a line with a tab or line break of their own."""
+    quote data) neither start a formula nor split a cell or a line with a tab or line break of their own.
+    The server path of an upload `reader` may not see is shown as its original name (staging.ownership)."""
     lines = [text_row([_("Run #%(id)d of %(pipeline)s: %(status)s") % {
         "id": run.pk, "pipeline": run.pipeline.name, "status": run.get_status_display()}])]
     for number, logs in logs_by_attempt(run):
@@ -55,7 +57,8 @@ def logs_as_text(run: PipelineRun, attempt: int | None = None) -> str:
                 log.records_failed, f"{log.processing_time_seconds:.3f}s" if log.processing_time_seconds else NONE,
                 log.error_text]))
             if log.execution_context:
-                lines.append(text_row(["", mask_config(log.execution_context)]))
+                context = upload_paths_hidden(user=reader, data=mask_config(log.execution_context))
+                lines.append(text_row(["", context]))
     if run.error_message:
         lines += ["", text_row([_("Error: %(message)s") % {"message": run.error_text}])]
     return "\n".join(lines) + "\n"

@@ -57,6 +57,7 @@ from pipelines.run_state import RunTotals, Step, attempt_started, progress_write
 from pipelines.targets import target_table_name  # noqa: F401  (re-exported: see __all__)
 from pipelines.validation import ValidationRules, missing_required_columns
 from sources.secrets import mask_config
+from sources.services import run_uploads_check
 from staging.models import FileStatus, OperationType, ProcessingStatus, StagingTable
 from staging.services import file_status_set
 from staging.writer import StagingWriter, staging_table_drop
@@ -144,6 +145,8 @@ class WholeRun:
     def _execute(self, dispatcher: Dispatcher | None) -> PipelineRun:
         run, source = self.run, self.source
         progress_write(run, step=Step.EXTRACT, attempt=self.attempt)
+        if not (run.execution_context or {}).get("file_path"):  # the run's own file was judged when it was chosen
+            run_uploads_check(triggered_by=run.triggered_by, source=source, config=self.connection_config)
         self.load.check_target()  # before anything is read: a table no pipeline may load into is refused at once
         connector, start = connector_for(source, self.connection_config, run)
         if start:

@@ -145,3 +145,28 @@ def test_schema_changes_approve_in_english_and_the_page_in_russian(browser_page,
     page.goto("/upload/")
     assert "ETL-система" in page.locator(".site-brand").inner_text()
     screenshot(page, "upload-ru")
+
+
+def test_process_waits_until_the_missing_columns_are_mapped(browser_page, demo, screenshot):
+    pipeline, _csv_path = demo
+    page = browser_page
+    page.goto("/upload/")
+    page.select_option("#upload-pipeline", str(pipeline.pk))
+    _drop_file(page, "renamed.csv", "Sale Date,Sum,product_id,quantity\n2024-01-02,10.5,1,1\n")
+    item = page.locator(".upload-file").nth(0)
+    item.locator(".file-actions").wait_for(state="visible")
+    button, reason = item.locator(".run-button"), item.locator(".run-blocked")
+    assert button.is_enabled() and reason.is_hidden()  # before a preview: the server still refuses (tested there)
+
+    item.locator(".preview-button").click()
+    item.locator(".missing-columns").wait_for()
+    assert button.is_disabled()
+    assert reason.is_visible() and "map the missing columns" in reason.inner_text()
+    screenshot(page, "upload-process-waits")
+
+    item.get_by_label("Pipeline column for Sale Date").select_option("date")
+    item.get_by_label("Pipeline column for Sum").select_option("amount")
+    item.locator(".mapping-form button[type=submit]").click()
+    item.locator(".validation-summary").wait_for()
+    assert button.is_enabled() and reason.is_hidden()
+    assert PipelineRun.objects.count() == 0

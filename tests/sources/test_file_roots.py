@@ -26,7 +26,7 @@ from sources.connectors import ConnectorError, connector_config_errors, get_conn
 from sources.fileroots import PathNotAllowed, resolve_allowed_path
 from sources.models import DataSource
 from staging.models import StagingTable
-from tests.factories import PipelineFactory
+from tests.factories import FileMetadataFactory, PipelineFactory
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"])
 
@@ -221,8 +221,13 @@ def test_outside_the_upload_folder_takes_the_permission(roots, editor, admin_use
     assert NEEDS_PERMISSION in " ".join(response.json()["error"]["fields"]["connection_config"])
     assert not DataSource.all_objects.exists()
 
-    # An upload, or an upload-only source, is the editor's way.
-    assert _admin_post(client, {"file_path": str(roots["uploads"] / "sales.csv")}, name="Upload").status_code == 302
+    # An upload of the editor's, or an upload-only source, is the editor's way; a file in the upload folder that
+    # is not the editor's upload is not (tests/api/test_upload_paths.py).
+    in_uploads = {"file_path": str(roots["uploads"] / "sales.csv")}
+    response = _admin_post(client, in_uploads, name="Upload")
+    assert "upload you can see" in " ".join(response.context["adminform"].form.errors["connection_config"])
+    FileMetadataFactory(file_path=in_uploads["file_path"], uploaded_by=editor.get_username())
+    assert _admin_post(client, in_uploads, name="Upload").status_code == 302
     assert _admin_post(client, {"delimiter": ","}, name="Upload only").status_code == 302
 
     # Administrators (and whoever is given the permission) may point at their folders.
@@ -260,6 +265,7 @@ def test_reference_files_of_a_pipeline_follow_the_same_rule(roots, editor):
             "configuration": {"references": {"products": {"file_path": path}}}}, format="json")
         assert response.status_code == 400, response.content
         assert expected in json.dumps(response.json()["error"]["fields"]["configuration"])
+    FileMetadataFactory(file_path=str(roots["uploads"] / "sales.csv"), uploaded_by=editor.get_username())
     response = api.post("/api/v1/pipelines/", {
         "name": "P", "data_source": source.pk,
         "configuration": {"references": {"products": {"file_path": str(roots["uploads"] / "sales.csv")}}}},

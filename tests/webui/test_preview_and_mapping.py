@@ -122,3 +122,20 @@ def test_the_preview_says_when_the_encoding_is_a_guess(tmp_path, file_pipeline):
     registered = file_register_path(path=sure).file
     assert registered.encoding == "cp1252" and "encoding_confident" not in registered.metadata
     assert file_preview(file=registered, pipeline=file_pipeline).encoding_confident is True
+
+
+def test_processing_waits_for_the_missing_columns_to_be_mapped(admin_client, tmp_path, file_pipeline,
+                                                                django_capture_on_commit_callbacks):
+    file = file_register_path(path=_renamed_csv(tmp_path), uploaded_by="admin").file
+    url = reverse("webui:upload-run", args=[file.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(url, {"pipeline": file_pipeline.pk})
+    assert response.status_code == 400
+    assert "expects columns this file lacks: date, amount" in response.json()["error"]
+    assert not PipelineRun.objects.exists()
+
+    column_mapping_save(pipeline=file_pipeline, pairs=[("sale_date", "date"), ("sum", "amount")])
+    with django_capture_on_commit_callbacks(execute=False):
+        response = admin_client.post(url, {"pipeline": file_pipeline.pk})
+    assert response.status_code == 200, response.content
+    assert PipelineRun.objects.filter(pk=response.json()["run_id"]).exists()

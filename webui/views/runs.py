@@ -75,7 +75,8 @@ def run_logs(request, run_id):
     run = _run(run_id)
     attempt = request.GET.get("attempt")
     attempt = int(attempt) if attempt and attempt.isdigit() else None
-    response = HttpResponse(rundetail.logs_as_text(run, attempt), content_type="text/plain; charset=utf-8")
+    response = HttpResponse(rundetail.logs_as_text(run, attempt, reader=request.user),
+                            content_type="text/plain; charset=utf-8")
     suffix = f"-attempt-{attempt}" if attempt else ""
     # Opens in the browser (issue 16); saving it keeps this name.
     response["Content-Disposition"] = f'inline; filename="run-{run.pk}{suffix}-logs.txt"'

@@ -21,7 +21,7 @@ from staging.ownership import upload_visible_get
 from webui import chunked
 from webui.access import page
 from webui.jsonapi import endpoint, json_body, json_error
-from webui.preview import file_preview
+from webui.preview import columns_missing, file_preview
 from webui.progress import run_progress_payload
 from webui.views.newpipeline import may_create_from_upload
 
@@ -183,6 +183,10 @@ def run_start(request, file_id):
         return json_error(str(exc) or _("No such file or pipeline."), 404)
     if not pipeline_may_run(pipeline):
         return json_error(_("This pipeline cannot run (deleted or deprecated)."))
+    missing = columns_missing(file=file, pipeline=pipeline)
+    if missing:  # the preview says so too, and the page keeps "Process" disabled: a run could only fail
+        return json_error(_("The pipeline expects columns this file lacks: %(columns)s. Map the file's columns to "
+                            "them in the preview before processing it.") % {"columns": ", ".join(missing)})
     run = run_trigger(pipeline=pipeline, triggered_by=request.user.get_username(), file=file,
                       load_again=request.POST.get("load_again") in ("1", "true", "on"))
     return JsonResponse({"run_id": run.pk, "progress_url": reverse("webui:run-progress", args=[run.pk]),

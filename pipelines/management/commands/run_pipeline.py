@@ -14,8 +14,9 @@ from pipelines.engine.repeats import LOAD_AGAIN_KEY
 from pipelines.execution import run_alerts, run_attempt, run_engine_execute
 from pipelines.models import Pipeline, PipelineRun, RunStatus
 from pipelines.selectors import pipeline_by_ref, pipeline_names, run_context
-from pipelines.services import run_cancel, run_claim, run_create, run_enqueue
+from pipelines.services import pipeline_run_refusal, run_cancel, run_claim, run_create, run_enqueue
 from sources.fileroots import PathNotAllowed, resolve_allowed_path
+from sources.services import source_reads_uploads_only, uploads_only_refusal
 from staging.uploads import file_register_path
 
 
@@ -43,6 +44,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, pipeline, file, sync, batch_rows, load_again, verbosity, **options):
         target = pipeline_lookup(pipeline)
+        # A mistake on the command line is refused before a run exists: no failed run, no alert.
+        refusal = pipeline_run_refusal(target)
+        if refusal is None and not file and source_reads_uploads_only(target.data_source):
+            refusal = uploads_only_refusal()
+        if refusal is not None:
+            raise CommandError(refusal)
         context = {}
         if file:
             try:
@@ -125,5 +132,6 @@ class Command(BaseCommand):
             "id": run.pk, "status": run.get_status_display(), "seconds": run.duration_seconds or 0}))
         self.stdout.write(_("  read %(read)d, loaded %(loaded)d into %(table)s, quarantined %(q)d, removed %(removed)s")
                           % {"read": ctx.get("rows_read", 0), "loaded": ctx.get("rows_loaded", 0),
-                             "table": ctx.get("target_table", "?"), "q": ctx.get("rows_quarantined", 0),
+                             "table": ctx.get("target_table") or _("a table not known yet"),
+                             "q": ctx.get("rows_quarantined", 0),
                              "removed": ", ".join(f"{k} {v}" for k, v in removed.items()) or "0"})

@@ -92,6 +92,15 @@
     return fmt(text.failed, response.status + " " + response.statusText);
   }
 
+  // "Process" waits while the preview says the pipeline expects columns the file lacks (the server refuses
+  // such a run too): the reason stands next to the button until the mapping supplies them.
+  function gate(item) {
+    if (item.dataset.runStarted) return;
+    const blocked = Boolean(item.querySelector(".preview .missing-columns"));
+    item.querySelector(".run-button").disabled = blocked;
+    item.querySelector(".run-blocked").hidden = !blocked;
+  }
+
   // The mapping form inside a preview: saving answers with the preview again, mapping applied (or its error).
   function wireMapping(done, item) {
     const target = item.querySelector(".preview");
@@ -106,6 +115,7 @@
       if (!saved.ok) { target.textContent = failedText(saved); return; }
       target.innerHTML = await saved.text();
       wireMapping(done, item);
+      gate(item);
     });
   }
 
@@ -116,6 +126,7 @@
     if (!response.ok) { target.textContent = failedText(response); return; }
     target.innerHTML = await response.text();
     wireMapping(done, item);
+    gate(item);
   }
 
   function follow(run, item) {
@@ -152,6 +163,7 @@
     const data = await response.json();
     if (!response.ok) { message.textContent = fmt(text.failed, data.error); return; }
     message.textContent = fmt(text.started, data.run_id);
+    item.dataset.runStarted = "1";
     item.querySelector(".run-button").disabled = true;
     follow(data, item);
   }
