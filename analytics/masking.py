@@ -97,23 +97,25 @@ def pipeline_sensitive_columns(target: ClickHouseTarget, *, target_table: str,
 
     entries = _entries(target, target_table, target.database)
     in_target = {name for name, entry in entries.items() if is_sensitive(entry)}
+    # What people decided is harmless in the target: it stands for the run's staging copy of the column (a
+    # rejected suggestion is not re-raised by every run's copy) and for a column derived from a sensitive one.
+    cleared = {name for name, entry in entries.items()
+               if entry.get("sensitivity_state") == "rejected" and not is_sensitive(entry)}
     names = set(in_target)
     if staging_table:
-        # A staging table lives for one run; what people decided about the target's column of the same name
-        # stands for it (a rejected suggestion is not re-raised by every run's copy).
-        cleared = {name for name, entry in entries.items()
-                   if entry.get("sensitivity_state") == "rejected" and not is_sensitive(entry)}
+        # A staging table lives for one run.
         names |= sensitive_columns(target, staging_table, STAGING_SCHEMA) - cleared
     if names:
         # Forwards: a target column a step computed from a sensitive one (concat(name, email)) carries its
-        # values, whatever the catalog's detection thought of the result. Lineage rows name the original
+        # values, whatever the catalog's detection thought of the result (unless a person rejected it for that
+        # column: the domain of an address may be harmless). Lineage rows name the original
         # column of every chain, so one hop reaches every derived column; any run's rows count (hiding a
         # column one run derived from personal data is the cautious reading).
         rows = target.rows(
             "SELECT DISTINCT target_column FROM data_lineage "
             "WHERE target_table = {t:String} AND source_column IN {c:Array(String)} AND target_column != ''",
             {"t": target_table, "c": sorted(names)})
-        names |= {row["target_column"] for row in rows}
+        names |= {row["target_column"] for row in rows} - cleared
     if in_target:
         rows = target.rows(
             "SELECT DISTINCT source_column FROM data_lineage "

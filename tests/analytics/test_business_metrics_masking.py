@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from analytics.catalog import catalog_entries
+from analytics.catalog import catalog_edit, catalog_entries
 from analytics.masking import MASK, DimensionMasker, RunMasker
 from pipelines.engine.runner import run_execute, target_table_name
 from pipelines.models import RunStatus
@@ -58,6 +58,12 @@ def test_a_column_derived_from_a_sensitive_one_is_hidden(leaking_run):
     hidden = RunMasker(None, leaking_run["target"]).hidden(target_table=leaking_run["table"])
     assert {"email", "leak"} <= hidden
     assert "product" not in hidden and "nomer" not in hidden
+    # a person's decision on the derived column itself stands
+    target = leaking_run["target"]
+    catalog_edit(target=target, schema_name=target.database, table_name=leaking_run["table"], column_name="leak",
+                 sensitivity_state="rejected")
+    hidden = RunMasker(None, target).hidden(target_table=leaking_run["table"])
+    assert "email" in hidden and "leak" not in hidden
 
 
 def test_the_api_masks_sensitive_dimensions(leaking_run, eve, admin_user):
