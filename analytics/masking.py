@@ -8,12 +8,14 @@ addresses cannot be undone.
 Whoever holds ``analytics.view_sensitive_data`` (superusers do) sees values as they are; everybody else sees
 `MASK`. This module is the one masking API: pages, previews, the admin, API responses and alert messages all
 call it (`hidden_columns`, `mask_rows`, `mask_value`, `mask_reason`, `RunMasker`, `QuarantineMasker`,
-`masked_staged_records`); the checks that decide are here only. What it cannot know without the pipelines
-(which target table a run loads) its callers give it: staging.masking for quarantined rows.
+`masked_staged_records`, `DimensionMasker` for business metrics' dimensions); the checks that decide are here
+only. What it cannot know without the pipelines (which target table a run loads) its callers give it:
+staging.masking for quarantined rows.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -88,19 +90,32 @@ def mask_for_user(user, target: ClickHouseTarget, table_name: str, records: Iter
 def pipeline_sensitive_columns(target: ClickHouseTarget, *, target_table: str,
                                staging_table: str | None = None) -> set[str]:
     """Column names to hide in anything shown of one pipeline's data, whichever stage the names come from:
-    the target table's sensitive columns, the staging table's, and the source columns that lineage says feed
-    a sensitive target column (a quarantined value carries the source's name, not the target's)."""
+    the target table's sensitive columns, the staging table's, the target columns lineage says were derived
+    from one of those, and the source columns that lineage says feed a sensitive target column (a quarantined
+    value carries the source's name, not the target's)."""
     from analytics.catalog import STAGING_SCHEMA
 
     entries = _entries(target, target_table, target.database)
     in_target = {name for name, entry in entries.items() if is_sensitive(entry)}
+    # What people decided is harmless in the target: it stands for the run's staging copy of the column (a
+    # rejected suggestion is not re-raised by every run's copy) and for a column derived from a sensitive one.
+    cleared = {name for name, entry in entries.items()
+               if entry.get("sensitivity_state") == "rejected" and not is_sensitive(entry)}
     names = set(in_target)
     if staging_table:
-        # A staging table lives for one run; what people decided about the target's column of the same name
-        # stands for it (a rejected suggestion is not re-raised by every run's copy).
-        cleared = {name for name, entry in entries.items()
-                   if entry.get("sensitivity_state") == "rejected" and not is_sensitive(entry)}
+        # A staging table lives for one run.
         names |= sensitive_columns(target, staging_table, STAGING_SCHEMA) - cleared
+    if names:
+        # Forwards: a target column a step computed from a sensitive one (concat(name, email)) carries its
+        # values, whatever the catalog's detection thought of the result (unless a person rejected it for that
+        # column: the domain of an address may be harmless). Lineage rows name the original
+        # column of every chain, so one hop reaches every derived column; any run's rows count (hiding a
+        # column one run derived from personal data is the cautious reading).
+        rows = target.rows(
+            "SELECT DISTINCT target_column FROM data_lineage "
+            "WHERE target_table = {t:String} AND source_column IN {c:Array(String)} AND target_column != ''",
+            {"t": target_table, "c": sorted(names)})
+        names |= {row["target_column"] for row in rows} - cleared
     if in_target:
         rows = target.rows(
             "SELECT DISTINCT source_column FROM data_lineage "
@@ -228,3 +243,69 @@ class QuarantineMasker:
             return data  # the serializer gives the reason in the viewer's language already
         return [{**item, "value": self.value(row), "corrected_value": self.value(row, "corrected_value"),
                  "reason": self.reason(row)} for row, item in zip(rows, data, strict=True)]
+
+
+class DimensionMasker:
+    """Business metrics' dimension values (``{"email": "a@b.c"}``) as one viewer may see them: a dimension is
+    a column of the target table the metric's run loaded, hidden as that column is (lineage included).
+
+    `target_table_of(run_id)` names the target table a run loads ("" when unknown: every dimension is hidden,
+    since nothing says which are harmless); it is asked once per run."""
+
+    def __init__(self, user, *, target_table_of: Callable[[int], str]):
+        self._masker = RunMasker(user)
+        self._target_table_of = target_table_of
+        self._tables: dict[int, str] = {}
+
+    @property
+    def allowed(self) -> bool:
+        return self._masker.allowed
+
+    def hidden(self, run_id: int):
+        """The dimension names to hide in the rows of run `run_id` (`EVERYTHING` when unknown)."""
+        if self.allowed:
+            return set()
+        if run_id not in self._tables:
+            self._tables[run_id] = self._target_table_of(run_id)
+        table = self._tables[run_id]
+        return self._masker.hidden(target_table=table) if table else EVERYTHING
+
+    def hidden_in_runs(self, run_ids: Iterable[int]):
+        """The dimension names to hide in rows of any of `run_ids` (for a chart mixing them)."""
+        names: set[str] = set()
+        for run_id in run_ids:
+            hidden = self.hidden(run_id)
+            if hidden is EVERYTHING:
+                return EVERYTHING
+            names |= hidden
+        return names
+
+    def values(self, dimension_values: dict, run_id: int) -> dict:
+        if self.allowed or not dimension_values:
+            return dimension_values
+        hidden = self.hidden(run_id)
+        return {key: mask_value(value, key, hidden) for key, value in dimension_values.items()}
+
+    def records(self, rows: list[dict]) -> list[dict]:
+        """business_metrics rows (``dimension_values`` a dict or its JSON text, ``pipeline_run_id``) with the
+        hidden dimension values masked."""
+        if self.allowed:
+            return rows
+        masked = []
+        for row in rows:
+            values = row.get("dimension_values")
+            as_text = isinstance(values, str)
+            parsed = _json_object(values) if as_text else values
+            if isinstance(parsed, dict) and parsed:
+                parsed = self.values(parsed, int(row.get("pipeline_run_id") or 0))
+                row = {**row, "dimension_values": json.dumps(parsed, ensure_ascii=False, sort_keys=True)
+                       if as_text else parsed}
+            masked.append(row)
+        return masked
+
+
+def _json_object(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

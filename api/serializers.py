@@ -20,6 +20,7 @@ from api.errors import django_errors
 from api.jsonfields import StrictJSONField
 from pipelines.models import AlertLevel, AnalysisResult, Pipeline, PipelineRun
 from pipelines.services import pipeline_server_files_errors
+from pipelines.targets import shared_target_permission_errors
 from sources.models import DataSource
 from sources.secrets import mask_config
 from sources.services import source_config_merge, source_server_files_errors
@@ -113,7 +114,19 @@ class PipelineSerializer(FullCleanSerializer):
                                                   config=attrs["configuration"], stored=self.instance)
             if errors:
                 raise serializers.ValidationError({"configuration": errors})
+        self._shared_target_check(attrs)
         return attrs
+
+    def _shared_target_check(self, attrs):
+        """The target table another live pipeline loads needs a permission (pipelines.targets)."""
+        request = self.context.get("request")
+        candidate = Pipeline(pk=getattr(self.instance, "pk", None),
+                             name=attrs.get("name", getattr(self.instance, "name", "")),
+                             configuration=attrs.get("configuration", getattr(self.instance, "configuration", {})))
+        errors = shared_target_permission_errors(user=getattr(request, "user", None), pipeline=candidate,
+                                                 stored=self.instance)
+        if errors:
+            raise serializers.ValidationError(errors)
 
     def get_fields(self):
         fields = super().get_fields()

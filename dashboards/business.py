@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext
 
+from analytics.masking import DimensionMasker
 from analytics.queries import business as queries
 from analytics.queries.business import GRANULARITIES
 from dashboards.filters import Filters
@@ -79,10 +80,24 @@ def metric_label(definition: dict | None, name: str) -> str:
     return gettext(label) if isinstance(label, str) and label.strip() else gettext(humanize_identifier(name))
 
 
-def breakdown_count(filters: Filters, category: str, name: str) -> int:
-    return queries.breakdown_count(category, name, **_narrowing(filters))
+def hidden_dimensions(user, filters: Filters, category: str, name: str):
+    """The dimensions of one metric whose values `user` may not see: the sensitive columns (lineage included)
+    of the target tables its runs loaded; all of them when a run's pipeline is gone."""
+    masker = DimensionMasker(user, target_table_of=lambda run_id: "")
+    if masker.allowed:
+        return set()
+    run_ids = queries.metric_run_ids(category, name, **_narrowing(filters))
+    tables = {run.pk: run.pipeline.target_table
+              for run in PipelineRun.objects.filter(pk__in=run_ids).select_related("pipeline")}
+    masker = DimensionMasker(user, target_table_of=lambda run_id: tables.get(run_id, ""))
+    return masker.hidden_in_runs(run_ids)
 
 
-def breakdown(filters: Filters, category: str, name: str) -> list[dict]:
-    """One metric by its dimension values (averaged over the period), largest first."""
-    return queries.breakdown(category, name, **_narrowing(filters), limit=MAX_DIMENSIONS)
+def breakdown_count(filters: Filters, category: str, name: str, *, hidden) -> int:
+    return queries.breakdown_count(category, name, **_narrowing(filters), hidden=hidden)
+
+
+def breakdown(filters: Filters, category: str, name: str, *, hidden) -> list[dict]:
+    """One metric by its dimension values (averaged over the period), largest first; the values of the
+    dimensions in `hidden` (`hidden_dimensions`) masked."""
+    return queries.breakdown(category, name, **_narrowing(filters), limit=MAX_DIMENSIONS, hidden=hidden)

@@ -126,7 +126,8 @@ def _business_page(request, context, filters):
         offset = _offset(request, total)
         points = business.series(filters, *selected, granularity=granularity, offset=offset,
                                  aggregation=definition.get("aggregation", ""))
-        parts = business.breakdown(filters, *selected)
+        hidden = business.hidden_dimensions(request.user, filters, *selected)
+        parts = business.breakdown(filters, *selected, hidden=hidden)
         unit = points[0]["unit"] if points else ""
         label = f"{name} ({unit})" if unit else name
         context.update(
@@ -140,7 +141,7 @@ def _business_page(request, context, filters):
                                          "granularity": g})} for g in business.GRANULARITIES],
             series_pages=_pages(request, selected, granularity, offset, total),
             breakdown_chart=chart("bar", [p["dimension"] for p in parts], [(label, [p["value"] for p in parts])],
-                                  horizontal=True, total=business.breakdown_count(filters, *selected)
+                                  horizontal=True, total=business.breakdown_count(filters, *selected, hidden=hidden)
                                   if len(parts) >= business.MAX_DIMENSIONS else None) if parts else None)
     context["metric_links"] = [
         {"category": c, "name": n, "url": "?" + urlencode({**_filter_query(request), "category": c, "metric": n})}

@@ -31,6 +31,7 @@ from pipelines.models import (
 )
 from pipelines.selectors import schema_change_summary
 from pipelines.services import pipeline_may_run, pipeline_server_files_errors, run_cancel, run_enqueue, run_rerun
+from pipelines.targets import shared_target_permission_errors
 from pipelines.widgets import JSONSchemaEditor, TagsField
 from sources.secrets import mask_config
 from staging.models import FileMetadata, ProcessingLog, StagingTable
@@ -60,6 +61,17 @@ class PipelineForm(forms.ModelForm):
                     stored=self.instance if self.instance.pk else None):
                 self.add_error("configuration", message)
         return cleaned
+
+    def _post_clean(self):
+        # After the model's checks: only then does the instance hold the form's name and configuration.
+        super()._post_clean()
+        if self.errors:
+            return
+        stored = Pipeline.all_objects.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        for field, problems in shared_target_permission_errors(user=self.user, pipeline=self.instance,
+                                                               stored=stored).items():
+            for message in problems:
+                self.add_error(field if field in self.fields else None, message)
 
 
 @admin.register(Pipeline)

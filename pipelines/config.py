@@ -17,6 +17,7 @@ references. Only analytics (which may not import the pipelines) receives `raw`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -41,6 +42,8 @@ SCHEMA_POLICIES = ("evolve", "freeze", "quarantine", "approve")
 DEFAULT_SCHEMA_POLICY = "evolve"
 
 FieldErrors = dict[str, list[str]]
+# configuration.target.table: a name as etlsite.identifiers.sanitize_identifier makes them.
+TARGET_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,15 @@ def _target_errors(target) -> list[str]:
         return []
     if not isinstance(target, dict) or not isinstance(target.get("table", ""), str):
         return [_("target must be an object such as {\"table\": \"sales\"}: the ClickHouse table to load into.")]
+    table = target.get("table", "")
+    # A name a run would have to rewrite ("x; DROP TABLE t" -> x_drop_table_t) is refused where it is written;
+    # blank still means "the pipeline's name". Stored configurations are not judged when read: they load as before.
+    if table.strip() and not TARGET_TABLE_NAME.match(table):
+        from etlsite.identifiers import sanitize_identifier
+
+        return [_("target.table: a table name has lower-case Latin letters, digits and underscores, starts with a "
+                  "letter and has at most 63 characters; for example %(example)s.")
+                % {"example": sanitize_identifier(table)}]
     return []
 
 

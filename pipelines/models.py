@@ -66,6 +66,8 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
                                     name="pipelines_name_alive_uniq"),
         ]
         indexes = [models.Index(fields=["status"], name="pipelines_status_idx")]
+        # Given to no group by default (pipelines.targets: a target table belongs to the pipelines loading it).
+        permissions = [("load_shared_target", _("Can load into a table another pipeline loads"))]
 
     def __str__(self) -> str:
         return self.name
@@ -86,14 +88,14 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
         from django.core.exceptions import ValidationError
 
         from etlsite.names import validate_display_name
-        from pipelines.targets import merge_key_errors, target_table_errors
+        from pipelines.targets import merge_key_errors, shared_target_errors, target_table_errors
 
         super().clean()
         try:
             validate_display_name(self.name or "")
         except ValidationError as exc:
             raise ValidationError({"name": exc.messages}) from exc
-        errors = target_table_errors(self) or merge_key_errors(self)
+        errors = target_table_errors(self) or shared_target_errors(self) or merge_key_errors(self)
         if errors:
             raise ValidationError(errors)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from analytics.masking import EVERYTHING, MASK
 from analytics.queries.spec import BUSINESS_SUMMARY, narrowed
 from analytics.queries.timing import named_rows
 
@@ -20,8 +21,17 @@ BUCKET_COMBINE = {"sum": "sum", "count": "sum", "avg": "avg", "min": "min", "max
 # Rows without dimensions are a metric's total; a metric defined only per dimension falls back to the average.
 _DAY_VALUE = ("if(countIf(dimension_values = '{}') > 0, avgIf(metric_value, dimension_values = '{}'), "
               "avg(metric_value))")
-_DIMENSION_LABEL = ("arrayStringConcat(arrayMap(kv -> concat(kv.1, ': ', kv.2), "
+# A dimension the viewer may not see (`hidden`, or all of them with `hide_all`) shows the mask instead of its
+# value, so the bars of different people merge into one and no value reaches the page.
+_DIMENSION_LABEL = ("arrayStringConcat(arrayMap(kv -> concat(kv.1, ': ', "
+                    "if({hide_all:Bool} OR has({hidden:Array(String)}, kv.1), {mask:String}, kv.2)), "
                     "JSONExtractKeysAndValues(dimension_values, 'String')), ', ')")
+
+
+def _masking(hidden) -> dict:
+    """The parameters of _DIMENSION_LABEL for the dimension names to hide (`EVERYTHING` hides all)."""
+    return {"hide_all": hidden is EVERYTHING, "hidden": [] if hidden is EVERYTHING else sorted(hidden),
+            "mask": MASK}
 
 
 def _conditions(since: date | None, until: date | None, run_ids: list[int] | None) -> tuple[list[str], dict]:
@@ -78,20 +88,34 @@ def series(category: str, name: str, *, since: date | None, until: date | None, 
         {**params, "category": category, "name": name, "limit": limit, "offset": max(0, int(offset))})
 
 
+def metric_run_ids(category: str, name: str, *, since: date | None, until: date | None,
+                   run_ids: list[int] | None) -> list[int]:
+    """The runs whose rows of one metric are within the narrowing (whose dimensions a breakdown shows)."""
+    conditions, params = _conditions(since, until, run_ids)
+    rows = named_rows(
+        "business.metric_run_ids",
+        "SELECT DISTINCT pipeline_run_id AS run FROM business_metrics "
+        "WHERE metric_category = {category:String} AND metric_name = {name:String} "
+        "AND dimension_values != '{}'" + _where(conditions), {**params, "category": category, "name": name})
+    return [int(row["run"]) for row in rows]
+
+
 def breakdown_count(category: str, name: str, *, since: date | None, until: date | None,
-                    run_ids: list[int] | None) -> int:
+                    run_ids: list[int] | None, hidden=EVERYTHING) -> int:
     conditions, params = _conditions(since, until, run_ids)
     rows = named_rows(
         "business.breakdown_count",
         f"SELECT uniqExact({_DIMENSION_LABEL}) AS n FROM business_metrics "
         "WHERE metric_category = {category:String} AND metric_name = {name:String} "
-        "AND dimension_values != '{}'" + _where(conditions), {**params, "category": category, "name": name})
+        "AND dimension_values != '{}'" + _where(conditions),
+        {**params, **_masking(hidden), "category": category, "name": name})
     return int(rows[0]["n"]) if rows else 0
 
 
 def breakdown(category: str, name: str, *, since: date | None, until: date | None, run_ids: list[int] | None,
-              limit: int) -> list[dict]:
-    """One metric by its dimension values (averaged over the period), largest first."""
+              limit: int, hidden=EVERYTHING) -> list[dict]:
+    """One metric by its dimension values (averaged over the period), largest first; the values of the
+    dimensions in `hidden` (all by default: the caller says what the viewer may see) masked."""
     conditions, params = _conditions(since, until, run_ids)
     return named_rows(
         "business.breakdown",
@@ -99,4 +123,4 @@ def breakdown(category: str, name: str, *, since: date | None, until: date | Non
         "WHERE metric_category = {category:String} AND metric_name = {name:String} "
         "AND dimension_values != '{}'" + _where(conditions) +
         " GROUP BY dimension ORDER BY value DESC, dimension LIMIT {limit:UInt32}",
-        {**params, "category": category, "name": name, "limit": limit})
+        {**params, **_masking(hidden), "category": category, "name": name, "limit": limit})

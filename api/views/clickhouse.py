@@ -17,8 +17,10 @@ from rest_framework.views import APIView
 from analytics import listing
 from analytics.catalog import CatalogError, catalog_edit
 from analytics.clickhouse import get_target
+from analytics.masking import DimensionMasker
 from api.pagination import PageWindow, page_openapi_parameters, paginated_schema
 from api.permissions import ClickHousePermissions, SuperuserOnly
+from staging.masking import run_target_table
 
 # ClickHouse's DateTime64 and Date32 hold the years 1900-2299. A bound outside them asks for rows before 1900
 # or after 2299, which cannot exist: it is moved to the edge of the range (an empty page), not refused.
@@ -157,7 +159,14 @@ def _listing_view(spec: listing.Listing, summary: str, **attrs):
 
 
 QualityMetricsView = _listing_view(listing.QUALITY_METRICS, "Data-quality metrics")
-BusinessMetricsView = _listing_view(listing.BUSINESS_METRICS, "Business metrics")
+
+
+def _present_business_metrics(self, rows: list[dict]) -> list[dict]:
+    # Dimension values are values of the run's target table: masked as its sensitive columns are.
+    return DimensionMasker(self.request.user, target_table_of=run_target_table).records(rows)
+
+
+BusinessMetricsView = _listing_view(listing.BUSINESS_METRICS, "Business metrics", present=_present_business_metrics)
 LineageView = _listing_view(listing.LINEAGE, "Column lineage")
 # The catalog pages' permissions (dashboards.CatalogEntry), so the API and the pages agree on who may do what.
 CATALOG_READ = ["dashboards.view_catalogentry"]

@@ -54,7 +54,10 @@ from pipelines.engine.source import connector_for, drift_check, drift_progress
 from pipelines.inference import null_markers_apply
 from pipelines.models import PipelineRun
 from pipelines.run_state import RunTotals, Step, attempt_started, progress_write, split_declined_write
-from pipelines.targets import target_table_name  # noqa: F401  (re-exported: see __all__)
+from pipelines.targets import (
+    shared_write_mode_error,
+    target_table_name,  # noqa: F401  (re-exported: see __all__)
+)
 from pipelines.validation import ValidationRules, missing_required_columns
 from sources.secrets import mask_config
 from sources.services import run_uploads_check
@@ -148,6 +151,7 @@ class WholeRun:
         if not (run.execution_context or {}).get("file_path"):  # the run's own file was judged when it was chosen
             run_uploads_check(triggered_by=run.triggered_by, source=source, config=self.connection_config)
         self.load.check_target()  # before anything is read: a table no pipeline may load into is refused at once
+        self._check_shared_target()
         connector, start = connector_for(source, self.connection_config, run)
         if start:
             progress_write(run, **start)
@@ -176,6 +180,13 @@ class WholeRun:
             return services.run_succeed(run=run, records_processed=0, records_failed=0,
                                         context={**self.totals.as_dict(), "empty": True})
         return self._finish(connector, drift)
+
+    def _check_shared_target(self) -> None:
+        """Replace or merge would delete another pipeline's rows of a table both load: refused here too, for a
+        pipeline saved before the rule (pipelines.targets) or another pipeline saved meanwhile."""
+        problem = shared_write_mode_error(self.run.pipeline)
+        if problem is not None:
+            raise RunError(problem)
 
     def _fingerprint(self, connector) -> PipelineRun | None:
         """Record the file's SHA-256; a file loaded before ends the run as skipped (returned)."""
