@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from etlsite.identifiers import sanitize_identifier
 from etlsite.names import validate_display_name
+from pipelines.config import TARGET_TABLE_NAME
 from pipelines.inference import CONTRACT_KEY, NULL_VALUES_KEY, Contract
 from pipelines.models import Pipeline, PipelineRun, PipelineStatus
 from pipelines.services import run_enqueue
@@ -27,7 +28,7 @@ from staging.models import FileMetadata
 
 # Creating a pipeline from a file makes a source, a pipeline and a run.
 PERMISSIONS = ("sources.add_datasource", "pipelines.add_pipeline", "pipelines.add_pipelinerun")
-TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+TABLE_NAME = TARGET_TABLE_NAME  # the same rule as a configuration's target.table (pipelines.config)
 # What an upload's name ends in that is not part of the name people know the data by.
 _SUFFIXES = re.compile(r"(\.(csv|tsv|tab|txt|json|jsonl|ndjson|parquet|pq|xlsx|xlsm|gz|zip))+$", re.IGNORECASE)
 
@@ -88,8 +89,8 @@ def target_table_errors(table: str) -> list[str]:
     from analytics.target_tables import reserved_table_error
 
     if not TABLE_NAME.match(table):
-        return [_("A table name has lower-case letters, digits and underscores (at most 63), and does not start "
-                  "with a digit; for example %(example)s.") % {"example": sanitize_identifier(table)}]
+        return [_("A table name has lower-case Latin letters, digits and underscores, starts with a letter and has "
+                  "at most 63 characters; for example %(example)s.") % {"example": sanitize_identifier(table)}]
     reserved = reserved_table_error(table)
     if reserved:
         return [reserved]
