@@ -166,7 +166,7 @@ def test_the_run_loads_a_typed_table_with_na_as_null(admin_client, clickhouse):
     ({"name": "bad\tname"}, "name", "invisible control character"),
     ({"name": "   "}, "name", "This field is required."),
     ({"target_table": "etl_audit_log"}, "target_table", "a table of the application's own schema"),
-    ({"target_table": "Penguins Raw"}, "target_table", "lower-case letters, digits and underscores"),
+    ({"target_table": "Penguins Raw"}, "target_table", "lower-case Latin letters, digits and underscores"),
     ({"target_table": "data_local"}, "target_table", "storage tables"),
 ])
 def test_a_refused_name_or_table_is_an_error_on_its_field(admin_client, changes, field, message):
