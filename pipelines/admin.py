@@ -34,6 +34,7 @@ from pipelines.services import pipeline_may_run, pipeline_server_files_errors, r
 from pipelines.targets import shared_target_permission_errors
 from pipelines.widgets import JSONSchemaEditor, TagsField
 from sources.secrets import mask_config
+from staging.admin_viewer import ViewerAwareAdmin, for_viewer
 from staging.models import FileMetadata, ProcessingLog, StagingTable
 
 admin.site.site_header = _("ETL system")
@@ -148,7 +149,7 @@ class PipelineAdmin(SoftDeleteAdmin):
 
 
 @admin.register(PipelineRun)
-class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
+class PipelineRunAdmin(ViewerAwareAdmin, KeepDeletedTargetsMixin, admin.ModelAdmin):
     list_display = ("id", "pipeline_link", "status_badge", "progress", "started_at", "duration",
                     "records_processed", "records_failed_display", "triggered_by", "retry_count", "results_link",
                     "page_links")
@@ -250,7 +251,7 @@ class PipelineRunAdmin(KeepDeletedTargetsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("execution context"))
     def masked_execution_context(self, obj):
-        return pretty_json(mask_config(obj.execution_context))
+        return pretty_json(for_viewer(obj, mask_config(obj.execution_context)))
 
     @admin.display(description=_("progress"))
     def progress(self, obj):

@@ -18,6 +18,7 @@ from etlsite.admin_utils import (
 )
 from etlsite.formatting import format_bytes
 from sources.secrets import mask_config
+from staging.admin_viewer import ViewerAwareAdmin, for_viewer
 from staging.masking import QuarantineMasker
 from staging.models import FileMetadata, ProcessingLog, QuarantinedRow, QuarantineStatus, StagingTable
 from staging.ownership import uploads_visible
@@ -38,7 +39,7 @@ class StagingAdmin(ReadOnlyAdmin):
 
 
 @admin.register(StagingTable)
-class StagingTableAdmin(StagingAdmin):
+class StagingTableAdmin(ViewerAwareAdmin, StagingAdmin):
     list_display = ("__str__", "source_type", "row_count", "column_count", "size", "is_active", "expires_at",
                     "run_link", "created_at")
     list_filter = ("source_type", "is_active", "expires_at", "created_at")
@@ -54,7 +55,7 @@ class StagingTableAdmin(StagingAdmin):
     @admin.display(description=_("source configuration"))
     def masked_source_config(self, obj):
         # It may be a copy of a source's connection_config.
-        return pretty_json(mask_config(obj.source_config))
+        return pretty_json(for_viewer(obj, mask_config(obj.source_config)))
 
 
 @admin.register(FileMetadata)
@@ -78,7 +79,7 @@ class FileMetadataAdmin(StagingAdmin):
 
 
 @admin.register(ProcessingLog)
-class ProcessingLogAdmin(StagingAdmin):
+class ProcessingLogAdmin(ViewerAwareAdmin, StagingAdmin):
     list_display = ("id", "table_name", "operation_type", "status_badge", "records_processed", "records_success",
                     "records_failed", "processing_time", "started_at", "run_link")
     list_filter = ("operation_type", "status", "created_at")
@@ -95,7 +96,7 @@ class ProcessingLogAdmin(StagingAdmin):
 
     @admin.display(description=_("execution context"))
     def masked_execution_context(self, obj):
-        return pretty_json(mask_config(obj.execution_context))
+        return pretty_json(for_viewer(obj, mask_config(obj.execution_context)))
 
 
 @admin.register(QuarantinedRow)

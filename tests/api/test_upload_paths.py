@@ -125,3 +125,33 @@ def test_the_logs_download_hides_the_path_too(two_uploads):
     assert admins.file_path in logs_as_text(run, reader=User.objects.get(username="admin"))
     text = logs_as_text(run, reader=User.objects.get(username="eve"))
     assert admins.file_path not in text and "zakazy_2024.csv" in text
+
+
+def test_the_admin_detail_pages_hide_the_path_too(two_uploads, client):
+    """A run's, a processing log's and a staging table's page in the admin print their context: an upload's
+    server path there only for those who may see the upload (the trial saw it on eve's admin pages)."""
+    from django.test import Client
+
+    from staging.models import StagingTable
+
+    _admin, admins, _eve, _evess = two_uploads
+    run = run_create(pipeline=PipelineFactory(), triggered_by="admin",
+                     execution_context={"file_path": admins.file_path})
+    log = ProcessingLog.objects.create(table_name="stg", operation_type="load", status="completed",
+                                       execution_context={"file_path": admins.file_path}, pipeline_run_id=run.pk)
+    table = StagingTable.objects.create(table_name="stg_eve_probe", source_type="file", pipeline_run_id=run.pk,
+                                        source_config={"file_path": admins.file_path})
+    pages = [f"/admin/pipelines/pipelinerun/{run.pk}/change/", f"/admin/staging/processinglog/{log.pk}/change/",
+             f"/admin/staging/stagingtable/{table.pk}/change/"]
+    eve = User.objects.get(username="eve")
+    eve.is_staff = True
+    eve.save()
+    admin_browser, eve_browser = Client(), Client()
+    admin_browser.force_login(User.objects.get(username="admin"))
+    eve_browser.force_login(eve)
+    for page in pages:
+        shown = admin_browser.get(page)
+        assert shown.status_code == 200 and admins.file_path in shown.content.decode(), page
+        hidden = eve_browser.get(page)
+        assert hidden.status_code == 200, page
+        assert admins.file_path not in hidden.content.decode() and "zakazy_2024.csv" in hidden.content.decode(), page
