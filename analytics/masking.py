@@ -202,11 +202,9 @@ def masked_staged_records(user, records: list[dict], *, table_name: str, target_
     return mask_records(records, hidden)
 
 
-class QuarantineMasker:
-    """Values of quarantined rows (and the reasons quoting them) as one viewer may see them.
-
-    `target_table_of(run_id)` names the target table a run loads (staging.masking gives the pipelines' answer);
-    it is asked once per run."""
+class _PerRunMasker:
+    """A viewer's masker over rows of several runs: `target_table_of(run_id)` names the target table a run
+    loads (staging.masking gives the pipelines' answer); it is asked once per run."""
 
     def __init__(self, user, *, target_table_of: Callable[[int], str]):
         self._masker = RunMasker(user)
@@ -221,6 +219,10 @@ class QuarantineMasker:
         if run_id not in self._tables:
             self._tables[run_id] = self._target_table_of(run_id)
         return self._tables[run_id]
+
+
+class QuarantineMasker(_PerRunMasker):
+    """Values of quarantined rows (and the reasons quoting them) as one viewer may see them."""
 
     def reason(self, row) -> str:
         """The reason in the viewer's language (`reason_text`), with the value it quotes masked when the value is."""
@@ -245,29 +247,16 @@ class QuarantineMasker:
                  "reason": self.reason(row)} for row, item in zip(rows, data, strict=True)]
 
 
-class DimensionMasker:
+class DimensionMasker(_PerRunMasker):
     """Business metrics' dimension values (``{"email": "a@b.c"}``) as one viewer may see them: a dimension is
-    a column of the target table the metric's run loaded, hidden as that column is (lineage included).
-
-    `target_table_of(run_id)` names the target table a run loads ("" when unknown: every dimension is hidden,
-    since nothing says which are harmless); it is asked once per run."""
-
-    def __init__(self, user, *, target_table_of: Callable[[int], str]):
-        self._masker = RunMasker(user)
-        self._target_table_of = target_table_of
-        self._tables: dict[int, str] = {}
-
-    @property
-    def allowed(self) -> bool:
-        return self._masker.allowed
+    a column of the target table the metric's run loaded, hidden as that column is (lineage included). A run
+    whose target table is unknown ("") has every dimension hidden, since nothing says which are harmless."""
 
     def hidden(self, run_id: int):
         """The dimension names to hide in the rows of run `run_id` (`EVERYTHING` when unknown)."""
         if self.allowed:
             return set()
-        if run_id not in self._tables:
-            self._tables[run_id] = self._target_table_of(run_id)
-        table = self._tables[run_id]
+        table = self._target_table(run_id)
         return self._masker.hidden(target_table=table) if table else EVERYTHING
 
     def hidden_in_runs(self, run_ids: Iterable[int]):

@@ -150,3 +150,15 @@ def messages_join(messages: list[Message | str]) -> Message:
     if len(messages) == 1:
         return messages[0] if isinstance(messages[0], Message) else Message("%(text)s", {"text": messages[0]})
     return Message(_JOINED, {"first": messages[0], "rest": messages_join(messages[1:])})
+
+
+class StoredErrorText:
+    """Mixin for a model with `error_message` (the English text) and `execution_context` (the message stored
+    beside it under "error"): `error_text` is the error in the reader's language, the stored text for older
+    rows (pipeline runs and processing logs)."""
+
+    @property
+    def error_text(self) -> str:
+        if not self.error_message:
+            return ""
+        return shown(self.error_message, (self.execution_context or {}).get("error"))

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from etlsite.messages import shown
+from etlsite.messages import StoredErrorText
 from etlsite.models import SoftDeleteModel, TimestampedModel
 from pipelines.config import PipelineConfig
 from pipelines.targets import target_table_name
@@ -100,7 +100,7 @@ class Pipeline(SoftDeleteModel, TimestampedModel):
             raise ValidationError(errors)
 
 
-class PipelineRun(TimestampedModel):
+class PipelineRun(StoredErrorText, TimestampedModel):
     """One execution of a pipeline (table `pipeline_runs`)."""
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="runs",
@@ -130,14 +130,6 @@ class PipelineRun(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.pipeline_id}#{self.pk} {self.get_status_display()}"
-
-    @property
-    def error_text(self) -> str:
-        """error_message in the reader's language: rendered from the message stored beside it
-        (execution_context["error"], etlsite.messages); the stored text for older rows."""
-        if not self.error_message:
-            return ""
-        return shown(self.error_message, (self.execution_context or {}).get("error"))
 
 
 class AnalysisResult(TimestampedModel):

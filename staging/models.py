@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from etlsite.messages import shown
+from etlsite.messages import StoredErrorText
 from etlsite.models import TimestampedModel
 
 
@@ -95,7 +95,7 @@ class FileMetadata(TimestampedModel):
         return self.original_filename
 
 
-class ProcessingLog(TimestampedModel):
+class ProcessingLog(StoredErrorText, TimestampedModel):
     """One operation on a staged table: load, transform, validate or export (table `processing_logs`)."""
 
     table_name = models.CharField(_("table name"), max_length=255)
@@ -124,14 +124,6 @@ class ProcessingLog(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_operation_type_display()} {self.table_name}"
-
-    @property
-    def error_text(self) -> str:
-        """error_message in the reader's language: rendered from the message stored beside it
-        (execution_context["error"], etlsite.messages); the stored text for older rows."""
-        if not self.error_message:
-            return ""
-        return shown(self.error_message, (self.execution_context or {}).get("error"))
 
 
 # The quarantine model lives beside its store; importing it here registers it with the app.
