@@ -18,6 +18,7 @@ import pyarrow as pa
 from analytics import write_modes
 from analytics.clickhouse import cluster
 from analytics.clickhouse.client import ClickHouseError, ClickHouseTarget, quote_identifier
+from etlsite.handoff import HandOff
 from etlsite.messages import _msg, messages_join
 
 RUN_ID_COLUMN = "_pipeline_run_id"
@@ -118,6 +119,21 @@ class TargetLoad:
         self.write_mode = write_mode if replace_rows is None else write_modes.APPEND
         self.merge_key = tuple(merge_key)
         self.rows_replaced = 0  # rows of other runs the commit removed (replace: the old content; merge: keys)
+        self._background = False
+        self._sender: _Sender | None = None
+
+    def send_in_background(self) -> None:
+        """From now on each INSERT goes out from a thread of its own (with its own client, started with the
+        first INSERT), so the caller prepares the next rows while ClickHouse takes these; every step that
+        reads or changes the temporary table waits for the inserts first, and an insert's error is raised
+        at the caller's next step. The load must end in commit() or abort(), which end the thread."""
+        self._background = True
+
+    def _sent(self) -> None:
+        """Every INSERT handed to the thread is in (or its error raised here)."""
+        if self._sender is not None:
+            sender, self._sender = self._sender, None
+            sender.close()
 
     def check_target(self) -> dict[str, str]:
         """The target table's columns ({} when it does not exist yet); TargetTableRefused when it is a table no
@@ -170,6 +186,8 @@ class TargetLoad:
         new = [f for f in schema if f.name != ROW_NUMBER_COLUMN and f.name not in self._columns]
         if not new:
             return []
+        self.flush()
+        self._sent()  # the rows sent so far go in before the table changes
         with self.target.connection() as client:
             for field in new:
                 for table in (self.table, self.temp_table):
@@ -204,16 +222,28 @@ class TargetLoad:
             self.flush()
         return n
 
-    def flush(self) -> None:
-        """Insert the rows gathered so far (one INSERT)."""
+    def flush(self, *, wait: bool = False) -> None:
+        """Insert the rows gathered so far (one INSERT); `wait`: until every INSERT sent so far is in (progress
+        then counts only rows the temporary table holds)."""
+        if wait:
+            self.flush()
+            if self._sender is not None:
+                self._sender.wait()
+            return
         if not self._pending:
             return
         table = pa.concat_tables(self._pending) if len(self._pending) > 1 else self._pending[0]
         self._pending, self._pending_rows = [], 0
-        self.target.insert_arrow(self.temp_table, table)
+        if self._background:
+            if self._sender is None:
+                self._sender = _Sender(self.target, self.temp_table)
+            self._sender.put(table)
+        else:
+            self.target.insert_arrow(self.temp_table, table)
 
     def staged_count(self) -> int:
         self.flush()
+        self._sent()
         return int(self.target.command(f"SELECT count() FROM {quote_identifier(self.temp_table)}"))
 
     def repeats_remove(self) -> int:
@@ -221,6 +251,7 @@ class TargetLoad:
         if self.write_mode != write_modes.MERGE:
             return 0
         self.flush()
+        self._sent()
         removed = write_modes.run_repeats_remove(self.target, temp_table=self.temp_table, merge_key=self.merge_key)
         self.rows_appended -= removed
         return removed
@@ -232,6 +263,7 @@ class TargetLoad:
         keys go (analytics.write_modes); `rows_replaced` counts what went."""
         temp = quote_identifier(self.temp_table)
         self.flush()
+        self._sent()
         with self.target.connection() as client:
             expected = int(client.command(f"SELECT count() FROM {temp}"))
             if expected != self.rows_appended:
@@ -294,7 +326,41 @@ class TargetLoad:
     def abort(self) -> None:
         """Drop the temporary table: nothing of this attempt reaches the target."""
         self._pending, self._pending_rows = [], 0
+        if self._sender is not None:
+            sender, self._sender = self._sender, None
+            sender.stop()
         self.target.command(f"DROP TABLE IF EXISTS {quote_identifier(self.temp_table)}")
+
+
+class _Sender:
+    """A load's INSERTs, sent in order from a thread of its own with a client of its own."""
+
+    def __init__(self, target: ClickHouseTarget, table: str):
+        self.target = target
+        self.table = table
+        self._client = None
+        self._thread = HandOff(self._insert, name="clickhouse-insert", on_exit=self._client_close)
+
+    def put(self, table: pa.Table) -> None:
+        self._thread.put(table)
+
+    def wait(self) -> None:
+        self._thread.wait()
+
+    def close(self) -> None:
+        self._thread.close()
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+    def _insert(self, table: pa.Table) -> None:
+        if self._client is None:
+            self._client = self.target.own_client()
+        self.target.insert_arrow(self.table, table, client=self._client)
+
+    def _client_close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
 def run_rows_delete(target: ClickHouseTarget, *, table: str, pipeline_run_id: int) -> None:

@@ -8,6 +8,9 @@ from bench.measure import Measurement
 from bench.results import Results
 
 RSS_LIMIT_MIB = 600.0
+CEILING_RATIO = 1.0  # issue 17: the whole run within 1.0 x (psql \\copy + chDB file()): staging and loading overlap
+DLT_FASTEST_TIMES = 6.0  # issue 17: >= 6 x faster than dlt's fastest path
+SLOW_PATH_TIMES = 50.0  # ... and >= 50 x faster than dlt's documented path, bulk_create and to_sql
 SMALL_P50_S, SMALL_P95_S = 1.5, 3.0  # issue 17: a small run, request to success
 BUSY_LIMIT_MS = 300.0  # issue 13: a dashboard while a 10x run loads beside it
 MANY_IDLE_SHARE = 0.05  # issue 17: many pipelines at once, no run waits on another's lock
@@ -20,9 +23,12 @@ class Goal:
     measured: str
     met: bool | None  # None: not measured
     ratio: float | None = None
+    judged: bool = True  # False: a figure reported beside the goals, never called met (see _workers_goal)
 
     @property
     def verdict(self) -> str:
+        if not self.judged:
+            return "reported, not judged"
         return {True: "met", False: "NOT met", None: "not measured"}[self.met]
 
 
@@ -42,51 +48,39 @@ def _why_missing(results: Results, *pairs) -> str:
 
 def goals_judge(results: Results, big_label: str = "100x") -> list[Goal]:
     m = results.measurement
-    goals: list[Goal] = []
-    etl10, psql10, chdb10 = m("etl_pg", "10x"), m("psql_copy", "10x"), m("chdb_file", "10x")
-    chdb_s = ceiling_seconds(chdb10, "insert_seconds")
-    if etl10 and psql10 and chdb_s:
-        ceiling = psql10.seconds + chdb_s
-        ratio = etl10.seconds / ceiling
-        goals.append(Goal("Whole run near the ceiling (10x file)", "<= 1.5 x (psql \\copy + chDB file() insert)",
-                          f"{etl10.seconds:.1f} s vs {psql10.seconds:.1f} + {chdb_s:.1f} = {ceiling:.1f} s",
-                          ratio <= 1.5, ratio))
-    else:
-        goals.append(Goal("Whole run near the ceiling (10x file)", "<= 1.5 x (psql \\copy + chDB file() insert)",
-                          _why_missing(results, ("etl_pg", "10x"), ("psql_copy", "10x"), ("chdb_file", "10x")),
-                          None))
+    etl10 = m("etl_pg", "10x")
+    goals = [_ceiling_goal(results, "etl_pg", "Whole run within the ceiling (10x file, PostgreSQL staging)")]
     arrow = m("dlt_arrow", "10x")
+    name, target = "Faster than dlt's fastest path (Arrow + CSV COPY, 10x file)", f">= {DLT_FASTEST_TIMES:.0f} x faster"
     if etl10 and arrow:
         ratio = arrow.seconds / etl10.seconds
-        goals.append(Goal("Faster than dlt's fastest path (Arrow + CSV COPY, 10x file)", ">= 5 x faster",
-                          f"dlt {arrow.seconds:.1f} s / this system {etl10.seconds:.1f} s", ratio >= 5, ratio))
+        goals.append(Goal(name, target, f"dlt {arrow.seconds:.1f} s / this system {etl10.seconds:.1f} s",
+                          ratio >= DLT_FASTEST_TIMES, ratio))
     else:
-        goals.append(Goal("Faster than dlt's fastest path", ">= 5 x faster",
-                          _why_missing(results, ("etl_pg", "10x"), ("dlt_arrow", "10x")), None))
+        goals.append(Goal(name, target, _why_missing(results, ("etl_pg", "10x"), ("dlt_arrow", "10x")), None))
     for key, label in (("dlt_docs", "dlt's documented path"), ("django_bulk", "Django bulk_create"),
                        ("pandas_to_sql", "pandas to_sql")):
         other = m(key, "1x")
+        target = f">= {SLOW_PATH_TIMES:.0f} x faster (rows/s; theirs on the 1x file)"
         if etl10 and other:
             ratio = etl10.rows_per_second / other.rows_per_second
-            goals.append(Goal(f"Faster than {label}", ">= 50 x faster (rows/s; theirs on the 1x file)",
+            goals.append(Goal(f"Faster than {label}", target,
                               f"{etl10.rows_per_second:,.0f} vs {other.rows_per_second:,.0f} rows/s",
-                              ratio >= 50, ratio))
+                              ratio >= SLOW_PATH_TIMES, ratio))
         else:
-            goals.append(Goal(f"Faster than {label}", ">= 50 x faster",
-                              _why_missing(results, ("etl_pg", "10x"), (key, "1x")), None))
+            goals.append(Goal(f"Faster than {label}", target, _why_missing(results, ("etl_pg", "10x"), (key, "1x")),
+                              None))
     for key, where in (("etl_pg", "PostgreSQL mode"), ("etl_embedded", "embedded default")):
         goals += _memory_goals(results, key, where, big_label)
-    # The embedded default is one stack with the deployed one now, judged against the same ceiling.
-    emb10 = m("etl_embedded", "10x")
-    name, target = "Embedded default near the ceiling (10x file)", "<= 1.5 x (psql \\copy + chDB file() insert)"
-    if emb10 and psql10 and chdb_s:
-        ceiling = psql10.seconds + chdb_s
-        ratio = emb10.seconds / ceiling
-        goals.append(Goal(name, target, f"{emb10.seconds:.1f} s vs {psql10.seconds:.1f} + {chdb_s:.1f} = "
-                                        f"{ceiling:.1f} s", ratio <= 1.5, ratio))
-    else:
-        goals.append(Goal(name, target, _why_missing(results, ("etl_embedded", "10x"), ("psql_copy", "10x"),
-                                                     ("chdb_file", "10x")), None))
+    # The embedded default is one stack with the deployed one, judged against the same ceiling.
+    goals.append(_ceiling_goal(results, "etl_embedded", "Whole run within the ceiling (10x file, embedded default)"))
+    goals.append(_profile_goal(results.section("profile")))
+    before = m("etl_pg_before", "10x")
+    if before and etl10:
+        goals.append(Goal("This sitting's change: the 10x run before -> after (PostgreSQL staging)",
+                          "reported (the earlier commit measured in the same rounds)",
+                          f"{before.seconds:.1f} s -> {etl10.seconds:.1f} s", None, etl10.seconds / before.seconds,
+                          judged=False))
     goals += _page_goals(results.section("pages"), "PostgreSQL mode")
     embedded_pages = results.section("pages_embedded")
     goals += _page_goals(embedded_pages, "embedded default")
@@ -95,6 +89,32 @@ def goals_judge(results: Results, big_label: str = "100x") -> list[Goal]:
     goals.append(_many_pipelines_goal(results.section("many_pipelines")))
     goals.append(_workers_goal(results.section("workers")))
     return goals
+
+
+def _ceiling_goal(results: Results, key: str, name: str) -> Goal:
+    """This system's whole run against doing the two loads one after the other: psql `\\copy` of the file into
+    PostgreSQL, then chDB's own insert of it into ClickHouse (timed inside its process)."""
+    m = results.measurement
+    run, psql10 = m(key, "10x"), m("psql_copy", "10x")
+    chdb_s = ceiling_seconds(m("chdb_file", "10x"), "insert_seconds")
+    target = f"<= {CEILING_RATIO:.1f} x (psql \\copy + chDB file() insert)"
+    if not (run and psql10 and chdb_s):
+        return Goal(name, target, _why_missing(results, (key, "10x"), ("psql_copy", "10x"), ("chdb_file", "10x")),
+                    None)
+    ceiling = psql10.seconds + chdb_s
+    ratio = run.seconds / ceiling
+    return Goal(name, target, f"{run.seconds:.1f} s vs {psql10.seconds:.1f} + {chdb_s:.1f} = {ceiling:.1f} s",
+                ratio <= CEILING_RATIO, ratio)
+
+
+def _profile_goal(section: dict) -> Goal:
+    """The stage-by-stage profile is a measurement to read, not a target: it is there, or why not."""
+    name, target = "Stage-by-stage profile of the 10x run", "measured; the bounding stage named"
+    if not section or section.get("status") != "measured":
+        status = (section or {}).get("status", "not run")
+        return Goal(name, target, status, False if status.startswith("failed") else None)
+    bound = section.get("bound_by") or "?"
+    return Goal(name, target, f"bounded by {bound}", True)
 
 
 def _memory_goals(results: Results, key: str, where: str, big_label: str) -> list[Goal]:
@@ -210,7 +230,11 @@ def _many_pipelines_goal(section: dict) -> Goal:
 
 
 def _workers_goal(section: dict) -> Goal:
-    name, target = "Split run, 1 -> 2 Celery workers", "speed-up shown, run committed once"
+    """1 -> 2 workers on one 2-core machine: the databases and the workers share the same cores, so no
+    speed-up of the whole system can show here; the figure is reported, and docs/SCALING.md derives what
+    N workers on N machines would give from what can be measured (issue 17)."""
+    name = "Split run, 1 -> 2 Celery workers on the same 2 cores"
+    target = "reported (a speed-up on one 2-core machine is no goal: docs/SCALING.md)"
     runs = {r["workers"]: r for r in section.get("runs", [])}
     if section.get("status") != "measured" or set(runs) != {1, 2}:
         return Goal(name, target, section.get("status", "not run"), None)
@@ -218,5 +242,5 @@ def _workers_goal(section: dict) -> Goal:
         failed = "; ".join(f"{n} worker(s): {r.get('status')} {r.get('error', '')}" for n, r in runs.items())
         return Goal(name, target, failed[:400], False)
     speedup = runs[1]["seconds"] / runs[2]["seconds"]
-    return Goal(name, target, f"{runs[1]['seconds']:.1f} s -> {runs[2]['seconds']:.1f} s (x{speedup:.2f})",
-                speedup > 1.0, speedup)
+    return Goal(name, target, f"{runs[1]['seconds']:.1f} s -> {runs[2]['seconds']:.1f} s (x{speedup:.2f}), "
+                "committed once", None, speedup, judged=False)

@@ -230,7 +230,8 @@ def profile_section(bench) -> dict:
     return {"status": "measured", "file": data.label, "rows": data.rows, "wall_seconds": round(wall, 2),
             "rounds_median_seconds": round(rounds.seconds, 2) if rounds else None,
             "worker_cpu_by_stage": worker_stages, "worker_samples_seconds": samples, "cpu_totals": totals,
-            "timeline": sampler.timeline(), "operations": operations, "bound_by": bound_by(totals, worker_stages)}
+            "timeline": sampler.timeline(), "operations": operations, "bound_by": bound_by(totals, worker_stages),
+            "remedy": remedy(totals, worker_stages)}
 
 
 def scaled(samples: dict[str, float], worker_cpu: float) -> dict[str, float]:
@@ -251,6 +252,38 @@ def bound_by(totals: dict[str, float], stages: dict[str, float]) -> str:
     startup = next((seconds for name, seconds in stages.items() if name.startswith("start-up")), 0.0)
     return (f"{process} ({totals[process]:.1f} CPU s); the worker's costliest stage: {stage} "
             f"({own.get(stage, 0):.1f} CPU s; start-up apart: {startup:.1f} CPU s)")
+
+
+# What would move each bound (the report names it beside the stage that bounds the run).
+REMEDIES = {
+    "PostgreSQL": "the staging COPYs bound the run: PostgreSQL parses every row the file has (binary COPY and the "
+                  "index built after the rows already cut it by about a third); next, an UNLOGGED staging table "
+                  "(no WAL; not done: a crash would empty the tables quarantine replays read) or a staging server "
+                  "with cores to spare for a second COPY stream",
+    "ClickHouse": "the inserts bound the run: fewer, larger INSERTs (INSERT_ROWS) or a ClickHouse with more cores",
+    "read and parse": "Arrow's reader parses every value as text, then casts: typed parsing inside the reader (types "
+                      "and NULL markers applied by its C++ parser) would read each value once",
+    "validation": "the declared types' casts: typed parsing in the reader would leave validation only the rules",
+    "transformations": "clean_duplicates hashes every column of every row: a key of a few columns, or hashing in "
+                       "the reader's threads, would cut it",
+    "staging COPY": "the worker's share of staging is encoding the batches (pgpq holds the GIL while it encodes): "
+                    "encoding in a process of its own would free the engine's thread",
+    "ClickHouse insert": "the worker's share of the inserts is Arrow IPC serialisation: larger INSERTs",
+    "commit": "the commit is one ATTACH PARTITION per partition: fewer partitions",
+    "analysis": "the analysis reads the loaded table: sampling it on large runs",
+}
+
+
+def remedy(totals: dict[str, float], stages: dict[str, float]) -> str:
+    """What would move the bound: the busiest database when it used more CPU than the worker, else the worker's
+    costliest stage."""
+    if not totals:
+        return ""
+    process = max(totals, key=totals.get)
+    if process != "worker":
+        return REMEDIES.get(process, "")
+    own = {stage: seconds for stage, seconds in stages.items() if not stage.startswith(("start-up", "other"))}
+    return REMEDIES.get(max(own, key=own.get), "") if own else ""
 
 
 _RUN = re.compile(r"[Rr]un (\d+)")

@@ -150,6 +150,29 @@ def _workers(results: Results) -> list[str]:
     return lines + [""]
 
 
+def _scaling(results: Results) -> list[str]:
+    """docs/SCALING.md's derivation with this sitting's figures (bench/scaling.py has the model)."""
+    from bench.scaling import DEFAULT_ASSUMPTIONS, cpu_per_million, project
+
+    profile = results.section("profile")
+    lines = ["## Scale-out, derived: N workers on N machines", ""]
+    if not profile or profile.get("status") != "measured":
+        return lines + ["Not derived: the stage-by-stage profile was not measured.", ""]
+    per = cpu_per_million(profile)
+    a = DEFAULT_ASSUMPTIONS
+    lines += ["On this machine the workers and both databases share 2 cores, so 1 -> 2 workers above cannot show "
+              "what a second machine gives. From the profiled run, CPU seconds per million rows read: the worker's "
+              f"part that splits across parts {per['worker_parallel']:.2f}, its part paid once per run (start-up, "
+              f"commit, analysis) {per['worker_serial']:.2f}, PostgreSQL (staging COPY) {per['postgresql']:.2f}, "
+              f"ClickHouse {per['clickhouse']:.2f}. Projected for the same {profile['rows']:,}-row file, one worker "
+              f"per machine counted on one core, a staging PostgreSQL of {a['pg_cores']} cores and a ClickHouse "
+              f"cluster of {a['ch_shards']} shards x {a['ch_cores']} cores (the model and its assumptions: "
+              "docs/SCALING.md, bench/scaling.py):", "",
+              _row(["workers (machines)", "run (s)", "rows/s", "bounded by"]), _row(["---:", "---:", "---:", "---"])]
+    lines += [_row([p.workers, f"{p.seconds:.1f}", f"{p.rows_per_second:,}", p.bound]) for p in project(profile)]
+    return lines + [""]
+
+
 def _pages(results: Results) -> list[str]:
     lines = ["## Pages over a lot of data", "",
              "ClickHouse in its own process over HTTP in both modes (as every deployment reaches it).", "",
@@ -275,7 +298,10 @@ def _profile(results: Results, cfg: BenchConfig) -> list[str]:
     if operations:
         lines += ["", _row(["operation (engine timer)", "wall seconds", "rows"]), _row(["---", "---:", "---:"])]
         lines += [_row([kind, f"{op['seconds'] or 0:.1f}", f"{op['rows']:,}"]) for kind, op in operations.items()]
-    lines += ["", f"Bound by: {section['bound_by']}.", ""]
+    lines += ["", f"Bound by: {section['bound_by']}."]
+    if section.get("remedy"):
+        lines += ["", f"What would move it: {section['remedy']}."]
+    lines += [""]
     return lines
 
 
@@ -302,7 +328,7 @@ def report_write(results: Results, cfg: BenchConfig) -> str:
         lines += ["## Charts", "", "Not drawn: matplotlib is not installed (pip install -r "
                   "requirements-bench.txt).", ""]
     lines += _files(results) + _by_size(results) + _small_runs(results) + _many_pipelines(results)
-    lines += _profile(results, cfg) + _workers(results) + _pages(results)
+    lines += _profile(results, cfg) + _workers(results) + _scaling(results) + _pages(results)
     lines += _errors(results)
     text = "\n".join(lines).rstrip() + "\n"
     cfg.report_path.parent.mkdir(parents=True, exist_ok=True)

@@ -137,8 +137,12 @@ class Bench:
         run_once(argv, env=mode_env(self.cfg, mode), cwd=ROOT, timeout=600, log=self.log)
 
     def side_by_side(self) -> None:
+        from bench.contenders.registry import before_tree
+
         self.say("side by side on the 10x file")
-        self.rounds(SIDE_BY_SIDE, self.files["10x"], self.cfg.repeats)
+        # With BENCH_BEFORE_TREE, the earlier commit's run is measured in the same rounds (before/after).
+        before = ("etl_pg_before",) if before_tree() else ()
+        self.rounds(SIDE_BY_SIDE + before, self.files["10x"], self.cfg.repeats)
 
     def small_file(self) -> None:
         self.say("the 1x file")

@@ -200,10 +200,24 @@ class ClickHouseTarget:
             client.insert(table, rows, column_names=list(column_names))
         return len(rows)
 
-    def insert_arrow(self, table: str, arrow_table) -> int:
+    def insert_arrow(self, table: str, arrow_table, *, client: Client | None = None) -> int:
+        """`client`: one of the caller's own (`own_client`), e.g. for a thread that inserts beside others."""
+        if client is not None:
+            try:
+                client.insert_arrow(table, arrow_table)
+            except DriverError as exc:
+                raise self._wrap(exc) from exc
+            return arrow_table.num_rows
         with self.connection() as client:
             client.insert_arrow(table, arrow_table)
         return arrow_table.num_rows
+
+    def own_client(self) -> Client:
+        """A client not shared with the process's other users of the target; the caller closes it."""
+        try:
+            return self._new_client(self.database)
+        except DriverError as exc:
+            raise self._wrap(exc) from exc
 
     def database_exists(self) -> bool:
         return bool(self.command("SELECT count() FROM system.databases WHERE name = {db:String}",

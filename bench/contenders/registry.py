@@ -35,6 +35,9 @@ CONTENDERS = {c.key: c for c in (
               notes="`manage.py run_pipeline --sync`: file -> PostgreSQL staging -> validation -> "
                     "clean_duplicates -> ClickHouse (the embedded ClickHouse process, over HTTP) -> quality "
                     "metrics; RSS is the run's own process, the ClickHouse process is reported apart"),
+    Contender("etl_pg_before", "This system before this sitting's changes, PostgreSQL staging", "system",
+              notes="the same run from the checkout BENCH_BEFORE_TREE names (an earlier commit), measured in "
+                    "the same rounds: the before/after of one sitting"),
     Contender("etl_embedded", "This system, embedded default", "system",
               notes="the same run on the embedded default's relational databases and ClickHouse process"),
     Contender("dlt_arrow", "dlt, Arrow + CSV COPY", "alternative", inner_key="load_seconds",
@@ -85,9 +88,11 @@ def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
         return Invocation([PYTHON, "-m", "bench.contenders.chdb_file", "--file", path, "--path", str(work / "chdb")])
     if key == "pyarrow_read":
         return Invocation([PYTHON, "-m", "bench.contenders.pyarrow_read", "--file", path])
-    if key in ("etl_pg", "etl_embedded"):
-        mode = key.removeprefix("etl_")
-        return Invocation([PYTHON, "manage.py", "run_pipeline", pipeline_name(data), "--sync",
+    if key in ("etl_pg", "etl_embedded", "etl_pg_before"):
+        mode = "pg" if key == "etl_pg_before" else key.removeprefix("etl_")
+        # manage.py puts its own folder first on the import path: the earlier checkout runs its own code.
+        manage = str(before_tree() / "manage.py") if key == "etl_pg_before" else "manage.py"
+        return Invocation([PYTHON, manage, "run_pipeline", pipeline_name(data), "--sync",
                            # The same file is measured run after run: load it again instead of skipping it.
                            "--load-again"],
                           env=mode_env(cfg, mode), before=lambda: staging_tables_drop(cfg, mode), parse=run_summary)
@@ -103,6 +108,14 @@ def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
         return Invocation([PYTHON, "-m", "bench.contenders.pandas_to_sql", "--file", path,
                            "--database-url", contenders_url])
     raise KeyError(key)
+
+
+def before_tree():
+    """The checkout of an earlier commit to measure beside this one (BENCH_BEFORE_TREE), or None."""
+    from pathlib import Path
+
+    tree = os.environ.get("BENCH_BEFORE_TREE", "")
+    return Path(tree).resolve() if tree and (Path(tree) / "manage.py").exists() else None
 
 
 def pipeline_name(data: DataFile) -> str:

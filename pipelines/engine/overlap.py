@@ -1,8 +1,10 @@
-"""Staging that runs beside the rest of the run: a thread and a bounded queue.
+"""The threads that work beside the engine's own in a run: reading ahead, staging, background steps.
 
 The staging database does its own work (PostgreSQL parses COPY in its server process), so while it
-stages batch n the engine validates, transforms and loads batch n-1.
-The queue holds at most QUEUE_BATCHES batches, so memory stays bounded whatever the file's size.
+stages batch n the engine validates, transforms and loads batch n-1; a file's next batch is read and
+parsed meanwhile (`ReadAhead`). Each queue holds at most QUEUE_BATCHES batches, so memory stays bounded
+whatever the file's size. (The ClickHouse inserts have their thread in analytics.loading; both hand-overs
+are etlsite.handoff.HandOff.)
 
 The thread has its own database connection (Django's connections are per thread). Inside an atomic block
 (a test's transaction) that connection could not see the staging table the block created, so there the
@@ -13,11 +15,11 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 
 import pyarrow as pa
 from django.db import connections
 
+from etlsite.handoff import HandOff
 from staging.writer import STAGING_ALIAS, StagingWriter
 
 QUEUE_BATCHES = 2
@@ -28,6 +30,111 @@ def can_overlap() -> bool:
     return not any(connections[alias].in_atomic_block for alias in ("default", STAGING_ALIAS))
 
 
+class ReadAhead:
+    """The batches of `source`, each passed through `prepare`, produced by a thread up to QUEUE_BATCHES ahead
+    of the caller: reading and parsing the next batch (Arrow's CSV reader and compute release the GIL) goes
+    on while the caller validates, transforms and loads this one. Iterate it once; `close()` (always, also
+    when the caller stops early) stops the thread and closes the source. The source's errors are raised to
+    the caller as they are, at the batch where they happened.
+
+    Only for sources that need no database connection of Django's and no thread affinity (files)."""
+
+    def __init__(self, source, *, prepare, name: str = "read-ahead"):
+        self._source = source
+        self._prepare = prepare
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._thread.start()
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            while True:
+                self._queue.get_nowait()  # unblock a thread waiting to put
+        except queue.Empty:
+            pass
+        self._thread.join(timeout=60)
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        iterator = iter(self._source)
+        try:
+            for batch in iterator:
+                if not self._put(self._prepare(batch)):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the caller's thread, raised at this batch
+            self._put(_Failure(exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+
+class _Failure:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+class Background:
+    """`fn()` in a thread of its own (with its own staging connection, closed at its end) while the caller goes
+    on; `result()` waits for it and returns its value or raises its error. Inside an atomic block it runs at
+    once, in the calling thread (see the module's note)."""
+
+    def __init__(self, fn, *, name: str):
+        self._fn = fn
+        self._value = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if can_overlap():
+            self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+            self._thread.start()
+        else:
+            self._call()
+
+    def _call(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as exc:  # handed to the thread that asks for the result
+            self._error = exc
+
+    def _work(self) -> None:
+        try:
+            self._call()
+        finally:
+            connections[STAGING_ALIAS].close()
+
+    def wait(self) -> None:
+        """Wait for the thread without taking its outcome (the caller is failing already)."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def result(self):
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class StagingSink:
     """`put(batch)` stages a batch (now, or soon in the thread); `close()` waits for every batch and
     re-raises the first staging error; `abort()` stops without waiting for the rest."""
@@ -35,64 +142,26 @@ class StagingSink:
     def __init__(self, writer: StagingWriter, *, threaded: bool | None = None):
         self.writer = writer
         self.threaded = can_overlap() if threaded is None else threaded
-        self.seconds = 0.0
-        self._error: BaseException | None = None
-        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if self.threaded:
-            self._thread = threading.Thread(target=self._work, name="staging-sink", daemon=True)
-            self._thread.start()
+        self._thread = (HandOff(writer.write, name="staging-sink", depth=QUEUE_BATCHES,
+                                on_exit=connections[STAGING_ALIAS].close) if self.threaded else None)
+
+    @property
+    def seconds(self) -> float:
+        """The thread's own time staging."""
+        return self._thread.seconds if self._thread is not None else 0.0
 
     def put(self, batch: pa.RecordBatch) -> None:
-        self._raise_error()
-        if not self.threaded:
+        if self._thread is None:
             self.writer.append(batch)
             return
-        while True:  # a bounded wait, so a dead thread cannot hang the run
-            try:
-                self._queue.put(batch, timeout=0.5)
-                return
-            except queue.Full:
-                self._raise_error()
+        # Encoded here, so the thread only COPYs: the staging database then waits for no encoding between
+        # two batches (its COPYs are what bounds a large run).
+        self._thread.put(self.writer.encode(batch))
 
     def close(self) -> None:
         if self._thread is not None:
-            self._queue.put(_DONE)
-            self._thread.join()
-            self._thread = None
-        self._raise_error()
+            self._thread.close()
 
     def abort(self) -> None:
         if self._thread is not None:
-            self._stop.set()
-            try:
-                while True:
-                    self._queue.get_nowait()
-            except queue.Empty:
-                pass
-            self._queue.put(_DONE)
-            self._thread.join(timeout=60)
-            self._thread = None
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-
-    def _work(self) -> None:
-        try:
-            while True:
-                batch = self._queue.get()
-                if batch is _DONE:
-                    return
-                if self._stop.is_set() or self._error is not None:
-                    continue  # drain: the caller stops putting once it sees the error
-                started = time.perf_counter()
-                try:
-                    self.writer.append(batch)
-                except BaseException as exc:  # handed to the engine's thread, which reports it
-                    self._error = exc
-                self.seconds += time.perf_counter() - started
-        finally:
-            connections[STAGING_ALIAS].close()
+            self._thread.stop()

@@ -48,6 +48,7 @@ from pipelines.engine.finish import (
     write_summary,
 )
 from pipelines.engine.mapping import column_mapping_apply, source_headers
+from pipelines.engine.overlap import Background, ReadAhead, can_overlap
 from pipelines.engine.parts import split_obstacle, split_start
 from pipelines.engine.repeats import FINGERPRINT_KEY, earlier_load, file_fingerprint
 from pipelines.engine.source import connector_for, drift_check, drift_progress
@@ -205,12 +206,24 @@ class WholeRun:
     def _read(self, connector, rules: ValidationRules) -> dict | None:
         """Every batch of the source through the flow; the schema check's outcome (None: nothing read)."""
         markers = self.config.null_values
+        self.load.send_in_background()  # ended by the commit (finish) or the abort (_cleanup)
+        batches = connector.read_batches(batch_rows=self.batch_rows)
+        # A file is read and parsed one batch ahead, in a thread, while this one is validated and loaded.
+        ahead = (ReadAhead(batches, prepare=lambda raw: null_markers_apply(raw, markers))
+                 if self.source.source_type == "file" and can_overlap() else None)
+        try:
+            return self._read_batches(ahead if ahead is not None else
+                                      (null_markers_apply(raw, markers) for raw in batches), rules)
+        finally:
+            if ahead is not None:
+                ahead.close()
+
+    def _read_batches(self, batches, rules: ValidationRules) -> dict | None:
         raw_names: list[str] | None = None
         columns: list[str] = []
         drift: dict | None = None
         last_progress = 0.0
-        for raw in read_timed(connector.read_batches(batch_rows=self.batch_rows), self.ops[OperationType.LOAD]):
-            raw = null_markers_apply(raw, markers)
+        for raw in read_timed(batches, self.ops[OperationType.LOAD]):
             if raw.schema.names != raw_names:  # the first batch, or a source whose schema grew
                 columns = self._columns(raw.schema.names, rules, first=raw_names is None)
                 raw_names = raw.schema.names
@@ -223,7 +236,7 @@ class WholeRun:
             self.flow.process(batch)
             if time.monotonic() - last_progress >= PROGRESS_EVERY_SECONDS:
                 last_progress = time.monotonic()
-                self.load.flush()  # what the progress calls loaded is in the temporary table
+                self.load.flush(wait=True)  # what the progress calls loaded is in the temporary table
                 progress_write(self.run, step=Step.LOAD, totals=self.totals)
         return drift
 
@@ -263,12 +276,18 @@ class WholeRun:
             # when it staged.
             op.seconds = max(op.seconds, self.flow.staging.close())
         self.totals.removed = self.flow.removed()
-        writer = self.flow.staging.writer
-        return finish(Ending(
-            run=self.run, load=self.load, totals=self.totals, config=self.config, staging_table=self.staging_table,
-            source_columns=drift["source_columns"], schema_diff=drift["diff"], lineage=self.flow.lineage(),
-            staging_finish=writer.finish, write_logs=self._write_logs, file_record=self.file_record,
-            connector=connector, started=self.started))
+        # Every row is staged: the staging table's index is built beside the commit and the analysis.
+        staged = Background(self.flow.staging.writer.finish, name="staging-finish")
+        try:
+            return finish(Ending(
+                run=self.run, load=self.load, totals=self.totals, config=self.config,
+                staging_table=self.staging_table, source_columns=drift["source_columns"], schema_diff=drift["diff"],
+                lineage=self.flow.lineage(), staging_finish=staged.result, write_logs=self._write_logs,
+                file_record=self.file_record, connector=connector, started=self.started))
+        except BaseException:
+            # The failure's clean-up drops the staging table: not while the index is being built on it.
+            staged.wait()
+            raise
 
     def _write_logs(self, status: str, error_message: Message | str = "") -> None:
         write_logs(self.run, self.ops, table_name=self.staging_table, status=status, error_message=error_message)

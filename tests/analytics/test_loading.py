@@ -128,3 +128,46 @@ def test_a_replay_replaces_only_its_rows_and_is_idempotent(clickhouse):
     rows = clickhouse.query("SELECT _row_number, amount FROM sales ORDER BY _row_number").result_rows
     assert [r[0] for r in rows] == list(range(1, 11))
     assert dict(rows)[3] == 999.0
+
+
+def _background_load(target, run_id: int, batches: list[pa.Table], *, insert_rows: int) -> TargetLoad:
+    load = TargetLoad(target, table="sales", pipeline_run_id=run_id, insert_rows=insert_rows)
+    load.send_in_background()
+    load.begin(SCHEMA)
+    for batch in batches:
+        load.append(batch)
+    return load
+
+
+def test_inserts_sent_from_a_thread_commit_the_same_rows_in_order(clickhouse):
+    """Each INSERT goes out from the load's own thread; the commit waits for all of them."""
+    batches = [_batch(1 + i * 100, 100) for i in range(12)]
+    load = _background_load(clickhouse, 7, batches, insert_rows=150)  # an INSERT every second batch
+    assert load.staged_count() == 1200  # waits for the thread's INSERTs
+    assert load.commit() == 1200
+    got = [n for (n,) in clickhouse.query("SELECT _row_number FROM sales WHERE _pipeline_run_id = 7 "
+                                          "ORDER BY _row_number").result_rows]
+    assert got == list(range(1, 1201))
+    assert clickhouse.command("SELECT sum(amount) FROM sales") == pytest.approx(
+        sum(v for b in batches for v in b.column("amount").to_pylist() if v is not None))
+
+
+def test_an_insert_failing_in_the_thread_fails_the_load_at_its_next_step(clickhouse):
+    load = _background_load(clickhouse, 8, [_batch(1, 100)], insert_rows=50)
+    clickhouse.command("DROP TABLE _load_sales_8")  # the thread's next INSERT has no table to go to
+    with pytest.raises(ClickHouseError):
+        for start in range(101, 2001, 100):  # the error surfaces at a later append, or at the commit
+            load.append(_batch(start, 100))
+        load.commit()
+    load.abort()
+    assert clickhouse.command("SELECT count() FROM sales") == 0
+
+
+def test_an_abandoned_background_load_stops_its_thread_and_leaves_nothing(clickhouse):
+    import threading
+
+    load = _background_load(clickhouse, 9, [_batch(1, 100), _batch(101, 100)], insert_rows=100)
+    load.abort()
+    assert not [t for t in threading.enumerate() if t.name == "clickhouse-insert"]
+    assert clickhouse.command("SELECT count() FROM sales") == 0
+    assert clickhouse.command("EXISTS TABLE _load_sales_9") == 0

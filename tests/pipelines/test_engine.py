@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from analytics.loading import ROW_NUMBER_COLUMN
 from pipelines.demo import demo_load
@@ -89,6 +90,13 @@ def test_the_demo_pipeline_loads_exactly_what_an_independent_computation_expects
 
     staged = StagingTable.objects.get(pipeline_run_id=run.pk)
     assert staged.row_count == read
+    # The staging table's row-number index, built beside the commit once every row was staged.
+    with connections["staging"].cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [staged.table_name])
+        assert [d for (d,) in cursor.fetchall() if d.endswith(f"({ROW_NUMBER_COLUMN})")], "no row-number index"
+        cursor.execute(f'SELECT array_agg("{ROW_NUMBER_COLUMN}" ORDER BY "{ROW_NUMBER_COLUMN}") FROM '
+                       f'"{staged.table_name}"')
+        assert cursor.fetchone()[0] == list(range(1, read + 1))
     kinds = set(ProcessingLog.objects.filter(pipeline_run_id=run.pk).values_list("operation_type", flat=True))
     assert kinds == {"load", "validate", "transform", "export"}
 

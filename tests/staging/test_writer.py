@@ -88,7 +88,9 @@ def test_100k_rows_of_hostile_text_round_trip_in_several_batches(make_writer):
     assert _count(writer, "WHERE \"select\" = ''") == empties
 
 
-def test_typed_columns_round_trip(make_writer):
+@pytest.mark.parametrize("stream", ["binary", "csv"])
+def test_typed_columns_round_trip(make_writer, monkeypatch, stream):
+    """Binary COPY when every column has a binary encoding; a NUMERIC column sends the batch as CSV."""
     moscow = ZoneInfo("Europe/Moscow")
     columns = {
         "i": pa.array([0, -(2**63), 2**63 - 1, None, 42], pa.int64()),
@@ -109,6 +111,10 @@ def test_typed_columns_round_trip(make_writer):
                           pa.decimal128(5, 2)),
         "s": pa.array(["", None, "x", "\\.", "ё"], pa.string()),
     }
+    unused = "_csv_bytes" if stream == "binary" else "_binary_bytes"
+    if stream == "binary":
+        del columns["n"], columns["money"]
+    monkeypatch.setattr(writer_module, unused, lambda batch: pytest.fail(f"{unused} was used for a {stream} batch"))
     batch = pa.RecordBatch.from_arrays([pa.array(range(1, 6), pa.int64()), *columns.values()],
                                        names=[ROW_NUMBER_COLUMN, *columns])
     writer = make_writer(batch.schema)
@@ -117,8 +123,6 @@ def test_typed_columns_round_trip(make_writer):
     for reader in (writer, StagingWriter.open(table_name=writer.table_name)):
         table = _read_all(reader)
         assert table.schema.field("tz").type == pa.timestamp("us", tz="UTC")
-        assert table.schema.field("n").type == pa.decimal128(38, 10)
-        assert table.schema.field("money").type == pa.decimal128(5, 2)
         for name, array in columns.items():
             expected = array.cast(pa.timestamp("us", tz="UTC")) if name == "tz" else array
             assert table.schema.field(name).type == expected.type, name
@@ -192,6 +196,14 @@ def test_finish_registers_the_table_with_its_counts_and_masked_config(make_write
     assert before + timedelta(hours=2) <= stored.expires_at <= dj_timezone.now() + timedelta(hours=2)
     assert StagingTable.objects.count() == 1
 
+    # Writers that opened the table (a split run's parts, in other processes) count what it holds.
+    first, second = (StagingWriter.open(table_name="stg_run_7") for _ in range(2))
+    for part, start in ((first, 3001), (second, 3101)):
+        part.append(pa.RecordBatch.from_pydict(
+            {ROW_NUMBER_COLUMN: pa.array(range(start, start + 100), pa.int64()),
+             "a": ["x"] * 100, "b": list(range(100))}, schema=schema))
+    assert first.finish().row_count == 3200
+
 
 def test_create_again_replaces_the_table_and_its_registration(make_writer):
     schema = pa.schema([("a", pa.string())])
@@ -252,18 +264,28 @@ def test_a_batch_with_other_columns_is_refused_and_writes_nothing(make_writer):
     assert _count(writer) == 1
 
 
-def test_a_batch_failing_half_way_leaves_none_of_its_rows(make_writer, monkeypatch):
-    schema = pa.schema([(ROW_NUMBER_COLUMN, pa.int64()), ("a", pa.string())])
+# The database itself rejects the last row, after it has taken the others of the batch: in the binary
+# stream a row of three fields where the table has two, in CSV a line with an extra column.
+BROKEN_TAIL = {
+    "binary": ("_binary_bytes", pa.string(), lambda data: data[:-2] + (3).to_bytes(2, "big") + b"\xff\xff"),
+    "csv": ("_csv_bytes", pa.decimal128(10, 2), lambda data: data + b'1,"x","extra column"\n'),
+}
+
+
+@pytest.mark.parametrize("stream", sorted(BROKEN_TAIL))
+def test_a_batch_failing_half_way_leaves_none_of_its_rows(make_writer, monkeypatch, stream):
+    encoder, value_type, break_tail = BROKEN_TAIL[stream]
+    schema = pa.schema([(ROW_NUMBER_COLUMN, pa.int64()), ("a", value_type)])
 
     def batch(start: int, size: int) -> pa.RecordBatch:
+        values = [f"v{i}" if value_type == pa.string() else Decimal(i) / 4 for i in range(start, start + size)]
         return pa.RecordBatch.from_pydict({ROW_NUMBER_COLUMN: pa.array(range(start, start + size), pa.int64()),
-                                           "a": [f"v{i}" for i in range(start, start + size)]}, schema=schema)
+                                           "a": pa.array(values, value_type)}, schema=schema)
 
     writer = make_writer(schema)
     writer.append(batch(1, 1000))
-    real = writer_module._csv_bytes
-    # The database itself rejects the last line, after it has taken the others of the batch.
-    monkeypatch.setattr(writer_module, "_csv_bytes", lambda b: real(b) + b'1,"x","extra column"\n')
+    real = getattr(writer_module, encoder)
+    monkeypatch.setattr(writer_module, encoder, lambda b: break_tail(real(b)))
     with pytest.raises(StagingError, match="could not be staged"):
         writer.append(batch(1001, 1000))
     assert _count(writer) == 1000
