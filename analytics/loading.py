@@ -339,7 +339,8 @@ class _Sender:
         self.target = target
         self.table = table
         self._client = None
-        self._thread = HandOff(self._insert, name="clickhouse-insert", on_exit=self._client_close)
+        # One INSERT waiting while one goes out: each is up to INSERT_BYTES of the worker's memory.
+        self._thread = HandOff(self._insert, name="clickhouse-insert", depth=1, on_exit=self._client_close)
 
     def put(self, table: pa.Table) -> None:
         self._thread.put(table)

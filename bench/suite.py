@@ -72,7 +72,8 @@ class Bench:
             server = self._clickhouse_of(key)
             # A peak that could not be reset would be the sitting's, not this run's: then none is reported.
             per_run = bool(server) and server.peak_reset()
-            sample = run_once(inv.argv, env=inv.env, cwd=ROOT, timeout=timeout, log=self.log, parse=inv.parse)
+            sample = run_once(inv.argv, env=inv.env, cwd=inv.cwd or ROOT, timeout=timeout, log=self.log,
+                              parse=inv.parse)
             if per_run and server.peak_rss_mib() is not None:
                 sample.inner["clickhouse_peak_rss_mib"] = round(server.peak_rss_mib())
             return sample

@@ -157,7 +157,7 @@ class EncodedBatch:
     """A batch as the bytes of one `COPY ... FROM STDIN WITH (options)`."""
 
     rows: int
-    data: bytes
+    data: bytes | bytearray
     options: str
 
 
@@ -302,7 +302,7 @@ class StagingWriter:
         try:
             with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor, \
                     connection.wrap_database_errors:
-                cursor.cursor.copy_expert(sql, io.BytesIO(encoded.data), size=COPY_CHUNK_BYTES)
+                cursor.cursor.copy_expert(sql, _Chunks(encoded.data), size=COPY_CHUNK_BYTES)
         except DatabaseError as exc:
             error = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             raise StagingError(_msg("A batch of %(rows)d rows could not be staged in %(table)s: %(error)s")
@@ -479,6 +479,21 @@ def _index_name(table_name: str) -> str:
     return f"stg_ix_{hashlib.sha1(table_name.encode('utf-8')).hexdigest()[:24]}"
 
 
+class _Chunks:
+    """A file-like reader over the encoded batch for copy_expert: chunks are sliced off as they go out, never a
+    copy of the whole (io.BytesIO copies a bytearray)."""
+
+    def __init__(self, data: bytes | bytearray):
+        self._view = memoryview(data)
+        self._at = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._view) if size is None or size < 0 else self._at + size
+        chunk = self._view[self._at:end].tobytes()
+        self._at += len(chunk)
+        return chunk
+
+
 def _binary_encodable(storage: pa.DataType) -> bool:
     """Storage types pgpq writes in PostgreSQL's binary format (NUMERIC is not among them)."""
     return (storage in (pa.int64(), pa.float64(), pa.bool_(), pa.date32(), pa.string())
@@ -489,7 +504,10 @@ def _binary_bytes(batch: pa.RecordBatch) -> bytes:
     """The batch as one whole `COPY ... (FORMAT binary)` stream: header, rows, trailer. A timestamp goes out as
     microseconds since 2000-01-01 UTC, which is how both timestamp and timestamptz read it."""
     encoder = pgpq.ArrowToPostgresBinaryEncoder(batch.schema)
-    return bytes(encoder.write_header()) + bytes(encoder.write_batch(batch)) + bytes(encoder.finish())
+    stream = bytearray(encoder.write_header())
+    stream += encoder.write_batch(batch)  # appended in place: no second copy of the batch's bytes
+    stream += encoder.finish()
+    return stream
 
 
 def _csv_bytes(batch: pa.RecordBatch) -> bytes:

@@ -69,6 +69,7 @@ class Invocation:
     env: dict | None = None
     before: object = None  # untimed preparation before each run
     parse: object = None
+    cwd: object = None  # the folder it runs in (the bench's root unless said)
 
 
 def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
@@ -90,12 +91,13 @@ def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
         return Invocation([PYTHON, "-m", "bench.contenders.pyarrow_read", "--file", path])
     if key in ("etl_pg", "etl_embedded", "etl_pg_before"):
         mode = "pg" if key == "etl_pg_before" else key.removeprefix("etl_")
-        # manage.py puts its own folder first on the import path: the earlier checkout runs its own code.
-        manage = str(before_tree() / "manage.py") if key == "etl_pg_before" else "manage.py"
-        return Invocation([PYTHON, manage, "run_pipeline", pipeline_name(data), "--sync",
+        # The earlier checkout runs in its own folder, so its own code is imported.
+        cwd = before_tree() if key == "etl_pg_before" else None
+        return Invocation([PYTHON, "manage.py", "run_pipeline", pipeline_name(data), "--sync",
                            # The same file is measured run after run: load it again instead of skipping it.
                            "--load-again"],
-                          env=mode_env(cfg, mode), before=lambda: staging_tables_drop(cfg, mode), parse=run_summary)
+                          env=mode_env(cfg, mode), before=lambda: staging_tables_drop(cfg, mode), parse=run_summary,
+                          cwd=cwd)
     if key in ("dlt_arrow", "dlt_docs"):
         env = {**os.environ, "DESTINATION__POSTGRES__CREDENTIALS": contenders_url,
                "RUNTIME__DLTHUB_TELEMETRY": "false"}

@@ -31,7 +31,7 @@ def can_overlap() -> bool:
 
 
 class ReadAhead:
-    """The batches of `source`, each passed through `prepare`, produced by a thread up to QUEUE_BATCHES ahead
+    """The batches of `source`, each passed through `prepare`, produced by a thread one batch ahead
     of the caller: reading and parsing the next batch (Arrow's CSV reader and compute release the GIL) goes
     on while the caller validates, transforms and loads this one. Iterate it once; `close()` (always, also
     when the caller stops early) stops the thread and closes the source. The source's errors are raised to
@@ -42,7 +42,9 @@ class ReadAhead:
     def __init__(self, source, *, prepare, name: str = "read-ahead"):
         self._source = source
         self._prepare = prepare
-        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
+        # One batch waiting is enough to keep the engine busy; each more is a batch of memory (the worker's
+        # peak RSS has a goal: docs/BENCHMARKS.md).
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
@@ -135,6 +137,11 @@ class Background:
         return self._value
 
 
+def _staging_connection_close() -> None:
+    """The calling thread's own staging connection (Django's connections are per thread)."""
+    connections[STAGING_ALIAS].close()
+
+
 class StagingSink:
     """`put(batch)` stages a batch (now, or soon in the thread); `close()` waits for every batch and
     re-raises the first staging error; `abort()` stops without waiting for the rest."""
@@ -143,7 +150,7 @@ class StagingSink:
         self.writer = writer
         self.threaded = can_overlap() if threaded is None else threaded
         self._thread = (HandOff(writer.write, name="staging-sink", depth=QUEUE_BATCHES,
-                                on_exit=connections[STAGING_ALIAS].close) if self.threaded else None)
+                                on_exit=_staging_connection_close) if self.threaded else None)
 
     @property
     def seconds(self) -> float:
