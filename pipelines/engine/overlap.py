@@ -20,6 +20,7 @@ import pyarrow as pa
 from django.db import connections
 
 from etlsite.handoff import HandOff
+from etlsite.worker_priority import session_priority_lower
 from staging.writer import STAGING_ALIAS, StagingWriter
 
 QUEUE_BATCHES = 2
@@ -137,6 +138,21 @@ class Background:
         return self._value
 
 
+def _written_at_worker_priority(writer: StagingWriter):
+    """`writer.write`, whose first call gives the staging session's server process (on the embedded cluster)
+    the worker's priority: its COPYs keep a core busy for the whole load (etlsite/worker_priority.py)."""
+    lowered = False
+
+    def write(encoded) -> None:
+        nonlocal lowered
+        if not lowered:
+            session_priority_lower(connections[STAGING_ALIAS])
+            lowered = True
+        writer.write(encoded)
+
+    return write
+
+
 def _staging_connection_close() -> None:
     """The calling thread's own staging connection (Django's connections are per thread)."""
     connections[STAGING_ALIAS].close()
@@ -149,7 +165,7 @@ class StagingSink:
     def __init__(self, writer: StagingWriter, *, threaded: bool | None = None):
         self.writer = writer
         self.threaded = can_overlap() if threaded is None else threaded
-        self._thread = (HandOff(writer.write, name="staging-sink", depth=QUEUE_BATCHES,
+        self._thread = (HandOff(_written_at_worker_priority(writer), name="staging-sink", depth=QUEUE_BATCHES,
                                 on_exit=_staging_connection_close) if self.threaded else None)
 
     @property
