@@ -31,7 +31,9 @@ def _load_sentence(meta: dict) -> str:
                   "are slower and noisier than on an idle machine. ")
     else:
         shared = ""
-    rerun = f"Some sections were re-run at {meta['sections_rerun_at']}. " if meta.get("sections_rerun_at") else ""
+    rerun = (f"Some sections were re-run at {meta['sections_rerun_at']}"
+             + (f" (commit {meta['sections_rerun_commit']})" if meta.get("sections_rerun_commit") else "") + ". "
+             if meta.get("sections_rerun_at") else "")
     return (shared + rerun + "Figures that are compared were measured in the same sitting, interleaved round by "
             "round, so a burst of load hits all of them and the ratios hold.")
 

@@ -104,9 +104,12 @@ class Bench:
                     load_average_start=load_average(), repeats=cfg.repeats, slow_repeats=cfg.slow_repeats,
                     knobs={k: v for k, v in sorted(os.environ.items()) if k.startswith("BENCH_")})
         if self.results.data["meta"].get("started_at"):  # a section re-run: the sitting began earlier
-            meta.update(started_at=self.results.data["meta"]["started_at"],
-                        load_average_start=self.results.data["meta"].get("load_average_start"),
-                        sections_rerun_at=meta["started_at"])
+            earlier = self.results.data["meta"]
+            # The sitting's tree and knobs stay those of its runs; the re-run's are recorded beside them.
+            meta.update(started_at=earlier["started_at"], load_average_start=earlier.get("load_average_start"),
+                        sections_rerun_at=meta["started_at"], sections_rerun_commit=meta.get("commit"),
+                        commit=earlier.get("commit", meta.get("commit")), knobs=earlier.get("knobs", meta["knobs"]),
+                        notes=earlier.get("notes", []))
         self.results.data["meta"] = meta
         self.say(f"machine: {meta['cores']} cores, {meta['ram_gib']} GiB, load {meta['load_average_start']}")
         base = write_base(flights_zip(), cfg.data_dir / "flights_1x.csv", rows=cfg.base_rows)
