@@ -7,12 +7,23 @@ thread cannot hang it. An error in the thread is kept and raised in the caller's
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
 from collections.abc import Callable
 
 _DONE = object()
+
+
+def queue_drain(waiting: queue.Queue, *, task_done: bool = False) -> None:
+    """Take every item waiting in `waiting` (a thread blocked putting one is released); `task_done` marks
+    each taken item done, for a queue whose `join()` someone may wait on."""
+    with contextlib.suppress(queue.Empty):
+        while True:
+            waiting.get_nowait()
+            if task_done:
+                waiting.task_done()
 
 
 class HandOff:
@@ -53,12 +64,7 @@ class HandOff:
     def stop(self) -> None:
         """End the thread without doing the items that wait (the caller abandons the work)."""
         self._stopped.set()
-        try:
-            while True:
-                self._queue.get_nowait()
-                self._queue.task_done()
-        except queue.Empty:
-            pass
+        queue_drain(self._queue, task_done=True)
         self._queue.put(_DONE)
         self._thread.join(timeout=60)
 

@@ -170,14 +170,15 @@ class StagedColumn:
 class StagingWriter:
     """Writes (and reads back) the rows of one staging table. Build it with `create` or `open`."""
 
-    def __init__(self, *, record: StagingTable, columns: list[StagedColumn], expires_in: timedelta | None):
+    def __init__(self, *, record: StagingTable, columns: list[StagedColumn], expires_in: timedelta | None,
+                 wrote_all: bool = False):
         self.record = record
         self.columns = columns
         self.expires_in = expires_in
         self.rows_written = 0
         # Every row of the table went through this writer (it created the table): the count is known
         # without a scan. A writer from `open` may share the table with other processes (a split run's parts).
-        self.wrote_all = False
+        self.wrote_all = wrote_all
 
     # construction
 
@@ -212,9 +213,7 @@ class StagingWriter:
                     "pipeline_run_id": pipeline_run_id,
                 },
             )
-        writer = cls(record=record, columns=columns, expires_in=expires_in)
-        writer.wrote_all = True
-        return writer
+        return cls(record=record, columns=columns, expires_in=expires_in, wrote_all=True)
 
     @classmethod
     def open(cls, *, table_name: str) -> StagingWriter:

@@ -138,10 +138,11 @@ class ClickHouseTarget:
         return self.config["PASSWORD"]
 
     @contextmanager
-    def connection(self, *, database: bool = True) -> Iterator[Client]:
-        """A clickhouse-connect client for the duration of the block (one per database, kept for the process)."""
+    def connection(self, *, database: bool = True, client: Client | None = None) -> Iterator[Client]:
+        """A clickhouse-connect client for the duration of the block (one per database, kept for the process;
+        or `client`, one of the caller's own from `own_client`), its driver errors raised as ClickHouseError."""
         try:
-            yield self._client(self.database if database else None)
+            yield client or self._client(self.database if database else None)
         except DriverError as exc:
             raise self._wrap(exc) from exc
 
@@ -202,14 +203,8 @@ class ClickHouseTarget:
 
     def insert_arrow(self, table: str, arrow_table, *, client: Client | None = None) -> int:
         """`client`: one of the caller's own (`own_client`), e.g. for a thread that inserts beside others."""
-        if client is not None:
-            try:
-                client.insert_arrow(table, arrow_table)
-            except DriverError as exc:
-                raise self._wrap(exc) from exc
-            return arrow_table.num_rows
-        with self.connection() as client:
-            client.insert_arrow(table, arrow_table)
+        with self.connection(client=client) as connected:
+            connected.insert_arrow(table, arrow_table)
         return arrow_table.num_rows
 
     def own_client(self) -> Client:

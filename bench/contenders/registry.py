@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench import postgres
 from bench.config import PYTHON, BenchConfig
@@ -114,8 +115,6 @@ def invocation(cfg: BenchConfig, key: str, data: DataFile) -> Invocation:
 
 def before_tree():
     """The checkout of an earlier commit to measure beside this one (BENCH_BEFORE_TREE), or None."""
-    from pathlib import Path
-
     tree = os.environ.get("BENCH_BEFORE_TREE", "")
     return Path(tree).resolve() if tree and (Path(tree) / "manage.py").exists() else None
 

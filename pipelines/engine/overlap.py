@@ -19,7 +19,7 @@ import threading
 import pyarrow as pa
 from django.db import connections
 
-from etlsite.handoff import HandOff
+from etlsite.handoff import HandOff, queue_drain
 from etlsite.worker_priority import session_priority_lower
 from staging.writer import STAGING_ALIAS, StagingWriter
 
@@ -61,11 +61,7 @@ class ReadAhead:
 
     def close(self) -> None:
         self._stop.set()
-        try:
-            while True:
-                self._queue.get_nowait()  # unblock a thread waiting to put
-        except queue.Empty:
-            pass
+        queue_drain(self._queue)  # unblocks a thread waiting to put
         self._thread.join(timeout=60)
 
     def _put(self, item) -> bool:
@@ -123,7 +119,7 @@ class Background:
         try:
             self._call()
         finally:
-            connections[STAGING_ALIAS].close()
+            _staging_connection_close()
 
     def wait(self) -> None:
         """Wait for the thread without taking its outcome (the caller is failing already)."""
