@@ -102,6 +102,7 @@ class _MarkerShapes:
         encoded = [m.encode("utf-8") for m in markers]
         self.first_bytes = np.zeros(256, dtype=bool)
         self.first_bytes[[m[0] for m in encoded]] = True
+        self.first_byte_values = sorted({m[0] for m in encoded})
         self.shortest, self.longest = min(map(len, encoded)), max(map(len, encoded))
 
     def lookup_of(self, column) -> pa.Array | None:
@@ -118,6 +119,8 @@ class _MarkerShapes:
         if offsets[-1] == offsets[0]:
             return None  # every value is NULL or empty
         data = np.frombuffer(data_buffer, dtype=np.uint8)
+        if self._cannot_hold_markers(data[offsets[0]:offsets[-1]]):
+            return None
         lengths = np.diff(offsets)
         # An empty value's "edges" are bytes of its neighbours (or of a NULL's slot): at worst a needless trim.
         firsts = np.take(data, np.minimum(offsets[:-1], offsets[-1] - 1))
@@ -126,6 +129,15 @@ class _MarkerShapes:
             return pc.utf8_trim_whitespace(column)
         shaped = self.first_bytes[firsts] & (lengths >= self.shortest) & (lengths <= self.longest)
         return column if shaped.any() else None
+
+    def _cannot_hold_markers(self, data: np.ndarray) -> bool:
+        """True when no byte of the values is whitespace (or non-ASCII) and none is a marker's first byte: then
+        no value, trimmed or not, can be a marker. Two reductions and a comparison per first byte, over the
+        bytes as they lie, cost a fraction of the look at every value's edges below (numbers, dates and codes
+        pass here)."""
+        if not len(data) or data.min() < 0x21 or data.max() >= 0x80:
+            return False
+        return not any((data == byte).any() for byte in self.first_byte_values)
 
 
 @dataclass(frozen=True)
