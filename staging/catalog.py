@@ -27,7 +27,7 @@ def staging_columns(table_name: str) -> list[dict]:
 
 def staging_samples(table_name: str, columns: list[str], limit: int = SAMPLE_ROWS) -> dict[str, list]:
     """Up to `limit` staged values per column, as text."""
-    names, rows = StagingWriter.open(table_name=table_name).preview(limit=limit)
+    names, rows = StagingWriter.open(table_name=table_name).sample(limit)
     wanted = {name: index for index, name in enumerate(names) if name in set(columns)}
     return {name: [None if row[index] is None else str(row[index]) for row in rows]
             for name, index in wanted.items()}

@@ -12,9 +12,12 @@ as CSV otherwise (a NUMERIC column): pyarrow writes the batch into memory, quoti
 format reads as NULL. Either way NULL and '' stay distinct, and PostgreSQL refuses NUL characters in text:
 such a batch fails as a whole, with a StagingError.
 
-The row-number index is built by `finish`, once every row is in: kept up to date during the COPYs it cost
-the server a third more than the COPYs themselves, in the one backend that bounds the run; built after,
-it takes a single sorted pass, and the run engine builds it while it commits and analyses in ClickHouse.
+The row-number index is built when the table is first read by row number (a page of staged rows, a
+quarantined row in its whole row, a replay), not by the run: kept up to date during the COPYs it cost the
+server a third more than the COPYs themselves, in the one backend that bounds the run, and built at the end
+it still held every run up for a sorted pass over all its rows (a second, for 3.4 million), while most
+staging tables are never read by row number before they expire. Built on first read, it costs that pass
+once, to the first reader, and two readers at once build it once (an advisory lock).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ ROW_NUMBER_COLUMN = "_row_number"
 TABLE_PREFIX = "stg_"
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL silently truncates longer names, which could merge two columns
 COPY_CHUNK_BYTES = 1 << 20
+# Sort memory of the row-number index's build: 3.4 million rows sort in memory (a larger table spills, as before)
+INDEX_SORT_MEMORY = "256MB"
 
 _DECIMAL_TYPE = re.compile(r"numeric\s*\(\s*(\d+)\s*,\s*(-?\d+)\s*\)")
 
@@ -326,13 +331,10 @@ class StagingWriter:
         return [numbers] + [_to_storage(batch.column(c.name), c.arrow_type, c.name) for c in self.columns]
 
     def finish(self) -> StagingTable:
-        """Index the row numbers (once every row is in: see the module's note), then record the table's row
-        count, column count and size."""
+        """Record the table's row count, column count and size once every row is in (the row-number index
+        waits for the first reader: see the module's note)."""
         connection = connections[STAGING_ALIAS]
-        index = _index_name(self.table_name)
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE INDEX IF NOT EXISTS {_quote(index)} ON {self._qualified} "
-                           f"({_quote(ROW_NUMBER_COLUMN)})")
             if self.wrote_all:
                 row_count = self.rows_written  # each COPY's rows, committed one by one: no scan needed
             else:
@@ -362,9 +364,28 @@ class StagingWriter:
 
     # reading
 
+    def _row_index_ensure(self) -> None:
+        """Index `_row_number` unless it is: every read below orders or picks rows by it."""
+        index = _index_name(self.table_name)
+        qualified_index = f"{_quote(self.record.schema_name)}.{_quote(index)}"
+        connection = connections[STAGING_ALIAS]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [qualified_index])
+            if cursor.fetchone()[0]:
+                return
+        with transaction.atomic(using=STAGING_ALIAS), connection.cursor() as cursor:
+            # Of two readers at once, the second waits here and then finds the index built.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [qualified_index])
+            # The rows lie in row-number order, so the sort is one pass when it fits in memory (PostgreSQL's
+            # default of 64 MB spills to disk beyond about a million rows, and then takes twice as long).
+            cursor.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_SORT_MEMORY}'")
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {_quote(index)} ON {self._qualified} "
+                           f"({_quote(ROW_NUMBER_COLUMN)})")
+
     def read_batches(self, batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
         """The staged rows in _row_number order, at most `batch_rows` at a time (a server-side cursor, so
         memory holds one batch)."""
+        self._row_index_ensure()
         connection = connections[STAGING_ALIAS]
         schema = self.schema
         sql = f"SELECT {self._column_list} FROM {self._qualified} ORDER BY {_quote(ROW_NUMBER_COLUMN)}"
@@ -378,6 +399,7 @@ class StagingWriter:
 
     def preview(self, limit: int = 100, offset: int = 0) -> tuple[list[str], list[tuple]]:
         """(column names, rows) of one page of staged rows, _row_number first."""
+        self._row_index_ensure()
         schema = self.schema
         connection = connections[STAGING_ALIAS]
         with connection.cursor() as cursor:
@@ -389,6 +411,14 @@ class StagingWriter:
         return schema.names, list(zip(*_columns(rows), strict=True))
 
 
+    def sample(self, limit: int) -> tuple[list[str], list[tuple]]:
+        """(column names, rows) of up to `limit` staged rows as they lie in the table (the first ones staged,
+        in practice): what a look at the values needs, without ordering the whole table or its index."""
+        with connections[STAGING_ALIAS].cursor() as cursor:
+            cursor.execute(f"SELECT {self._column_list} FROM {self._qualified} LIMIT %s", [int(limit)])
+            rows = cursor.fetchall()
+        return self.schema.names, [tuple(row) for row in rows]
+
     def rows_numbered(self, numbers: list[int]) -> tuple[list[str], dict[int, tuple]]:
         """(column names without _row_number, {row number: its values}) of the staged rows asked for: the
         quarantine page shows a failing value in its whole row."""
@@ -396,6 +426,7 @@ class StagingWriter:
         names = [c.name for c in self.columns]
         if not wanted:
             return names, {}
+        self._row_index_ensure()
         with connections[STAGING_ALIAS].cursor() as cursor:
             cursor.execute(f"SELECT {self._column_list} FROM {self._qualified} "
                            f"WHERE {_quote(ROW_NUMBER_COLUMN)} = ANY(%s)", [wanted])

@@ -49,7 +49,7 @@ class Ending:
     source_columns: list  # [name, type] pairs
     schema_diff: dict
     lineage: list[dict]
-    staging_finish: Callable  # indexes the staging table; returns its StagingTable
+    staging_finish: Callable  # records the staging table's counts and size; returns its StagingTable
     write_logs: Callable[[str], None]  # the processing_logs rows for a status (a success here)
     file_record: FileMetadata | None = None
     connector: object | None = None  # a whole-file run's source: encoding warnings, position, acknowledgement

@@ -1,4 +1,4 @@
-"""The threads that work beside the engine's own in a run: reading ahead, staging, background steps.
+"""The threads that work beside the engine's own in a run: reading ahead and staging.
 
 The staging database does its own work (PostgreSQL parses COPY in its server process), so while it
 stages batch n the engine validates, transforms and loads batch n-1; a file's next batch is read and
@@ -91,47 +91,6 @@ class ReadAhead:
 class _Failure:
     def __init__(self, error: BaseException):
         self.error = error
-
-
-class Background:
-    """`fn()` in a thread of its own (with its own staging connection, closed at its end) while the caller goes
-    on; `result()` waits for it and returns its value or raises its error. Inside an atomic block it runs at
-    once, in the calling thread (see the module's note)."""
-
-    def __init__(self, fn, *, name: str):
-        self._fn = fn
-        self._value = None
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        if can_overlap():
-            self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-            self._thread.start()
-        else:
-            self._call()
-
-    def _call(self) -> None:
-        try:
-            self._value = self._fn()
-        except BaseException as exc:  # handed to the thread that asks for the result
-            self._error = exc
-
-    def _work(self) -> None:
-        try:
-            self._call()
-        finally:
-            _staging_connection_close()
-
-    def wait(self) -> None:
-        """Wait for the thread without taking its outcome (the caller is failing already)."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def result(self):
-        self.wait()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _written_at_worker_priority(writer: StagingWriter):

@@ -48,7 +48,7 @@ from pipelines.engine.finish import (
     write_summary,
 )
 from pipelines.engine.mapping import column_mapping_apply, source_headers
-from pipelines.engine.overlap import Background, ReadAhead, can_overlap
+from pipelines.engine.overlap import ReadAhead, can_overlap
 from pipelines.engine.parts import split_obstacle, split_start
 from pipelines.engine.repeats import FINGERPRINT_KEY, earlier_load, file_fingerprint
 from pipelines.engine.source import connector_for, drift_check, drift_progress
@@ -276,18 +276,11 @@ class WholeRun:
             # when it staged.
             op.seconds = max(op.seconds, self.flow.staging.close())
         self.totals.removed = self.flow.removed()
-        # Every row is staged: the staging table's index is built beside the commit and the analysis.
-        staged = Background(self.flow.staging.writer.finish, name="staging-finish")
-        try:
-            return finish(Ending(
-                run=self.run, load=self.load, totals=self.totals, config=self.config,
-                staging_table=self.staging_table, source_columns=drift["source_columns"], schema_diff=drift["diff"],
-                lineage=self.flow.lineage(), staging_finish=staged.result, write_logs=self._write_logs,
-                file_record=self.file_record, connector=connector, started=self.started))
-        except BaseException:
-            # The failure's clean-up drops the staging table: not while the index is being built on it.
-            staged.wait()
-            raise
+        return finish(Ending(
+            run=self.run, load=self.load, totals=self.totals, config=self.config,
+            staging_table=self.staging_table, source_columns=drift["source_columns"], schema_diff=drift["diff"],
+            lineage=self.flow.lineage(), staging_finish=self.flow.staging.writer.finish, write_logs=self._write_logs,
+            file_record=self.file_record, connector=connector, started=self.started))
 
     def _write_logs(self, status: str, error_message: Message | str = "") -> None:
         write_logs(self.run, self.ops, table_name=self.staging_table, status=status, error_message=error_message)

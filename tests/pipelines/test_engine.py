@@ -14,6 +14,7 @@ from pipelines.engine.runner import run_execute, target_table_name
 from pipelines.models import Pipeline, PipelineRun, RunStatus, SchemaChange
 from pipelines.services import run_claim, run_create
 from staging.models import FileMetadata, ProcessingLog, StagingTable
+from staging.writer import StagingWriter
 
 pytestmark = pytest.mark.django_db(databases=["default", "staging"], transaction=True)
 
@@ -90,10 +91,16 @@ def test_the_demo_pipeline_loads_exactly_what_an_independent_computation_expects
 
     staged = StagingTable.objects.get(pipeline_run_id=run.pk)
     assert staged.row_count == read
-    # The staging table's row-number index, built beside the commit once every row was staged.
+    # The staging table's row-number index waits for the first reader (a page of staged rows builds it).
+    def row_number_indexes():
+        with connections["staging"].cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [staged.table_name])
+            return [d for (d,) in cursor.fetchall() if d.endswith(f"({ROW_NUMBER_COLUMN})")]
+
+    assert row_number_indexes() == []
+    assert StagingWriter.open(table_name=staged.table_name).preview(limit=2)[1][0][0] == 1
+    assert len(row_number_indexes()) == 1
     with connections["staging"].cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [staged.table_name])
-        assert [d for (d,) in cursor.fetchall() if d.endswith(f"({ROW_NUMBER_COLUMN})")], "no row-number index"
         cursor.execute(f'SELECT array_agg("{ROW_NUMBER_COLUMN}" ORDER BY "{ROW_NUMBER_COLUMN}") FROM '
                        f'"{staged.table_name}"')
         assert cursor.fetchone()[0] == list(range(1, read + 1))

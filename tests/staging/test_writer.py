@@ -239,6 +239,26 @@ def test_preview_pages_through_the_rows(make_writer):
     assert writer.preview(limit=10, offset=50) == (columns, [])
 
 
+def _row_number_indexes(writer: StagingWriter) -> list[str]:
+    with connections[STAGING_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [writer.table_name])
+        return [d for (d,) in cursor.fetchall() if d.endswith(f"({ROW_NUMBER_COLUMN})")]
+
+
+def test_the_row_number_index_is_built_by_the_first_read_once(make_writer):
+    schema = pa.schema([("a", pa.string())])
+    writer = make_writer(schema)
+    for start in (0, 3):  # two COPYs: rows stay in their numbers' order whatever the index
+        writer.append(pa.RecordBatch.from_pydict({"a": [f"r{n}" for n in range(start, start + 3)]}, schema=schema))
+    writer.finish()
+    assert _row_number_indexes(writer) == []  # the run never waits for it
+    assert writer.rows_numbered([5, 2])[1] == {2: ("r1",), 5: ("r4",)}
+    assert len(_row_number_indexes(writer)) == 1
+    assert writer.preview(limit=2, offset=4)[1] == [(5, "r4"), (6, "r5")]
+    assert _read_all(writer).column("a").to_pylist() == [f"r{n}" for n in range(6)]
+    assert len(_row_number_indexes(writer)) == 1
+
+
 def test_open_reads_a_table_staged_earlier_and_refuses_a_missing_one(make_writer):
     schema = pa.schema([("a", pa.string())])
     writer = make_writer(schema)
