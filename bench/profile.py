@@ -158,8 +158,14 @@ def postgres_cpu(postmaster: int) -> float:
 def postmaster_pid(cfg) -> int:
     from bench import postgres
 
-    backend = postgres.query(cfg, postgres.METADATA_DB, "SELECT pg_backend_pid()", [])[0][0]
-    fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    connection = postgres.connect(cfg, postgres.METADATA_DB)
+    try:  # read while the connection is open: its backend exits with it
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    finally:
+        connection.close()
     return int(fields[1])  # the backend's parent
 
 
