@@ -18,18 +18,25 @@ FINGERPRINT_KEY = "file_sha256"
 LOAD_AGAIN_KEY = "load_again"
 
 
-def file_fingerprint(connector) -> str:
-    paths = sorted({member.path for member in connector.members()})
+def file_paths(connector) -> list[str]:
+    return sorted({member.path for member in connector.members()})
+
+
+def file_fingerprint(paths: list[str]) -> str:
     digests = [sha256_of(path) for path in paths]
     if len(digests) == 1:
         return digests[0]  # the same value as file_metadata.file_hash of an upload
     return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
 
+def loads_again(run: PipelineRun) -> bool:
+    return bool((run.execution_context or {}).get(LOAD_AGAIN_KEY))
+
+
 def earlier_load(run: PipelineRun, fingerprint: str) -> PipelineRun | None:
     """The latest successful run of the pipeline that read these same bytes, unless this run asks to load
     them again."""
-    if (run.execution_context or {}).get(LOAD_AGAIN_KEY):
+    if loads_again(run):
         return None
     return (PipelineRun.objects.filter(pipeline_id=run.pipeline_id, status=RunStatus.SUCCESS,
                                        execution_context__file_sha256=fingerprint)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 import pyarrow as pa
@@ -50,7 +51,7 @@ from pipelines.engine.finish import (
 from pipelines.engine.mapping import column_mapping_apply, source_headers
 from pipelines.engine.overlap import ReadAhead, can_overlap
 from pipelines.engine.parts import split_obstacle, split_start
-from pipelines.engine.repeats import FINGERPRINT_KEY, earlier_load, file_fingerprint
+from pipelines.engine.repeats import FINGERPRINT_KEY, earlier_load, file_fingerprint, file_paths, loads_again
 from pipelines.engine.source import connector_for, drift_check, drift_progress
 from pipelines.inference import null_markers_apply
 from pipelines.models import PipelineRun
@@ -111,6 +112,7 @@ class WholeRun:
         self.ops = operations()
         self.flow: BatchFlow | None = None
         self.started = time.monotonic()
+        self._digest: Future | None = None  # the file's SHA-256, when it is taken beside the read
 
     def execute(self, dispatcher: Dispatcher | None) -> PipelineRun:
         """The run to its end; a failure is recorded, not raised (only an interruption is re-raised)."""
@@ -168,12 +170,14 @@ class WholeRun:
             obstacle = split_obstacle(self.config)
             plan = None if obstacle else connector.split_plan(self.config.parts)
             if plan is not None and plan.split:
+                self._fingerprint_recorded()
                 return split_start(run=run, config=self.config, connector=connector, plan=plan, load=self.load,
                                    staging_table=self.staging_table, connection_config=self.connection_config,
                                    file_record=self.file_record, dispatcher=dispatcher)
             split_declined_write(run, obstacle or plan.reason)
         rules = self.config.rules
         drift = self._read(connector, rules)
+        self._fingerprint_recorded()
         if self.flow is None or self.flow.staging.writer is None:
             if source.source_type not in EMPTY_READ_IS_NORMAL:
                 raise RunError(_msg("The source delivered no rows (an empty file, or a header without rows)."))
@@ -193,7 +197,17 @@ class WholeRun:
         """Record the file's SHA-256; a file loaded before ends the run as skipped (returned)."""
         # An upload's SHA-256 was taken when it arrived (file_metadata.file_hash): not read again here.
         record = self.file_record
-        fingerprint = record.file_hash if record is not None and record.file_hash else file_fingerprint(connector)
+        if record is not None and record.file_hash:
+            fingerprint = record.file_hash
+        elif loads_again(self.run):
+            # Loaded whatever it holds: its digest is only recorded, for the runs after, so it is taken in a
+            # thread beside the read (hashlib lets go of the GIL) and recorded before the commit.
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="file-digest")
+            self._digest = executor.submit(file_fingerprint, file_paths(connector))
+            executor.shutdown(wait=False)
+            return None
+        else:
+            fingerprint = file_fingerprint(file_paths(connector))
         earlier = earlier_load(self.run, fingerprint)
         if earlier is not None:
             return services.run_skip(run=self.run, context={FINGERPRINT_KEY: fingerprint, "same_as_run": earlier.pk},
@@ -202,6 +216,12 @@ class WholeRun:
                                      % {"run": earlier.pk})
         progress_write(self.run, **{FINGERPRINT_KEY: fingerprint})
         return None
+
+    def _fingerprint_recorded(self) -> None:
+        """The digest taken beside the read (see _fingerprint), recorded once it is there."""
+        if self._digest is not None:
+            digest, self._digest = self._digest, None
+            progress_write(self.run, **{FINGERPRINT_KEY: digest.result()})
 
     def _read(self, connector, rules: ValidationRules) -> dict | None:
         """Every batch of the source through the flow; the schema check's outcome (None: nothing read)."""

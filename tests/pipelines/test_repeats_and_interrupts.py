@@ -1,6 +1,7 @@
 """The same file twice is loaded once (unless asked); `load_demo` loads once per database; an interrupted
 `run_pipeline --sync` leaves nothing behind; the watchdog drops a dead run's staged rows."""
 
+import hashlib
 import io
 import os
 import signal
@@ -52,6 +53,17 @@ def test_the_same_file_twice_is_loaded_once_unless_asked(clickhouse, tmp_path):
     path.write_text(path.read_text() + "4,6.0\n")  # new bytes: loaded
     assert _run(pipeline).status == RunStatus.SUCCESS
     assert clickhouse.rows("SELECT count() AS n FROM orders") == [{"n": 13}]
+
+
+def test_a_file_loaded_again_is_still_recognised_by_the_next_run(clickhouse, tmp_path):
+    """A run told to load again takes the file's digest beside the read: it is recorded all the same, so the
+    next run of the same bytes is skipped as a repeat of it."""
+    pipeline, path = _pipeline(tmp_path)
+    again = _run(pipeline, load_again=True)
+    assert again.status == RunStatus.SUCCESS
+    assert again.execution_context["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    repeat = _run(pipeline)
+    assert repeat.status == RunStatus.CANCELLED and f"already loaded by run {again.pk}" in repeat.error_message
 
 
 def test_a_rerun_and_the_api_may_load_it_again(clickhouse, tmp_path, admin_client):
