@@ -22,14 +22,11 @@ def pass_rate_by_day(filters: Filters) -> list[dict]:
     return queries.pass_rate_by_day(**_days(filters), limit=MAX_DAYS)
 
 
-def null_rates(filters: Filters) -> list[dict]:
-    """The latest null rate of each (table, column) measured in the period's days."""
-    return queries.null_rates(**_days(filters), limit=MAX_COLUMNS)
-
-
-def null_rate_count(filters: Filters) -> int:
-    """How many (table, column) pairs have a null rate in the period (null_rates returns at most MAX_COLUMNS)."""
-    return queries.null_rate_count(**_days(filters))
+def null_rates(filters: Filters) -> tuple[list[dict], int]:
+    """The latest null rate of each (table, column) measured in the period's days (at most MAX_COLUMNS), and
+    how many such pairs there are in all."""
+    rows = queries.null_rates(**_days(filters), limit=MAX_COLUMNS)
+    return rows, int(rows[0]["columns"]) if rows else 0
 
 
 def failed_checks(filters: Filters) -> list[dict]:

@@ -68,8 +68,7 @@ def quality_dashboard(request):
         return _render(request, "quality.html", context, status=400)
     try:
         days = quality.pass_rate_by_day(filters)
-        nulls = quality.null_rates(filters)
-        null_total = quality.null_rate_count(filters) if len(nulls) >= quality.MAX_COLUMNS else len(nulls)
+        nulls, null_total = quality.null_rates(filters)
         context.update(totals=quality.quality_totals(days), failed=quality.failed_checks(filters), nulls=nulls)
     except ClickHouseError as exc:
         return _unavailable(request, "quality.html", context, exc)

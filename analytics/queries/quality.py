@@ -37,24 +37,18 @@ def pass_rate_by_day(*, since_day: date, until_day: date, tables: list[str] | No
 
 
 def null_rates(*, since_day: date, until_day: date, tables: list[str] | None, limit: int) -> list[dict]:
-    """The latest null rate of each (table, column) measured in the period's days."""
+    """The latest null rate of each (table, column) measured in the period's days; each row also carries
+    `columns`, how many (table, column) pairs there are in all (a window over the groups, counted before the
+    LIMIT: no second scan to say "showing 300 of N")."""
     conditions, params = _day_conditions(since_day, until_day, tables)
     return named_rows(
         "quality.null_rates",
         "SELECT table_name, column_name, argMax(metric_value, created_at) AS null_rate, "
-        "max(created_at) AS measured_at FROM data_quality_metrics WHERE metric_name = 'null_rate' AND " +
+        "max(created_at) AS measured_at, count() OVER () AS columns "
+        "FROM data_quality_metrics WHERE metric_name = 'null_rate' AND " +
         " AND ".join(conditions) +
         " GROUP BY table_name, column_name ORDER BY null_rate DESC, table_name, column_name LIMIT {limit:UInt32}",
         {**params, "limit": limit})
-
-
-def null_rate_count(*, since_day: date, until_day: date, tables: list[str] | None) -> int:
-    """How many (table, column) pairs have a null rate in the period."""
-    conditions, params = _day_conditions(since_day, until_day, tables)
-    rows = named_rows("quality.null_rate_count",
-                      "SELECT uniqExact(table_name, column_name) AS n FROM data_quality_metrics "
-                      "WHERE metric_name = 'null_rate' AND " + " AND ".join(conditions), params)
-    return int(rows[0]["n"]) if rows else 0
 
 
 def failed_checks(*, since: datetime, until: datetime, tables: list[str] | None, limit: int) -> list[dict]:
