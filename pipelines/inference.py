@@ -102,7 +102,6 @@ class _MarkerShapes:
         encoded = [m.encode("utf-8") for m in markers]
         self.first_bytes = np.zeros(256, dtype=bool)
         self.first_bytes[[m[0] for m in encoded]] = True
-        self.first_byte_values = sorted({m[0] for m in encoded})
         self.shortest, self.longest = min(map(len, encoded)), max(map(len, encoded))
 
     def lookup_of(self, column) -> pa.Array | None:
@@ -137,7 +136,7 @@ class _MarkerShapes:
         pass here)."""
         if not len(data) or data.min() < 0x21 or data.max() >= 0x80:
             return False
-        return not any((data == byte).any() for byte in self.first_byte_values)
+        return not any((data == byte).any() for byte in np.flatnonzero(self.first_bytes))
 
 
 @dataclass(frozen=True)

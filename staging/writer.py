@@ -400,22 +400,17 @@ class StagingWriter:
     def preview(self, limit: int = 100, offset: int = 0) -> tuple[list[str], list[tuple]]:
         """(column names, rows) of one page of staged rows, _row_number first."""
         self._row_index_ensure()
-        schema = self.schema
-        connection = connections[STAGING_ALIAS]
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {self._column_list} FROM {self._qualified} "
-                           f"ORDER BY {_quote(ROW_NUMBER_COLUMN)} LIMIT %s OFFSET %s", [int(limit), int(offset)])
-            rows = cursor.fetchall()
-        if not rows:
-            return schema.names, []
-        return schema.names, list(zip(*_columns(rows), strict=True))
-
+        return self._rows(f"ORDER BY {_quote(ROW_NUMBER_COLUMN)} LIMIT %s OFFSET %s", [int(limit), int(offset)])
 
     def sample(self, limit: int) -> tuple[list[str], list[tuple]]:
         """(column names, rows) of up to `limit` staged rows as they lie in the table (the first ones staged,
         in practice): what a look at the values needs, without ordering the whole table or its index."""
+        return self._rows("LIMIT %s", [int(limit)])
+
+    def _rows(self, tail: str, params: list) -> tuple[list[str], list[tuple]]:
+        """(column names, rows) of `SELECT <every column> FROM <the table> <tail>`."""
         with connections[STAGING_ALIAS].cursor() as cursor:
-            cursor.execute(f"SELECT {self._column_list} FROM {self._qualified} LIMIT %s", [int(limit)])
+            cursor.execute(f"SELECT {self._column_list} FROM {self._qualified} {tail}", params)
             rows = cursor.fetchall()
         return self.schema.names, [tuple(row) for row in rows]
 

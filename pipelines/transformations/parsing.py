@@ -190,9 +190,9 @@ def _uniform_iso_shape(array: pa.Array) -> str | None:
     width = len(data) // valid
     if width not in _ISO_WIDTHS or len(data) != width * valid:
         return None
-    lengths = np.diff(offsets)
-    # Every non-NULL value `width` long and every NULL empty: the bytes are the values, one row of the matrix each.
-    if np.count_nonzero(lengths == width) != valid or np.count_nonzero(lengths) != valid:
+    # `valid` values `width` long hold all the bytes, so the others (the NULLs) are empty: the bytes are the
+    # values, one row of the matrix each.
+    if np.count_nonzero(np.diff(offsets) == width) != valid:
         return None
     rows = data.reshape(valid, width)
     digits = rows[:, _ISO_DIGITS] - np.uint8(ord("0"))
