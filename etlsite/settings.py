@@ -215,6 +215,9 @@ ETL_OPENLINEAGE_NAMESPACE = env.str("ETL_OPENLINEAGE_NAMESPACE", default="etl-sy
 ETL_OPENLINEAGE_PRODUCER = env.str("ETL_OPENLINEAGE_PRODUCER", default="urn:etl-system:0.1")
 # Rows per Arrow batch through a run: memory per run grows with it, per-batch overhead shrinks.
 ETL_BATCH_ROWS = env.int("ETL_BATCH_ROWS", default=65_536)
+# COPYs that stage a run's batches side by side, each on a staging connection (and a server process) of its
+# own: one COPY keeps one core of the staging server busy and bounds a large run (pipelines/engine/overlap.py).
+ETL_STAGING_COPY_STREAMS = env.int("ETL_STAGING_COPY_STREAMS", default=2)
 # The nice value workers (and run_pipeline --sync) run loads at, so that pages asked for during a load come
 # first on cores they share (0: the same priority as the web server; etlsite/worker_priority.py).
 ETL_WORKER_NICE = env.int("ETL_WORKER_NICE", default=10)

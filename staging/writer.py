@@ -27,6 +27,7 @@ import io
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -181,6 +182,7 @@ class StagingWriter:
         self.columns = columns
         self.expires_in = expires_in
         self.rows_written = 0
+        self._count_lock = threading.Lock()
         # Every row of the table went through this writer (it created the table): the count is known
         # without a scan. A writer from `open` may share the table with other processes (a split run's parts).
         self.wrote_all = wrote_all
@@ -311,7 +313,8 @@ class StagingWriter:
             error = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             raise StagingError(_msg("A batch of %(rows)d rows could not be staged in %(table)s: %(error)s")
                                % {"rows": encoded.rows, "table": self.table_name, "error": error}) from exc
-        self.rows_written += encoded.rows
+        with self._count_lock:  # the run's COPY threads write side by side
+            self.rows_written += encoded.rows
         return encoded.rows
 
     def _arrays_of(self, batch: pa.RecordBatch) -> list[pa.Array]:

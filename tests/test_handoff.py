@@ -53,3 +53,37 @@ def test_stop_ends_the_thread_without_doing_what_waits():
     assert started.wait(5)
     worker.stop()
     assert done == [0] and not _alive("handoff-stop")
+
+
+def test_several_threads_take_items_side_by_side_each_once():
+    done, exited, lock = [], [], threading.Lock()
+    # Each of the first two items waits for the other one: with one thread at work this would time out.
+    together = threading.Barrier(2, timeout=10)
+
+    def work(item):
+        if item < 2:
+            together.wait()
+        with lock:
+            done.append((item, threading.current_thread().name))
+
+    worker = HandOff(work, name="handoff-pair", depth=2, threads=2, on_exit=lambda: exited.append(True))
+    for i in range(40):
+        worker.put(i)
+    worker.close()
+    assert sorted(item for item, _name in done) == list(range(40))
+    assert {name for item, name in done if item < 2} == {"handoff-pair-1", "handoff-pair-2"}
+    assert exited == [True, True] and not _alive("handoff-pair-1") and not _alive("handoff-pair-2")
+
+
+def test_an_error_in_one_of_several_threads_is_raised_and_stop_ends_them_all():
+    def work(item):
+        if item == 5:
+            raise ValueError("item 5 is broken")
+
+    worker = HandOff(work, name="handoff-pair-error", threads=2)
+    with pytest.raises(ValueError, match="item 5 is broken"):
+        for i in range(100):
+            worker.put(i)
+        worker.close()
+    worker.stop()
+    assert not _alive("handoff-pair-error-1") and not _alive("handoff-pair-error-2")

@@ -1,14 +1,15 @@
 """The threads that work beside the engine's own in a run: reading ahead and staging.
 
-The staging database does its own work (PostgreSQL parses COPY in its server process), so while it
-stages batch n the engine validates, transforms and loads batch n-1; a file's next batch is read and
-parsed meanwhile (`ReadAhead`). Each queue holds at most QUEUE_BATCHES batches, so memory stays bounded
-whatever the file's size. (The ClickHouse inserts have their thread in analytics.loading; both hand-overs
-are etlsite.handoff.HandOff.)
+The staging database does its own work (PostgreSQL parses COPY in its server processes), so while it
+stages batches n and n-1 (two COPYs side by side, `StagingSink`) the engine validates, transforms and
+loads the next; a file's next batch is read and parsed meanwhile (`ReadAhead`). At most STAGED_AHEAD
+encoded batches are in the staging threads' hands or waiting for them, so memory stays bounded whatever the
+file's size. (The ClickHouse inserts have their thread in analytics.loading; both hand-overs are
+etlsite.handoff.HandOff.)
 
-The thread has its own database connection (Django's connections are per thread). Inside an atomic block
-(a test's transaction) that connection could not see the staging table the block created, so there the
-batches are staged in the calling thread, one after the other, as before.
+Each staging thread has its own database connection (Django's connections are per thread). Inside an
+atomic block (a test's transaction) those could not see the staging table the block created, so there the
+batches are staged in the calling thread, one after the other.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ import queue
 import threading
 
 import pyarrow as pa
+from django.conf import settings
 from django.db import connections
 
 from etlsite.handoff import HandOff, queue_drain
 from etlsite.worker_priority import session_priority_lower
-from staging.writer import STAGING_ALIAS, StagingWriter
+from staging.writer import ROW_NUMBER_COLUMN, STAGING_ALIAS, StagingWriter
 
-QUEUE_BATCHES = 2
+# Encoded batches being COPYed or waiting for a COPY thread: each is a batch of memory (the worker's peak RSS
+# has a goal: docs/BENCHMARKS.md).
+STAGED_AHEAD = 3
 _DONE = object()
 
 
@@ -94,15 +98,15 @@ class _Failure:
 
 
 def _written_at_worker_priority(writer: StagingWriter):
-    """`writer.write`, whose first call gives the staging session's server process (on the embedded cluster)
-    the worker's priority: its COPYs keep a core busy for the whole load (etlsite/worker_priority.py)."""
-    lowered = False
+    """`writer.write`, whose first call in each thread gives that thread's staging session's server process
+    (on the embedded cluster) the worker's priority: its COPYs keep a core busy for the whole load
+    (etlsite/worker_priority.py)."""
+    lowered = threading.local()
 
     def write(encoded) -> None:
-        nonlocal lowered
-        if not lowered:
+        if not getattr(lowered, "done", False):
             session_priority_lower(connections[STAGING_ALIAS])
-            lowered = True
+            lowered.done = True
         writer.write(encoded)
 
     return write
@@ -113,26 +117,44 @@ def _staging_connection_close() -> None:
     connections[STAGING_ALIAS].close()
 
 
-class StagingSink:
-    """`put(batch)` stages a batch (now, or soon in the thread); `close()` waits for every batch and
-    re-raises the first staging error; `abort()` stops without waiting for the rest."""
+def copy_streams() -> int:
+    """How many COPYs stage a run's batches side by side (ETL_STAGING_COPY_STREAMS)."""
+    return max(1, getattr(settings, "ETL_STAGING_COPY_STREAMS", 2))
 
-    def __init__(self, writer: StagingWriter, *, threaded: bool | None = None):
+
+class StagingSink:
+    """`put(batch)` stages a batch (now, or soon in a thread); `close()` waits for every batch and
+    re-raises the first staging error; `abort()` stops without waiting for the rest.
+
+    The batches go to `copy_streams()` threads, each COPYing over a connection of its own: one COPY is one
+    server process, which parses and stores a batch on one core, and it is what bounds a large run. Each
+    batch carries its row numbers, so the order in which they land does not matter (readers order by
+    `_row_number`)."""
+
+    def __init__(self, writer: StagingWriter, *, threaded: bool | None = None, streams: int | None = None):
         self.writer = writer
         self.threaded = can_overlap() if threaded is None else threaded
-        self._thread = (HandOff(_written_at_worker_priority(writer), name="staging-sink", depth=QUEUE_BATCHES,
-                                on_exit=_staging_connection_close) if self.threaded else None)
+        threads = streams or copy_streams()
+        self._thread = (HandOff(_written_at_worker_priority(writer), name="staging-sink", threads=threads,
+                                depth=max(1, STAGED_AHEAD - threads), on_exit=_staging_connection_close)
+                        if self.threaded else None)
 
     @property
     def seconds(self) -> float:
-        """The thread's own time staging."""
+        """The busiest staging thread's own time."""
         return self._thread.seconds if self._thread is not None else 0.0
 
     def put(self, batch: pa.RecordBatch) -> None:
         if self._thread is None:
             self.writer.append(batch)
             return
-        # Encoded here, so the thread only COPYs: the staging database then waits for no encoding between
+        if ROW_NUMBER_COLUMN not in batch.schema.names:
+            # It is numbered from the rows written so far, which lag behind the batches in flight: written
+            # here, after them.
+            self._thread.wait()
+            self.writer.append(batch)
+            return
+        # Encoded here, so the threads only COPY: the staging database then waits for no encoding between
         # two batches (its COPYs are what bounds a large run).
         self._thread.put(self.writer.encode(batch))
 
