@@ -262,18 +262,18 @@ def bound_by(totals: dict[str, float], stages: dict[str, float]) -> str:
 
 # What would move each bound (the report names it beside the stage that bounds the run).
 REMEDIES = {
-    "PostgreSQL": "the staging COPYs bound the run: PostgreSQL parses every row the file has (binary COPY and the "
-                  "index built after the rows already cut it by about a third); next, an UNLOGGED staging table "
-                  "(no WAL; not done: a crash would empty the tables quarantine replays read) or a staging server "
-                  "with cores to spare for a second COPY stream",
+    "PostgreSQL": "the staging COPYs bound the run: PostgreSQL parses every row the file has (two COPY streams and "
+                  "the index built on first read already cut its wait); next, an UNLOGGED staging table (no WAL; "
+                  "not done: a crash would empty the tables quarantine replays read) or a staging server with "
+                  "cores to spare for more streams (ETL_STAGING_COPY_STREAMS)",
     "ClickHouse": "the inserts bound the run: fewer, larger INSERTs (INSERT_ROWS) or a ClickHouse with more cores",
     "read and parse": "Arrow's reader parses every value as text, then casts: typed parsing inside the reader (types "
                       "and NULL markers applied by its C++ parser) would read each value once",
     "validation": "the declared types' casts: typed parsing in the reader would leave validation only the rules",
     "transformations": "clean_duplicates hashes every column of every row: a key of a few columns, or hashing in "
                        "the reader's threads, would cut it",
-    "staging COPY": "the worker's share of staging is encoding the batches (pgpq holds the GIL while it encodes): "
-                    "encoding in a process of its own would free the engine's thread",
+    "staging COPY": "the worker's share of staging is writing each batch as CSV (Arrow's writer): staging the "
+                    "file's own bytes, which are CSV already, would save it",
     "ClickHouse insert": "the worker's share of the inserts is Arrow IPC serialisation: larger INSERTs",
     "commit": "the commit is one ATTACH PARTITION per partition: fewer partitions",
     "analysis": "the analysis reads the loaded table: sampling it on large runs",
