@@ -113,3 +113,24 @@ def test_several_processes_write_and_read_at_once(clickhouse):
     counts = target.rows("SELECT table_name, count() AS n, uniqExact(pipeline_run_id) AS u FROM etl_audit_log "
                          "GROUP BY table_name ORDER BY table_name")
     assert counts == [{"table_name": f"w{n}", "n": 15, "u": 15} for n in range(3)]
+
+
+INSERT_ROWS = ("from clickhouse_connect.datatypes.registry import get_from_name; "
+               "from clickhouse_connect.driver.insert import InsertContext; "
+               "InsertContext('t', ['a'], [get_from_name('String')], [['x']]); "
+               "import sys; print('pandas' in sys.modules)")
+
+
+def test_an_insert_of_rows_does_not_import_pandas_where_it_is_installed():
+    """clickhouse-connect imports pandas for any row INSERT when it can (0.2 s per process); the client module
+    tells it there is nothing to look for."""
+    pytest.importorskip("pandas", reason="only where pandas is installed can an insert import it")
+
+    def imports_pandas(prelude: str) -> bool:
+        out = subprocess.run([sys.executable, "-c", prelude + INSERT_ROWS], cwd=ROOT, capture_output=True,
+                             text=True, timeout=120, env={**os.environ, "DJANGO_SETTINGS_MODULE": "etlsite.settings"})
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip() == "True"
+
+    assert imports_pandas("")  # clickhouse-connect on its own
+    assert not imports_pandas("import analytics.clickhouse.client; ")
