@@ -38,12 +38,14 @@ class Bench:
 
     def rounds(self, keys, data: DataFile, runs: int, *, timeout: float = 3600, note: str = "") -> None:
         """`runs` rounds of every contender in `keys` on `data`, interleaved so that each is measured beside
-        the others under the same machine load; medians go to the results."""
+        the others under the same machine load, each round starting one contender later (no contender always
+        follows the same one); medians go to the results."""
         samples: dict[str, list] = {key: [] for key in keys}
         failed: set[str] = set()
         capped: set[str] = set()
         for number in range(runs):
-            for key in keys:
+            shift = number % len(keys)
+            for key in (*keys[shift:], *keys[:shift]):
                 if key in failed or key in capped:
                     continue
                 if samples[key] and samples[key][-1].seconds > self.repeat_cap:
@@ -69,6 +71,9 @@ class Bench:
         try:
             if inv.before:
                 inv.before()
+            # What the contender before wrote (chDB's table, a run's staging) reaches the disk now, untimed,
+            # not during this one's COPYs and commits.
+            os.sync()
             server = self._clickhouse_of(key)
             # A peak that could not be reset would be the sitting's, not this run's: then none is reported.
             per_run = bool(server) and server.peak_reset()
