@@ -30,6 +30,7 @@ from dashboards.filters import filters_from_request
 from dashboards.forms import CatalogEditForm, CatalogSearchForm, LineageFilterForm
 from dashboards.lineage import column_label, lineage_edges, lineage_graph, lineage_labels, lineage_run_id
 from dashboards.metrics_text import metric_label, metric_value
+from dashboards.shown_times import times_shown
 from dashboards.timings import timings_slowest, timings_summary
 from pipelines.models import Alert, AlertStatus, PipelineRun
 
@@ -86,6 +87,8 @@ def quality_dashboard(request):
     for row in context["failed"]:
         row["label"] = metric_label(row["metric_name"])
         row["value_text"] = metric_value(row["metric_name"], row["metric_value"])
+    times_shown(context["failed"], "created_at", "created_at_text")
+    times_shown(nulls, "measured_at", "measured_at_text")
     return _render(request, "quality.html", context)
 
 
