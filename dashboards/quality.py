@@ -5,6 +5,8 @@ The queries themselves (and why they read the ``quality_by_day`` projection) are
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from analytics.queries import quality as queries
 from dashboards.filters import Filters
 
@@ -40,3 +42,14 @@ def quality_totals(days: list[dict]) -> dict:
     passed = sum(d["passed"] for d in days)
     return {"checked": checked, "passed": passed, "failed": checked - passed,
             "pass_rate": passed / checked if checked else None}
+
+
+def page_reads(filters: Filters) -> tuple[list[dict], tuple[list[dict], int], list[dict]]:
+    """The page's three reads side by side (per-day pass rates, null rates, failed checks): each is a
+    ClickHouse query over the period's metrics, tens of milliseconds over 10 million rows, and ClickHouse
+    answers them at once. A ClickHouseError of any is raised here."""
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="quality-page") as pool:
+        days = pool.submit(pass_rate_by_day, filters)
+        nulls = pool.submit(null_rates, filters)
+        failed = pool.submit(failed_checks, filters)
+        return days.result(), nulls.result(), failed.result()

@@ -68,9 +68,8 @@ def quality_dashboard(request):
     if filters is None:
         return _render(request, "quality.html", context, status=400)
     try:
-        days = quality.pass_rate_by_day(filters)
-        nulls, null_total = quality.null_rates(filters)
-        context.update(totals=quality.quality_totals(days), failed=quality.failed_checks(filters), nulls=nulls)
+        days, (nulls, null_total), failed = quality.page_reads(filters)
+        context.update(totals=quality.quality_totals(days), failed=failed, nulls=nulls)
     except ClickHouseError as exc:
         return _unavailable(request, "quality.html", context, exc)
     alerts = Alert.objects.filter(status=AlertStatus.OPEN).select_related("pipeline").order_by("-opened_at")
