@@ -24,9 +24,15 @@ def _writes(monkeypatch) -> list:
     return counting.writes
 
 
-def test_a_pages_queries_are_written_once_and_read_back_at_once(monkeypatch):
+def _empty() -> None:
+    """No timings: none waiting in this process (earlier tests' pages), none in the shared list. Just
+    flushed, so the next second's records wait in the process."""
+    timing.timings_flush()
     timing.cache.delete(timing.CACHE_KEY)
-    timing.timings_flush()  # just flushed: the next second's records wait in the process
+
+
+def test_a_pages_queries_are_written_once_and_read_back_at_once(monkeypatch):
+    _empty()
     writes = _writes(monkeypatch)
     for number in range(5):
         timing.timing_record(f"page.query_{number}", 10.0 + number, rows=number)
@@ -39,7 +45,7 @@ def test_a_pages_queries_are_written_once_and_read_back_at_once(monkeypatch):
 
 
 def test_a_record_after_the_flush_interval_is_written_at_once_and_the_list_keeps_the_newest(monkeypatch):
-    timing.cache.delete(timing.CACHE_KEY)
+    _empty()
     monkeypatch.setattr(timing, "FLUSH_SECONDS", 0.0)
     monkeypatch.setattr(timing, "KEEP", 3)
     writes = _writes(monkeypatch)
