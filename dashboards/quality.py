@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from django.db import connections
+
 from analytics.queries import quality as queries
 from dashboards.filters import Filters
 
@@ -49,7 +51,15 @@ def page_reads(filters: Filters) -> tuple[list[dict], tuple[list[dict], int], li
     ClickHouse query over the period's metrics, tens of milliseconds over 10 million rows, and ClickHouse
     answers them at once. A ClickHouseError of any is raised here."""
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="quality-page") as pool:
-        days = pool.submit(pass_rate_by_day, filters)
-        nulls = pool.submit(null_rates, filters)
-        failed = pool.submit(failed_checks, filters)
+        days, nulls, failed = (pool.submit(_in_own_thread, read, filters)
+                               for read in (pass_rate_by_day, null_rates, failed_checks))
         return days.result(), nulls.result(), failed.result()
+
+
+def _in_own_thread(read, filters: Filters):
+    try:
+        return read(filters)
+    finally:
+        # A query's timing goes to Django's cache, which may be database-backed: the connection that opened
+        # in this thread is closed with it, not left to the thread's end.
+        connections.close_all()
